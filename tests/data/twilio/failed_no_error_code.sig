@@ -1,0 +1,1 @@
+RxFYn/Q5dB0MjJ73X3RUI8occEE=

@@ -1,0 +1,1 @@
+9xkAz11AWN6WSCEvq2u0NRvlRNg=

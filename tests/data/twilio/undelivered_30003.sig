@@ -1,0 +1,1 @@
+B5/lrWc89cS/c4hXxrp8sa1ZbQk=
