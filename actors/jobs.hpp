@@ -1,0 +1,85 @@
+#pragma once
+/// The work items that travel from the listeners to the actors. Each carries a completion callback that the
+/// actor calls exactly once, after the work is durable (or has failed): the listener thread waits on it.
+/// Jobs travel as shared pointers so that a hand-off costs one pointer copy, not a serialisation.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "adapters/intake/intake.hpp"
+#include "db/records.hpp"
+
+namespace deliveryd::actors {
+
+/// Why the ledger could not do what was asked.
+enum class ledger_failure {
+  storage_failing, ///< the commit failed (disk full, read-only, I/O error): nothing of the job is stored
+  shutting_down,   ///< the daemon is stopping and takes no new work
+};
+
+/// A ledger answer: the outcome, or a failure with a sentence for a person.
+template <class T>
+struct ledger_result {
+  std::variant<T, ledger_failure> value;
+  std::string detail; ///< set with a failure
+};
+
+/// Register or update sends from the pipeline.
+struct intake_job {
+  std::vector<adapters::intake::send_request> sends;
+  std::vector<adapters::intake::rejection> rejected; ///< the parser's rejections, merged into the answer
+  core::timestamp received_at{};
+  std::function<void(ledger_result<db::intake_outcome>)> done;
+};
+
+/// Store and apply vendor events.
+struct events_job {
+  std::vector<db::vendor_event> events;
+  std::function<void(ledger_result<db::events_outcome>)> done;
+};
+
+/// Whether the ledger can commit.
+struct health_report {
+  bool ok = true;
+  std::string detail; ///< why not, for a person
+};
+
+/// Ask whether the ledger can commit.
+struct health_job {
+  std::function<void(health_report)> done;
+};
+
+/// What a vendor actor says about one webhook request.
+struct webhook_result {
+  /// The kinds of answer; the listener turns them into HTTP.
+  enum class kind {
+    stored,          ///< applied or held, durable
+    ignored,         ///< nothing to record (e.g. an inbound-only status), acknowledged
+    bad_signature,   ///< authentication failed: 403
+    malformed,       ///< the body or a required field is unusable: 400
+    storage_failing, ///< the ledger could not commit: 503
+  };
+  kind what = kind::stored;
+  std::string detail;          ///< a sentence for a person, for every kind but stored
+  db::events_outcome counts;   ///< for stored
+};
+
+/// A Twilio status callback as received.
+struct twilio_callback_job {
+  std::string full_url;         ///< public_url + the request target, exactly as Twilio called it
+  std::string body;             ///< the raw form body
+  std::string signature;        ///< X-Twilio-Signature
+  std::string rule_settings;    ///< X-Twilio-Webhooks-Signature-Settings, "" if absent
+  core::timestamp received_at{};
+  std::function<void(webhook_result)> done;
+};
+
+using intake_job_ptr = std::shared_ptr<intake_job>;
+using events_job_ptr = std::shared_ptr<events_job>;
+using health_job_ptr = std::shared_ptr<health_job>;
+using twilio_callback_job_ptr = std::shared_ptr<twilio_callback_job>;
+
+} // namespace deliveryd::actors

@@ -1,0 +1,151 @@
+#include "actors/ledger_actor.hpp"
+
+#include <chrono>
+#include <deque>
+#include <variant>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+namespace deliveryd::actors {
+
+namespace {
+
+using job = std::variant<intake_job_ptr, events_job_ptr>;
+
+/// What the ledger actor keeps between messages.
+struct ledger_state {
+  ledger_deps deps;
+  std::deque<job> queue;         ///< arrived since the last commit
+  bool flush_scheduled = false;  ///< a flush_atom is in the mailbox
+  bool deadlines_due = false;    ///< the next commit also fires deadlines
+  bool stopping = false;
+  std::string failing;           ///< why the last commit failed, "" while commits work
+  static inline const char* name = "ledger";
+};
+
+using ledger_pointer = ledger_actor::stateful_pointer<ledger_state>;
+
+/// Fails every job of a batch (nothing of it was stored).
+void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& detail) {
+  for (auto& j : batch)
+    std::visit([&](auto& p) { p->done({why, detail}); }, j);
+}
+
+/// One group transaction: every queued job, plus due deadlines. Jobs are answered only after COMMIT.
+void flush(ledger_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.queue.empty() && !st.deadlines_due)
+    return;
+  std::vector<job> batch{std::make_move_iterator(st.queue.begin()), std::make_move_iterator(st.queue.end())};
+  st.queue.clear();
+  auto& store = *st.deps.store;
+  const auto now = st.deps.clock();
+  std::vector<std::function<void()>> answers;
+  answers.reserve(batch.size());
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t fired = 0;
+  try {
+    store.begin();
+    for (auto& j : batch) {
+      if (auto* in = std::get_if<intake_job_ptr>(&j)) {
+        auto out = store.register_sends((*in)->sends, std::move((*in)->rejected), now);
+        answers.push_back([p = *in, out = std::move(out)]() mutable { p->done({std::move(out), {}}); });
+      } else {
+        auto& ev = std::get<events_job_ptr>(j);
+        auto out = store.apply_events(ev->events, now);
+        answers.push_back([p = ev, out] { p->done({out, {}}); });
+      }
+    }
+    if (st.deadlines_due) {
+      fired = store.fire_deadlines(now, st.deps.deadline_batch);
+      // A full batch means more are due: keep firing in the next transactions.
+      st.deadlines_due = fired == st.deps.deadline_batch;
+    }
+    store.commit();
+  } catch (const std::exception& e) {
+    store.rollback();
+    if (st.failing.empty())
+      spdlog::error("ledger commit_failed: {} ({} jobs answered 503)", e.what(), batch.size());
+    st.failing = e.what();
+    fail_all(batch, ledger_failure::storage_failing,
+             "the ledger could not commit (" + st.failing + "); nothing was stored, retry later");
+    return;
+  }
+  if (!st.failing.empty()) {
+    spdlog::info("ledger commit_recovered: commits work again");
+    st.failing.clear();
+  }
+  for (auto& answer : answers)
+    answer();
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  if (fired > 0)
+    spdlog::info("ledger deadlines_fired: {} sends became uncertain (ME09)", fired);
+  spdlog::debug("ledger commit: {} jobs in {} us", batch.size(), took.count());
+  if (st.deadlines_due && !st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom_v);
+  }
+}
+
+void enqueue(ledger_pointer self, job j) {
+  auto& st = self->state;
+  if (st.stopping) {
+    std::vector<job> one{std::move(j)};
+    fail_all(one, ledger_failure::shutting_down, "deliveryd is shutting down; retry later");
+    return;
+  }
+  st.queue.push_back(std::move(j));
+  // Everything that arrives before this flush message is processed joins the same transaction.
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom_v);
+  }
+}
+
+ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr<ledger_deps> deps) {
+  self->state.deps = std::move(*deps);
+  self->state.deadlines_due = true; // deadlines that passed while the daemon was down fire at start
+  self->send(self, flush_atom_v);
+  self->state.flush_scheduled = true;
+  self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
+  return {
+    [=](intake_job_ptr& j) { enqueue(self, std::move(j)); },
+    [=](events_job_ptr& j) { enqueue(self, std::move(j)); },
+    [=](health_job_ptr& j) {
+      auto& st = self->state;
+      if (!st.failing.empty())
+        j->done({false, "the ledger cannot commit: " + st.failing});
+      else if (!st.deps.store->probe())
+        j->done({false, "the ledger does not answer queries"});
+      else
+        j->done({true, ""});
+    },
+    [=](flush_atom) { flush(self); },
+    [=](tick_atom) {
+      auto& st = self->state;
+      st.deadlines_due = true;
+      if (!st.flush_scheduled) {
+        st.flush_scheduled = true;
+        self->send(self, flush_atom_v);
+      }
+      self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
+    },
+    [=](stop_atom) {
+      flush(self);
+      self->state.stopping = true;
+      self->quit();
+    },
+  };
+}
+
+} // namespace
+
+ledger_actor spawn_ledger(caf::actor_system& sys, ledger_deps deps) {
+  return sys.spawn<caf::detached>(ledger_behavior, std::make_shared<ledger_deps>(std::move(deps)));
+}
+
+} // namespace deliveryd::actors

@@ -1,0 +1,24 @@
+#pragma once
+/// The ledger actor: group commit over one writer connection.
+
+#include <functional>
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include "actors/actors.hpp"
+#include "db/store.hpp"
+
+namespace deliveryd::actors {
+
+/// The ledger actor's dependencies.
+struct ledger_deps {
+  std::unique_ptr<db::ledger_store> store;         ///< the writer; the actor becomes its only user
+  std::function<core::timestamp()> clock;          ///< the time source (injected for tests)
+  std::size_t deadline_batch = 5000;               ///< deadlines fired per transaction at most
+};
+
+/// Spawns the ledger actor detached (on a thread of its own) and returns its handle.
+ledger_actor spawn_ledger(caf::actor_system& sys, ledger_deps deps);
+
+} // namespace deliveryd::actors

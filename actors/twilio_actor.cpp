@@ -1,0 +1,81 @@
+#include "actors/twilio_actor.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "adapters/twilio/twilio.hpp"
+
+namespace deliveryd::actors {
+
+namespace {
+
+namespace tw = adapters::twilio;
+using kind = webhook_result::kind;
+
+struct twilio_state {
+  twilio_deps deps;
+  static inline const char* name = "twilio";
+};
+
+using twilio_pointer = twilio_actor::stateful_pointer<twilio_state>;
+
+/// Checks the signature Twilio sent: HMAC-SHA256 with the rule's shared key when the rule header says so and a
+/// key is configured, HMAC-SHA1 with the auth token otherwise.
+bool authentic(const twilio_deps& deps, const twilio_callback_job& job, const tw::form_params& params) {
+  if (deps.webhook_shared_key && job.rule_settings.find("HMAC_SHA256") != std::string::npos) {
+    auto expected = tw::compute_signature_sha256(*deps.webhook_shared_key, job.full_url, params);
+    return tw::constant_time_equal(expected, job.signature);
+  }
+  return tw::verify_signature(deps.auth_token, job.full_url, params, job.signature);
+}
+
+void handle(twilio_pointer self, const twilio_callback_job_ptr& job) {
+  auto params = tw::parse_form(job->body);
+  if (!params) {
+    job->done({kind::malformed, "the body is not valid application/x-www-form-urlencoded UTF-8 text", {}});
+    return;
+  }
+  if (job->signature.empty() || !authentic(self->state.deps, *job, *params)) {
+    spdlog::warn("twilio bad_signature: callback refused (url {})", job->full_url);
+    job->done({kind::bad_signature, "X-Twilio-Signature is missing or does not match this request", {}});
+    return;
+  }
+  auto parsed = tw::parse_callback(std::move(*params));
+  if (auto* err = std::get_if<tw::parse_error>(&parsed)) {
+    job->done({kind::malformed, std::string{tw::describe(*err)}, {}});
+    return;
+  }
+  auto& cb = std::get<tw::status_callback>(parsed);
+  auto [what, event] = tw::map_callback(cb, job->received_at);
+  if (what == tw::disposition::ignore) {
+    job->done({kind::ignored, "inbound status " + cb.message_status + " is not tracked", {}});
+    return;
+  }
+  auto forward = std::make_shared<events_job>();
+  forward->events.push_back(
+    db::vendor_event{core::vendor::twilio, cb.message_sid, std::move(event), job->received_at, job->body});
+  forward->done = [job](ledger_result<db::events_outcome> r) {
+    if (auto* out = std::get_if<db::events_outcome>(&r.value))
+      job->done({kind::stored, "", *out});
+    else
+      job->done({kind::storage_failing, r.detail, {}});
+  };
+  self->send(self->state.deps.ledger, std::move(forward));
+}
+
+twilio_actor::behavior_type twilio_behavior(twilio_pointer self, std::shared_ptr<twilio_deps> deps) {
+  self->state.deps = std::move(*deps);
+  return {
+    [=](twilio_callback_job_ptr& job) { handle(self, job); },
+  };
+}
+
+} // namespace
+
+twilio_actor spawn_twilio(caf::actor_system& sys, twilio_deps deps) {
+  return sys.spawn(twilio_behavior, std::make_shared<twilio_deps>(std::move(deps)));
+}
+
+} // namespace deliveryd::actors

@@ -1,0 +1,44 @@
+#pragma once
+/// Values that cross the ledger's boundary: what is written, and what the writes report back.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "adapters/intake/intake.hpp"
+#include "core/reconcile.hpp"
+#include "core/words.hpp"
+
+namespace deliveryd::db {
+
+/// One vendor event addressed by the vendor's message id.
+struct vendor_event {
+  core::vendor vendor = core::vendor::twilio; ///< which vendor reported it
+  std::string vendor_message_id;              ///< MessageSid, sg_message_id, carrier id, Kakao messageId
+  core::event event;                          ///< mapped onto the contract
+  core::timestamp received_at{};              ///< when deliveryd received it
+  std::string raw;                            ///< the payload as received, kept for audits
+};
+
+/// What applying a group of vendor events did.
+struct events_outcome {
+  std::size_t applied = 0;    ///< stored and applied to a registered send
+  std::size_t held = 0;       ///< stored and held until their send is registered
+  std::size_t duplicates = 0; ///< already stored (same dedupe key): nothing changed
+  std::size_t corrected = 0;  ///< uncertain sends corrected by a definitive result
+};
+
+/// What an intake request did, in the contract's words.
+struct intake_outcome {
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+  std::size_t updated = 0;
+  std::vector<adapters::intake::rejection> rejected; ///< in item order
+};
+
+/// Per-vendor setting the ledger needs: how long a send may stay pending.
+using deadline_table = std::map<core::vendor, std::chrono::milliseconds>;
+
+} // namespace deliveryd::db

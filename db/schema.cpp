@@ -1,0 +1,96 @@
+#include "db/schema.hpp"
+
+#include <array>
+#include <string_view>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Transaction.h>
+
+namespace deliveryd::db {
+
+namespace {
+
+// Each entry moves the schema from version i to i + 1. Never edit a released entry: append a new one.
+constexpr std::array<std::string_view, 1> migrations = {
+  // v1: sends with their current state, and the append-only history of events.
+  R"sql(
+CREATE TABLE sends (
+  id                INTEGER PRIMARY KEY,      -- insertion order: new sends append to the B-tree
+  send_id           TEXT NOT NULL UNIQUE,     -- the pipeline's idempotency key
+  type              TEXT NOT NULL,
+  source_id         TEXT,
+  source_name       TEXT,
+  medium            TEXT NOT NULL,
+  vendor            TEXT,                     -- NULL only for excluded sends without a vendor
+  contact           TEXT NOT NULL,            -- E.164 or e-mail, normalised at intake
+  requested_at      INTEGER NOT NULL,         -- ms since the epoch
+  vendor_message_id TEXT,
+  fallback_of       TEXT,                     -- send_id of the Alimtalk send this is a failover leg of
+  excluded_code     TEXT,                     -- as registered, for idempotency checks
+  status            TEXT NOT NULL,
+  code              TEXT NOT NULL DEFAULT '',
+  reason            TEXT NOT NULL DEFAULT '',
+  category          TEXT NOT NULL DEFAULT '',
+  decided_at        INTEGER NOT NULL DEFAULT 0,
+  vendor_price      TEXT,                     -- exactly as the vendor reported it ("-0.00790")
+  vendor_price_unit TEXT,
+  deadline_at       INTEGER,                  -- when a still pending send becomes uncertain; NULL once final
+  updated_at        INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX sends_by_vendor_message ON sends(vendor, vendor_message_id)
+  WHERE vendor_message_id IS NOT NULL;
+CREATE INDEX sends_by_time ON sends(requested_at, id);
+CREATE INDEX sends_by_deadline ON sends(deadline_at) WHERE deadline_at IS NOT NULL;
+
+CREATE TABLE events (
+  id                INTEGER PRIMARY KEY,
+  send              INTEGER,                  -- sends.id; NULL while held for a send not registered yet
+  vendor            TEXT NOT NULL,
+  vendor_message_id TEXT,
+  dedupe_key        TEXT,                     -- the vendor's identity of the event, NULL if none
+  source            TEXT NOT NULL,
+  outcome           TEXT NOT NULL,
+  code              TEXT NOT NULL DEFAULT '',
+  reason            TEXT NOT NULL DEFAULT '',
+  category          TEXT NOT NULL DEFAULT '',
+  vendor_time       INTEGER NOT NULL,
+  received_at       INTEGER NOT NULL,
+  vendor_status     TEXT NOT NULL DEFAULT '',
+  vendor_code       TEXT NOT NULL DEFAULT '',
+  status_after      TEXT,                     -- the send's state after this event (NULL while held)
+  code_after        TEXT,
+  raw               TEXT                      -- the vendor's payload as received, for audits
+) STRICT;
+CREATE UNIQUE INDEX events_by_dedupe ON events(vendor, dedupe_key) WHERE dedupe_key IS NOT NULL;
+CREATE INDEX events_by_send ON events(send, id) WHERE send IS NOT NULL;
+CREATE INDEX events_held ON events(vendor, vendor_message_id) WHERE send IS NULL;
+)sql",
+};
+
+int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
+
+} // namespace
+
+int latest_schema_version() noexcept { return static_cast<int>(migrations.size()); }
+
+std::optional<std::string> migrate(SQLite::Database& db) {
+  const int app = db.execAndGet("PRAGMA application_id").getInt();
+  const int version = user_version(db);
+  const int tables = db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt();
+  if (app != application_id && (app != 0 || tables != 0 || version != 0))
+    return "the file is not a deliveryd ledger (it has other tables or another application id); "
+           "refusing to touch it";
+  if (version > latest_schema_version())
+    return "the ledger has schema version " + std::to_string(version) + " but this deliveryd knows only up to "
+           + std::to_string(latest_schema_version()) + "; run a newer deliveryd";
+  for (int v = version; v < latest_schema_version(); ++v) {
+    SQLite::Transaction tx{db, SQLite::TransactionBehavior::IMMEDIATE};
+    db.exec(std::string{migrations[static_cast<std::size_t>(v)]});
+    db.exec("PRAGMA application_id = " + std::to_string(application_id));
+    db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+    tx.commit();
+  }
+  return std::nullopt;
+}
+
+} // namespace deliveryd::db

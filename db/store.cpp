@@ -1,0 +1,79 @@
+#include "db/store.hpp"
+
+#include <filesystem>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "db/schema.hpp"
+#include "db/store_impl.hpp"
+
+namespace deliveryd::db {
+
+namespace {
+
+void configure_writer(SQLite::Database& db, bool synchronous_full) {
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA foreign_keys = OFF");
+  db.exec("PRAGMA temp_store = MEMORY");
+  db.exec("PRAGMA cache_size = -65536"); // 64 MiB
+  db.setBusyTimeout(5000);
+}
+
+std::optional<std::string> check_integrity(SQLite::Database& db) {
+  // quick_check is O(pages) but skips index cross-checks: enough to refuse a damaged file at start.
+  auto result = db.execAndGet("PRAGMA quick_check(1)").getString();
+  if (result != "ok")
+    return "the ledger fails SQLite's integrity check (" + result + "); restore it from a backup";
+  return std::nullopt;
+}
+
+} // namespace
+
+std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const store_options& options) {
+  namespace fs = std::filesystem;
+  try {
+    fs::path file{options.path};
+    if (file.has_parent_path()) {
+      std::error_code ec;
+      fs::create_directories(file.parent_path(), ec);
+      if (ec)
+        return open_error{"cannot create the ledger's folder " + file.parent_path().string() + ": " + ec.message()};
+    }
+    SQLite::Database db{options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
+    if (auto bad = check_integrity(db))
+      return open_error{options.path + ": " + *bad};
+    configure_writer(db, options.synchronous_full);
+    if (auto refused = migrate(db))
+      return open_error{options.path + ": " + *refused};
+    auto self = std::make_unique<impl>(std::move(db), options.deadlines);
+    return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
+  } catch (const std::exception& e) {
+    return open_error{options.path + ": cannot open the ledger: " + e.what()};
+  }
+}
+
+ledger_store::ledger_store(std::unique_ptr<impl> self) : self_{std::move(self)} {}
+ledger_store::~ledger_store() = default;
+
+void ledger_store::begin() { self_->db.exec("BEGIN IMMEDIATE"); }
+void ledger_store::commit() { self_->db.exec("COMMIT"); }
+
+void ledger_store::rollback() noexcept {
+  try {
+    self_->db.exec("ROLLBACK");
+  } catch (...) {
+    // No transaction was open (a failed BEGIN, or SQLite already rolled back): nothing to undo.
+  }
+}
+
+bool ledger_store::probe() noexcept {
+  try {
+    return self_->db.execAndGet("SELECT 1").getInt() == 1;
+  } catch (...) {
+    return false;
+  }
+}
+
+} // namespace deliveryd::db

@@ -1,0 +1,65 @@
+#pragma once
+/// The ledger's writer: one SQLite connection, statements prepared once, group transactions.
+/// Not thread-safe: exactly one owner (the ledger actor, on its own thread) uses it.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "db/records.hpp"
+
+namespace deliveryd::db {
+
+/// How to open the ledger for writing.
+struct store_options {
+  std::string path;             ///< the database file; created with its folder on first start
+  deadline_table deadlines;     ///< uncertain_after per enabled vendor
+  bool synchronous_full = true; ///< fsync every commit (durable across power loss), else NORMAL
+};
+
+/// Why the ledger could not be opened.
+struct open_error {
+  std::string message; ///< a sentence for the operator
+};
+
+/// The writer side of the ledger.
+class ledger_store {
+public:
+  /// Opens (creating if needed) and migrates the ledger. A foreign or corrupt file is an error, never replaced.
+  static std::variant<std::unique_ptr<ledger_store>, open_error> open(const store_options& options);
+
+  ~ledger_store();
+  ledger_store(const ledger_store&) = delete;
+  ledger_store& operator=(const ledger_store&) = delete;
+
+  /// Starts the group transaction (BEGIN IMMEDIATE).
+  void begin();
+  /// Commits the group transaction; throws SQLite::Exception when the commit fails.
+  void commit();
+  /// Rolls back the group transaction; never throws.
+  void rollback() noexcept;
+
+  /// Registers or updates sends (inside the transaction). `rejected` already holds the parser's rejections;
+  /// the store adds conflicts and merges everything in item order.
+  intake_outcome register_sends(const std::vector<adapters::intake::send_request>& sends,
+                                std::vector<adapters::intake::rejection> rejected, core::timestamp now);
+
+  /// Stores and applies vendor events (inside the transaction); events for unknown messages are held.
+  events_outcome apply_events(const std::vector<vendor_event>& events, core::timestamp now);
+
+  /// Gives every pending send whose deadline has passed its `deadline` event, at most `limit` of them
+  /// (inside the transaction). Returns how many fired.
+  std::size_t fire_deadlines(core::timestamp now, std::size_t limit);
+
+  /// True when an SQLite statement would work: a cheap probe for /healthz.
+  bool probe() noexcept;
+
+private:
+  struct impl;
+  explicit ledger_store(std::unique_ptr<impl> self);
+  std::unique_ptr<impl> self_;
+};
+
+} // namespace deliveryd::db

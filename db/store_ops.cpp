@@ -1,0 +1,200 @@
+// The ledger writer's three operations: register sends, apply vendor events, fire deadlines.
+#include <algorithm>
+
+#include "core/codes.hpp"
+#include "db/store_impl.hpp"
+
+namespace deliveryd::db {
+
+using adapters::intake::rejection;
+using adapters::intake::send_request;
+
+namespace {
+
+std::string text(std::string_view v) { return std::string{v}; }
+
+std::string vendor_text(const send_request& s) { return s.vendor ? text(core::to_string(*s.vendor)) : ""; }
+
+std::string excluded_text(const send_request& s) { return s.excluded ? std::to_string(*s.excluded) : ""; }
+
+/// The intake event of a new send: pending, or excluded with the table's reason.
+core::event intake_event(const send_request& s, core::timestamp now) {
+  core::event e;
+  e.source = core::event_source::intake;
+  e.vendor_time = now;
+  if (s.excluded) {
+    e.outcome = core::status::excluded;
+    e.code = std::to_string(*s.excluded);
+    const auto* info = core::find_code(e.code);
+    e.cat = info ? info->cat : core::category::unknown;
+    e.reason = core::reason_for(e.outcome, e.code, "", e.cat);
+  }
+  return e;
+}
+
+/// Compares a re-posted send with the stored one. Leaving out a stored field is no difference; adding a
+/// vendor_message_id is an update; anything else that differs is a conflict (the sentence says which field).
+enum class repost { duplicate, update, conflict };
+
+std::pair<repost, std::string> compare(const stored_send& old, const send_request& s) {
+  auto differs = [](const std::string& stored, const std::string& given) {
+    return !given.empty() && given != stored;
+  };
+  if (text(core::to_string(s.type)) != old.type) return {repost::conflict, "type"};
+  if (text(core::to_string(s.medium)) != old.medium) return {repost::conflict, "medium"};
+  if (s.contact != old.contact) return {repost::conflict, "contact"};
+  if (core::to_millis(s.requested_at) != old.requested_at) return {repost::conflict, "requested_at"};
+  if (differs(old.source_id, s.source_id)) return {repost::conflict, "source_id"};
+  if (differs(old.source_name, s.source_name)) return {repost::conflict, "source_name"};
+  if (differs(old.vendor, vendor_text(s))) return {repost::conflict, "vendor"};
+  if (differs(old.excluded_code, excluded_text(s))) return {repost::conflict, "excluded"};
+  if (differs(old.fallback_of, s.fallback_of.value_or(""))) return {repost::conflict, "fallback_of"};
+  if (s.vendor_message_id && !old.vendor_message_id.empty() && *s.vendor_message_id != old.vendor_message_id)
+    return {repost::conflict, "vendor_message_id"};
+  if (s.vendor_message_id && old.vendor_message_id.empty())
+    return {repost::update, ""};
+  return {repost::duplicate, ""};
+}
+
+rejection conflict(const send_request& s, const std::string& what) {
+  return {s.index, s.send_id, "conflict",
+          "send " + s.send_id + " is already registered with a different " + what
+            + "; a send_id can only be re-posted unchanged or with a vendor_message_id it did not have"};
+}
+
+} // namespace
+
+intake_outcome ledger_store::register_sends(const std::vector<send_request>& sends, std::vector<rejection> rejected,
+                                            core::timestamp now) {
+  auto& d = *self_;
+  intake_outcome out;
+  events_outcome attached; // held events applied on the way: not part of the intake answer
+  for (const auto& s : sends) {
+    const auto vendor = vendor_text(s);
+    auto old = d.load_send(s.send_id);
+    if (s.vendor_message_id) {
+      auto owner = d.load_by_message(vendor, *s.vendor_message_id);
+      if (owner && (!old || old->id != owner->id)) {
+        rejected.push_back(conflict(s, "vendor_message_id (" + *s.vendor_message_id
+                                         + " already belongs to another send)"));
+        continue;
+      }
+    }
+    if (old) {
+      auto [kind, field] = compare(*old, s);
+      if (kind == repost::conflict) {
+        rejected.push_back(conflict(s, field));
+      } else if (kind == repost::duplicate) {
+        ++out.duplicates;
+      } else {
+        auto& q = d.set_vendor_message_id;
+        q.reset();
+        q.bind(1, *s.vendor_message_id);
+        q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
+        q.bind(3, static_cast<std::int64_t>(old->id));
+        q.exec();
+        auto e = intake_event(s, now);
+        e.outcome = old->state.current; // an update changes no state: the history shows it as it was
+        e.code = old->state.code;
+        d.append_event(old->id, old->vendor, *s.vendor_message_id, e, now, &old->state, "");
+        d.attach_held({old->id, old->state}, old->vendor, *s.vendor_message_id, now, attached);
+        ++out.updated;
+      }
+      continue;
+    }
+    const auto e = intake_event(s, now);
+    const auto state = core::state_of(e);
+    std::optional<std::int64_t> deadline;
+    if (state.current == core::status::pending && s.vendor)
+      if (auto it = d.deadlines.find(*s.vendor); it != d.deadlines.end())
+        deadline = core::to_millis(s.requested_at + it->second);
+    auto& q = d.insert_send;
+    q.reset();
+    q.clearBindings();
+    q.bind(1, s.send_id);
+    q.bind(2, text(core::to_string(s.type)));
+    if (!s.source_id.empty()) q.bind(3, s.source_id);
+    if (!s.source_name.empty()) q.bind(4, s.source_name);
+    q.bind(5, text(core::to_string(s.medium)));
+    if (s.vendor) q.bind(6, vendor);
+    q.bind(7, s.contact);
+    q.bind(8, static_cast<std::int64_t>(core::to_millis(s.requested_at)));
+    if (s.vendor_message_id) q.bind(9, *s.vendor_message_id);
+    if (s.fallback_of) q.bind(10, *s.fallback_of);
+    if (s.excluded) q.bind(11, excluded_text(s));
+    q.bind(12, text(core::to_string(state.current)));
+    q.bind(13, state.code);
+    q.bind(14, state.reason);
+    q.bind(15, text(core::to_string(state.cat)));
+    q.bind(16, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
+    if (deadline) q.bind(17, static_cast<std::int64_t>(*deadline));
+    q.bind(18, static_cast<std::int64_t>(core::to_millis(now)));
+    q.exec();
+    const auto id = d.db.getLastInsertRowid();
+    d.append_event(id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
+    if (s.vendor_message_id)
+      d.attach_held({id, state}, vendor, *s.vendor_message_id, now, attached);
+    ++out.accepted;
+  }
+  std::stable_sort(rejected.begin(), rejected.end(),
+                   [](const rejection& a, const rejection& b) { return a.index < b.index; });
+  out.rejected = std::move(rejected);
+  return out;
+}
+
+events_outcome ledger_store::apply_events(const std::vector<vendor_event>& events, core::timestamp now) {
+  auto& d = *self_;
+  events_outcome out;
+  for (const auto& v : events) {
+    const auto vendor = text(core::to_string(v.vendor));
+    auto send = d.load_by_message(vendor, v.vendor_message_id);
+    if (!send) {
+      if (d.append_event(std::nullopt, vendor, v.vendor_message_id, v.event, v.received_at, nullptr, v.raw))
+        ++out.held;
+      else
+        ++out.duplicates;
+      continue;
+    }
+    auto step = core::reconcile(send->state, v.event, now);
+    if (!d.append_event(send->id, vendor, v.vendor_message_id, v.event, v.received_at, &step.state, v.raw)) {
+      ++out.duplicates;
+      continue;
+    }
+    ++out.applied;
+    for (auto fx : step.effects) {
+      if (fx == core::effect::update_state)
+        d.write_state(send->id, step.state, now);
+      else if (fx == core::effect::correction)
+        ++out.corrected;
+    }
+  }
+  return out;
+}
+
+std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit) {
+  auto& d = *self_;
+  std::vector<send_ref> due;
+  auto& q = d.select_due;
+  q.reset();
+  q.bind(1, static_cast<std::int64_t>(core::to_millis(now)));
+  q.bind(2, static_cast<std::int64_t>(limit));
+  while (q.executeStep()) {
+    due.push_back({q.getColumn(0).getInt64(), read_state(q, 1)});
+  }
+  q.reset();
+  const auto e = core::deadline_event(now);
+  for (const auto& ref : due) {
+    auto step = core::reconcile(ref.state, e, now);
+    core::event stored = e;
+    stored.dedupe_key.clear(); // a deadline fires once per send: its row's deadline_at is cleared below
+    d.append_event(ref.id, "", "", stored, now, &step.state, "");
+    d.write_state(ref.id, step.state, now);
+    auto& clear = d.clear_deadline;
+    clear.reset();
+    clear.bind(1, static_cast<std::int64_t>(ref.id));
+    clear.exec();
+  }
+  return due.size();
+}
+
+} // namespace deliveryd::db

@@ -1,0 +1,184 @@
+// The row-level steps of the ledger writer, each one prepared statement.
+#include "core/codes.hpp"
+#include "db/store_impl.hpp"
+
+namespace deliveryd::db {
+
+namespace {
+
+constexpr const char* send_columns =
+  "id, type, coalesce(source_id, ''), coalesce(source_name, ''), medium, coalesce(vendor, ''), contact, "
+  "requested_at, coalesce(vendor_message_id, ''), coalesce(fallback_of, ''), coalesce(excluded_code, ''), "
+  "status, code, reason, category, decided_at";
+
+std::string text(std::string_view v) { return std::string{v}; }
+
+} // namespace
+
+core::send_state read_state(SQLite::Statement& q, int first) {
+  core::send_state s;
+  s.current = core::parse_status(q.getColumn(first).getString()).value_or(core::status::pending);
+  s.code = q.getColumn(first + 1).getString();
+  s.reason = q.getColumn(first + 2).getString();
+  s.cat = core::parse_category(q.getColumn(first + 3).getString()).value_or(core::category::unknown);
+  s.decided_at = core::from_millis(q.getColumn(first + 4).getInt64());
+  return s;
+}
+
+ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table)
+  : db{std::move(migrated)},
+    deadlines{std::move(table)},
+    find_send_by_id{db, std::string{"SELECT "} + send_columns + " FROM sends WHERE send_id = ?"},
+    find_send_by_message{db, "SELECT id, status, code, reason, category, decided_at FROM sends "
+                             "WHERE vendor = ? AND vendor_message_id = ?"},
+    insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
+                    "requested_at, vendor_message_id, fallback_of, excluded_code, status, code, reason, category, "
+                    "decided_at, deadline_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+    set_vendor_message_id{db, "UPDATE sends SET vendor_message_id = ?, updated_at = ? WHERE id = ?"},
+    update_state{db, "UPDATE sends SET status = ?1, code = ?2, reason = ?3, category = ?4, decided_at = ?5, "
+                     "deadline_at = CASE WHEN ?1 = 'pending' THEN deadline_at END, updated_at = ?6 WHERE id = ?7"},
+    insert_event{db, "INSERT OR IGNORE INTO events (send, vendor, vendor_message_id, dedupe_key, source, outcome, "
+                     "code, reason, category, vendor_time, received_at, vendor_status, vendor_code, status_after, "
+                     "code_after, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+    select_held{db, "SELECT id, source, outcome, code, reason, category, vendor_time, received_at, vendor_status, "
+                    "vendor_code, coalesce(dedupe_key, ''), coalesce(raw, '') FROM events "
+                    "WHERE vendor = ? AND vendor_message_id = ? AND send IS NULL ORDER BY id"},
+    delete_event{db, "DELETE FROM events WHERE id = ?"},
+    select_due{db, "SELECT id, status, code, reason, category, decided_at FROM sends "
+                   "WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?"},
+    clear_deadline{db, "UPDATE sends SET deadline_at = NULL WHERE id = ?"} {}
+
+std::optional<stored_send> ledger_store::impl::load_send(const std::string& send_id) {
+  auto& q = find_send_by_id;
+  q.reset();
+  q.bind(1, send_id);
+  if (!q.executeStep())
+    return std::nullopt;
+  stored_send s;
+  s.id = q.getColumn(0).getInt64();
+  s.type = q.getColumn(1).getString();
+  s.source_id = q.getColumn(2).getString();
+  s.source_name = q.getColumn(3).getString();
+  s.medium = q.getColumn(4).getString();
+  s.vendor = q.getColumn(5).getString();
+  s.contact = q.getColumn(6).getString();
+  s.requested_at = q.getColumn(7).getInt64();
+  s.vendor_message_id = q.getColumn(8).getString();
+  s.fallback_of = q.getColumn(9).getString();
+  s.excluded_code = q.getColumn(10).getString();
+  s.state = read_state(q, 11);
+  q.reset();
+  return s;
+}
+
+std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view vendor,
+                                                            const std::string& vendor_message_id) {
+  auto& q = find_send_by_message;
+  q.reset();
+  q.bind(1, text(vendor));
+  q.bind(2, vendor_message_id);
+  if (!q.executeStep())
+    return std::nullopt;
+  send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1)};
+  q.reset();
+  return ref;
+}
+
+void ledger_store::impl::write_state(std::int64_t id, const core::send_state& state, core::timestamp now) {
+  auto& q = update_state;
+  q.reset();
+  q.bind(1, text(core::to_string(state.current)));
+  q.bind(2, state.code);
+  q.bind(3, state.reason);
+  q.bind(4, text(core::to_string(state.cat)));
+  q.bind(5, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
+  q.bind(6, static_cast<std::int64_t>(core::to_millis(now)));
+  q.bind(7, static_cast<std::int64_t>(id));
+  q.exec();
+}
+
+bool ledger_store::impl::append_event(std::optional<std::int64_t> send, std::string_view vendor,
+                                      const std::string& message_id, const core::event& e,
+                                      core::timestamp received_at, const core::send_state* after,
+                                      const std::string& raw) {
+  auto& q = insert_event;
+  q.reset();
+  q.clearBindings();
+  if (send)
+    q.bind(1, static_cast<std::int64_t>(*send));
+  q.bind(2, text(vendor));
+  if (!message_id.empty())
+    q.bind(3, message_id);
+  if (!e.dedupe_key.empty())
+    q.bind(4, e.dedupe_key);
+  q.bind(5, text(core::to_string(e.source)));
+  q.bind(6, text(core::to_string(e.outcome)));
+  q.bind(7, e.code);
+  q.bind(8, e.reason);
+  q.bind(9, text(core::to_string(e.cat)));
+  q.bind(10, static_cast<std::int64_t>(core::to_millis(e.vendor_time)));
+  q.bind(11, static_cast<std::int64_t>(core::to_millis(received_at)));
+  q.bind(12, e.vendor_status);
+  q.bind(13, e.vendor_code);
+  if (after) {
+    q.bind(14, text(core::to_string(after->current)));
+    q.bind(15, after->code);
+  }
+  if (!raw.empty())
+    q.bind(16, raw);
+  return q.exec() == 1;
+}
+
+send_ref ledger_store::impl::attach_held(send_ref send, std::string_view vendor, const std::string& message_id,
+                                         core::timestamp now, events_outcome& outcome) {
+  struct held {
+    std::int64_t id;
+    core::event e;
+    core::timestamp received_at;
+    std::string raw;
+  };
+  std::vector<held> events;
+  auto& q = select_held;
+  q.reset();
+  q.bind(1, text(vendor));
+  q.bind(2, message_id);
+  while (q.executeStep()) {
+    held h;
+    h.id = q.getColumn(0).getInt64();
+    h.e.source = core::parse_event_source(q.getColumn(1).getString()).value_or(core::event_source::webhook);
+    h.e.outcome = core::parse_status(q.getColumn(2).getString()).value_or(core::status::pending);
+    h.e.code = q.getColumn(3).getString();
+    h.e.reason = q.getColumn(4).getString();
+    h.e.cat = core::parse_category(q.getColumn(5).getString()).value_or(core::category::unknown);
+    h.e.vendor_time = core::from_millis(q.getColumn(6).getInt64());
+    h.received_at = core::from_millis(q.getColumn(7).getInt64());
+    h.e.vendor_status = q.getColumn(8).getString();
+    h.e.vendor_code = q.getColumn(9).getString();
+    h.e.dedupe_key = q.getColumn(10).getString();
+    h.raw = q.getColumn(11).getString();
+    events.push_back(std::move(h));
+  }
+  q.reset();
+  if (events.empty())
+    return send;
+  const auto before = send.state;
+  for (auto& h : events) {
+    // Re-append as the send's own event so that its history reads in the order deliveryd applied it.
+    auto& del = delete_event;
+    del.reset();
+    del.bind(1, static_cast<std::int64_t>(h.id));
+    del.exec();
+    auto step = core::reconcile(send.state, h.e, h.received_at);
+    append_event(send.id, vendor, message_id, h.e, h.received_at, &step.state, h.raw);
+    for (auto fx : step.effects)
+      if (fx == core::effect::correction)
+        ++outcome.corrected;
+    send.state = step.state;
+    ++outcome.applied;
+  }
+  if (!(send.state == before))
+    write_state(send.id, send.state, now);
+  return send;
+}
+
+} // namespace deliveryd::db
