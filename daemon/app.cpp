@@ -1,0 +1,152 @@
+#include "daemon/app.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/ledger_actor.hpp"
+#include "actors/twilio_actor.hpp"
+#include "daemon/http_common.hpp"
+#include "daemon/notify.hpp"
+#include "daemon/routes.hpp"
+
+namespace deliveryd::daemon {
+
+namespace {
+
+core::timestamp system_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+/// One HTTP listener on a thread of its own.
+class listener {
+public:
+  listener(const char* name, std::size_t max_body, std::size_t threads) : name_{name} {
+    configure_server(server_, max_body, threads);
+  }
+
+  httplib::Server& server() { return server_; }
+
+  /// Binds the address; false (after logging why) when it cannot.
+  bool bind(const std::string& listen) {
+    auto addr = split_listen(listen);
+    if (!addr || !server_.bind_to_port(addr->host, addr->port)) {
+      spdlog::critical("{} bind_failed: cannot listen on {} (in use, or not an address of this host)", name_, listen);
+      return false;
+    }
+    spdlog::info("{} listening: {}", name_, listen);
+    thread_ = std::thread{[this] { server_.listen_after_bind(); }};
+    return true;
+  }
+
+  /// Stops accepting, lets in-flight requests finish, joins the thread.
+  void stop() {
+    server_.stop();
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  const char* name_;
+  httplib::Server server_;
+  std::thread thread_;
+};
+
+db::deadline_table deadlines_of(const config::daemon_config& cfg) {
+  db::deadline_table t;
+  if (cfg.twilio) t[core::vendor::twilio] = cfg.twilio->uncertain_after;
+  if (cfg.email) t[core::vendor::email] = cfg.email->uncertain_after;
+  if (cfg.carrier) t[core::vendor::carrier] = cfg.carrier->uncertain_after;
+  if (cfg.kakao) t[core::vendor::kakao] = cfg.kakao->uncertain_after;
+  return t;
+}
+
+/// Blocks until SIGTERM or SIGINT (blocked in every thread, so only this wait sees them).
+int wait_for_signal(const sigset_t& set) {
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+/// Asks the ledger whether it answers at all (the watchdog's question).
+bool ledger_answers(const actors::ledger_actor& ledger) {
+  auto job = std::make_shared<actors::health_job>();
+  auto [done, future] = make_reply<actors::health_report>();
+  job->done = std::move(done);
+  caf::anon_send(ledger, std::move(job));
+  return future.wait_for(std::chrono::seconds{10}) == std::future_status::ready;
+}
+
+} // namespace
+
+int run(const config::daemon_config& cfg) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr); // every thread started below inherits the mask
+
+  auto zone = core::zone::locate(cfg.time.zone);
+  if (!zone) {
+    spdlog::critical("config bad_zone: {} is not in this system's time zone database", cfg.time.zone);
+    return 1;
+  }
+  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true});
+  if (auto* err = std::get_if<db::open_error>(&opened)) {
+    spdlog::critical("ledger open_failed: {}", err->message);
+    return 1;
+  }
+  spdlog::info("ledger opened: {}", cfg.storage.path);
+
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{caf_cfg};
+  auto ledger = actors::spawn_ledger(
+    sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000});
+  std::optional<actors::twilio_actor> twilio;
+  if (cfg.twilio)
+    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger});
+
+  db::reader_pool readers{cfg.storage.path};
+  std::vector<core::vendor> enabled;
+  for (auto [on, v] : {std::pair{cfg.twilio.has_value(), core::vendor::twilio},
+                       std::pair{cfg.email.has_value(), core::vendor::email},
+                       std::pair{cfg.carrier.has_value(), core::vendor::carrier},
+                       std::pair{cfg.kakao.has_value(), core::vendor::kakao}})
+    if (on)
+      enabled.push_back(v);
+
+  listener hooks{"webhooks", cfg.webhooks.max_body_bytes, 64};
+  listener ops{"ops", cfg.ops.max_body_bytes, 16};
+  install_webhook_routes(hooks.server(), {cfg.webhooks.public_url, twilio, system_now});
+  install_ops_routes(ops.server(), {ledger, &readers, {*zone, cfg.pricing}, cfg.intake.default_region,
+                                    cfg.storage.retention_days, enabled, cfg.ops.token, system_now});
+  int code = 0;
+  if (hooks.bind(cfg.webhooks.listen) && ops.bind(cfg.ops.listen)) {
+    notify_ready();
+    spdlog::info("deliveryd ready");
+    watchdog dog{[&ledger] { return ledger_answers(ledger); }};
+    const int sig = wait_for_signal(signals);
+    spdlog::info("deliveryd stopping: signal {}, draining in-flight commits", sig);
+    notify_stopping();
+  } else {
+    code = 1;
+  }
+  // Order matters: listeners first (in-flight requests still get their commits), then the actors.
+  hooks.stop();
+  ops.stop();
+  caf::scoped_actor self{sys};
+  if (twilio)
+    self->send_exit(*twilio, caf::exit_reason::user_shutdown);
+  self->send(ledger, actors::stop_atom_v);
+  self->wait_for(ledger);
+  spdlog::info("deliveryd stopped");
+  return code;
+}
+
+} // namespace deliveryd::daemon

@@ -1,0 +1,72 @@
+#include "daemon/http_common.hpp"
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace deliveryd::daemon {
+
+void send_json(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "application/json");
+}
+
+void send_error(httplib::Response& res, int status, std::string_view word, std::string_view detail) {
+  nlohmann::json body{{"error", word}, {"detail", detail}};
+  if (status == 503)
+    res.set_header("Retry-After", "5");
+  send_json(res, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::optional<listen_address> split_listen(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return std::nullopt;
+  listen_address out;
+  out.host = std::string{text.substr(0, colon)};
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
+    out.host = out.host.substr(1, out.host.size() - 2);
+  auto port = text.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+  if (ec != std::errc{} || end != port.data() + port.size() || out.port < 1 || out.port > 65535)
+    return std::nullopt;
+  return out;
+}
+
+void configure_server(httplib::Server& server, std::size_t max_body_bytes, std::size_t threads) {
+  server.set_tcp_nodelay(true); // off by default in the .so: 40 ms Nagle stalls on keep-alive connections
+  server.set_keep_alive_max_count(1000);
+  server.set_keep_alive_timeout(30);
+  server.set_read_timeout(10, 0);
+  server.set_write_timeout(10, 0);
+  server.set_payload_max_length(max_body_bytes);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty())
+      return;
+    switch (res.status) {
+      case 404: send_error(res, 404, "not_found", "there is no such resource here"); break;
+      case 413: send_error(res, 413, "body_too_large", "the request body is larger than this listener accepts"); break;
+      case 400: send_error(res, 400, "malformed", "the request could not be read"); break;
+      default: send_error(res, res.status, "error", "the request failed"); break;
+    }
+  });
+  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    try {
+      if (ep)
+        std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      spdlog::error("http handler_exception: {} {}: {}", req.method, req.path, e.what());
+    } catch (...) {
+      spdlog::error("http handler_exception: {} {}", req.method, req.path);
+    }
+    send_error(res, 500, "internal", "deliveryd failed to handle this request; it has been logged");
+  });
+}
+
+std::string header(const httplib::Request& req, const char* name) {
+  return req.has_header(name) ? req.get_header_value(name) : std::string{};
+}
+
+} // namespace deliveryd::daemon

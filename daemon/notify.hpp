@@ -1,0 +1,30 @@
+#pragma once
+/// systemd integration: readiness, stopping, and a watchdog that pings only while the ledger answers.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+namespace deliveryd::daemon {
+
+/// Tells systemd the daemon is ready (no-op outside systemd).
+void notify_ready();
+/// Tells systemd the daemon is stopping (no-op outside systemd).
+void notify_stopping();
+
+/// Pings WATCHDOG=1 at half of WatchdogSec while `healthy()` answers true; does nothing when systemd set no
+/// watchdog. A stuck ledger makes `healthy()` time out, the pings stop, and systemd restarts the service.
+class watchdog {
+public:
+  explicit watchdog(std::function<bool()> healthy);
+  ~watchdog();
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+
+private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+} // namespace deliveryd::daemon

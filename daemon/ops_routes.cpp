@@ -1,0 +1,129 @@
+#include <charconv>
+
+#include <caf/send.hpp>
+
+#include "adapters/twilio/twilio.hpp"
+#include "daemon/http_common.hpp"
+#include "daemon/query_params.hpp"
+#include "daemon/routes.hpp"
+
+namespace deliveryd::daemon {
+
+namespace {
+
+using shared_deps = std::shared_ptr<const ops_deps>;
+
+void intake_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  const auto type = header(req, "Content-Type");
+  // NDJSON only when the pipeline says so; anything else is read as a JSON array (curl's default type too).
+  const bool ndjson = type.rfind("application/x-ndjson", 0) == 0;
+  adapters::intake::intake_context ctx;
+  ctx.default_region = deps.default_region;
+  ctx.now = deps.clock();
+  ctx.retention_days = deps.retention_days;
+  ctx.enabled = deps.enabled;
+  auto parsed = adapters::intake::parse_body(req.body, ndjson, ctx);
+  if (auto* bad = std::get_if<adapters::intake::body_error>(&parsed)) {
+    send_error(res, bad->http_status, bad->error, bad->detail);
+    return;
+  }
+  auto& batch = std::get<adapters::intake::parsed_batch>(parsed);
+  auto job = std::make_shared<actors::intake_job>();
+  job->sends = std::move(batch.sends);
+  job->rejected = std::move(batch.rejected);
+  job->received_at = ctx.now;
+  auto [done, future] = make_reply<actors::ledger_result<db::intake_outcome>>();
+  job->done = std::move(done);
+  caf::anon_send(deps.ledger, std::move(job));
+  auto result = await(future);
+  if (!result) {
+    send_error(res, 503, "unavailable", "the ledger did not answer in time; retry later");
+  } else if (auto* out = std::get_if<db::intake_outcome>(&result->value)) {
+    send_json(res, 200, dump(intake_view(*out)));
+  } else {
+    send_error(res, 503, "unavailable", result->detail);
+  }
+}
+
+void day_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  auto query = read_day_query(req, deps);
+  if (auto* bad = std::get_if<query_error>(&query)) {
+    send_error(res, bad->status, bad->error, bad->detail);
+    return;
+  }
+  auto& q = std::get<day_query>(query);
+  auto reader = deps.readers->acquire();
+  if (auto* err = std::get_if<db::open_error>(&reader)) {
+    send_error(res, 503, "unavailable", err->message);
+    return;
+  }
+  auto& conn = std::get<db::reader_pool::lease>(reader);
+  auto page = conn->day(q.from, q.to, q.filter, q.limit, q.after);
+  auto rows = nlohmann::json::array();
+  for (const auto& row : page.rows)
+    rows.push_back(row_view(row, deps.view));
+  nlohmann::json body{
+    {"date", core::format_day(q.day)},
+    {"rows", std::move(rows)},
+    {"next_cursor", page.next ? nlohmann::json(db::encode_cursor(*page.next)) : nlohmann::json(nullptr)},
+  };
+  send_json(res, 200, dump(body));
+}
+
+void send_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  const std::string send_id = req.matches[1];
+  auto reader = deps.readers->acquire();
+  if (auto* err = std::get_if<db::open_error>(&reader)) {
+    send_error(res, 503, "unavailable", err->message);
+    return;
+  }
+  auto& conn = std::get<db::reader_pool::lease>(reader);
+  auto found = conn->find(send_id);
+  if (!found) {
+    send_error(res, 404, "not_found", "no send is registered as " + send_id);
+    return;
+  }
+  send_json(res, 200, dump(send_view(*found, deps.view)));
+}
+
+void health_route(const ops_deps& deps, httplib::Response& res) {
+  auto job = std::make_shared<actors::health_job>();
+  auto [done, future] = make_reply<actors::health_report>();
+  job->done = std::move(done);
+  caf::anon_send(deps.ledger, std::move(job));
+  auto report = await(future);
+  if (!report)
+    send_error(res, 503, "unavailable", "the ledger did not answer in time");
+  else if (!report->ok)
+    send_error(res, 503, "unavailable", report->detail);
+  else
+    send_json(res, 200, R"({"status":"ok"})");
+}
+
+/// The bearer check of [ops] token_file: every request but GET /healthz.
+httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::Request& req,
+                                           httplib::Response& res) {
+  if (!deps.token || (req.method == "GET" && req.path == "/healthz"))
+    return httplib::Server::HandlerResponse::Unhandled;
+  const auto given = header(req, "Authorization");
+  const std::string expected = "Bearer " + *deps.token;
+  if (!adapters::twilio::constant_time_equal(given, expected)) {
+    send_error(res, 401, "unauthorized", "this listener needs Authorization: Bearer <the token of [ops] token_file>");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+} // namespace
+
+void install_ops_routes(httplib::Server& server, ops_deps deps) {
+  shared_deps d = std::make_shared<const ops_deps>(std::move(deps));
+  server.set_pre_routing_handler([d](const auto& req, auto& res) { return authorize(*d, req, res); });
+  server.Post("/v1/sends", [d](const auto& req, auto& res) { intake_route(*d, req, res); });
+  server.Get(R"(/v1/log/day/([^/]+))", [d](const auto& req, auto& res) { day_route(*d, req, res); });
+  server.Get(R"(/v1/sends/([^/]+))", [d](const auto& req, auto& res) { send_route(*d, req, res); });
+  server.Get("/v1/codes", [](const auto&, auto& res) { send_json(res, 200, dump(codes_view())); });
+  server.Get("/healthz", [d](const auto&, auto& res) { health_route(*d, res); });
+}
+
+} // namespace deliveryd::daemon

@@ -1,0 +1,36 @@
+#pragma once
+/// Reading query parameters of the ops queries into typed values, with a clear 4xx for anything wrong.
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <httplib.h>
+
+#include "db/reader.hpp"
+
+namespace deliveryd::daemon {
+
+struct ops_deps;
+
+/// A 4xx answer for a query that cannot be served.
+struct query_error {
+  int status = 400;
+  std::string error;  ///< machine word
+  std::string detail; ///< sentence for a person
+};
+
+/// A validated day-log request.
+struct day_query {
+  core::day_number day = 0;
+  core::timestamp from{}, to{};      ///< the day's bounds in the configured zone
+  db::log_filter filter;
+  std::size_t limit = 100;
+  std::optional<db::log_cursor> after;
+};
+
+/// Reads /v1/log/day/YYYY-MM-DD and its parameters (limit, cursor, campaign, one_time, status, medium,
+/// contact). A day wholly outside retention is 410.
+std::variant<day_query, query_error> read_day_query(const httplib::Request& req, const ops_deps& deps);
+
+} // namespace deliveryd::daemon

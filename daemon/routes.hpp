@@ -1,0 +1,48 @@
+#pragma once
+/// The two listeners' routes. Routes only translate HTTP into a typed job and the job's answer into HTTP.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+
+#include "actors/actors.hpp"
+#include "config/config.hpp"
+#include "core/time.hpp"
+#include "db/reader.hpp"
+#include "daemon/views.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace deliveryd::daemon {
+
+/// What the webhooks listener needs.
+struct webhook_deps {
+  std::string public_url;                       ///< scheme://host[:port] as vendors call it
+  std::optional<actors::twilio_actor> twilio;   ///< absent when [twilio] is not configured
+  std::function<core::timestamp()> clock;
+};
+
+/// Installs the vendor routes; every other path answers 404.
+void install_webhook_routes(httplib::Server& server, webhook_deps deps);
+
+/// What the ops listener needs.
+struct ops_deps {
+  actors::ledger_actor ledger;
+  db::reader_pool* readers = nullptr;
+  view_context view;
+  std::string default_region;
+  int retention_days = 365;
+  std::vector<core::vendor> enabled;            ///< vendors with a config section
+  std::optional<std::string> token;             ///< bearer token, when [ops] token_file is set
+  std::function<core::timestamp()> clock;
+};
+
+/// Installs intake, queries and health; webhook paths answer 404 here.
+void install_ops_routes(httplib::Server& server, ops_deps deps);
+
+} // namespace deliveryd::daemon

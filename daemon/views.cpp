@@ -1,0 +1,108 @@
+#include "daemon/views.hpp"
+
+#include "core/codes.hpp"
+
+namespace deliveryd::daemon {
+
+namespace {
+
+nlohmann::json text_or_null(const std::string& value) {
+  return value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value);
+}
+
+double unit_price(const config::pricing_config& p, std::string_view medium) {
+  if (medium == "sms") return p.sms;
+  if (medium == "lms") return p.lms;
+  if (medium == "alimtalk") return p.alimtalk;
+  if (medium == "email") return p.email;
+  return 0;
+}
+
+/// The contract's cost rule: a send costs its medium's unit price when sent or uncertain, else nothing.
+double cost_of(const db::log_row& row, const config::pricing_config& p) {
+  return row.status == "sent" || row.status == "uncertain" ? unit_price(p, row.medium) : 0.0;
+}
+
+/// The code table's description, else the category's sentence; null when there is no code.
+nlohmann::json description_of(const db::log_row& row) {
+  if (row.code.empty())
+    return nullptr;
+  if (const auto* info = core::find_code(row.code))
+    return std::string{info->description};
+  if (auto cat = core::parse_category(row.category); cat && *cat != core::category::none)
+    return std::string{core::describe(*cat)};
+  return nullptr;
+}
+
+} // namespace
+
+nlohmann::json row_view(const db::log_row& row, const view_context& ctx) {
+  return {
+    {"send_id", row.send_id},
+    {"time", ctx.zone.format(row.requested_at)},
+    {"type", row.type},
+    {"source_id", text_or_null(row.source_id)},
+    {"source_name", text_or_null(row.source_name)},
+    {"status", row.status},
+    {"medium", row.medium},
+    {"vendor", text_or_null(row.vendor)},
+    {"contact", row.contact},
+    {"code", text_or_null(row.code)},
+    {"reason", text_or_null(row.reason)},
+    {"description", description_of(row)},
+    {"category", text_or_null(row.category)},
+    {"cost", cost_of(row, ctx.pricing)},
+  };
+}
+
+nlohmann::json send_view(const db::send_detail& send, const view_context& ctx) {
+  auto out = row_view(send.row, ctx);
+  out["requested_at"] = ctx.zone.format(send.row.requested_at);
+  out["vendor_message_id"] = text_or_null(send.vendor_message_id);
+  out["vendor_price"] = text_or_null(send.vendor_price);
+  out["vendor_price_unit"] = text_or_null(send.vendor_price_unit);
+  if (!send.fallback_of.empty())
+    out["fallback_of"] = send.fallback_of;
+  auto history = nlohmann::json::array();
+  for (const auto& h : send.history)
+    history.push_back({
+      {"at", ctx.zone.format(h.at)},
+      {"source", h.source},
+      {"status", h.status},
+      {"code", text_or_null(h.code)},
+      {"vendor_status", text_or_null(h.vendor_status)},
+      {"vendor_code", text_or_null(h.vendor_code)},
+    });
+  out["history"] = std::move(history);
+  return out;
+}
+
+nlohmann::json codes_view() {
+  auto out = nlohmann::json::array();
+  for (const auto& c : core::code_table())
+    out.push_back({
+      {"code", c.code},
+      {"reason", c.reason},
+      {"description", c.description},
+      {"category", core::to_string(c.cat)},
+    });
+  return out;
+}
+
+nlohmann::json intake_view(const db::intake_outcome& outcome) {
+  auto rejected = nlohmann::json::array();
+  for (const auto& r : outcome.rejected)
+    rejected.push_back({{"index", r.index}, {"send_id", r.send_id}, {"error", r.error}, {"detail", r.detail}});
+  return {
+    {"accepted", outcome.accepted},
+    {"duplicates", outcome.duplicates},
+    {"updated", outcome.updated},
+    {"rejected", std::move(rejected)},
+  };
+}
+
+std::string dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+} // namespace deliveryd::daemon
