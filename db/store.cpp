@@ -44,9 +44,10 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     SQLite::Database db{options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
     if (auto bad = check_integrity(db))
       return open_error{options.path + ": " + *bad};
-    configure_writer(db, options.synchronous_full);
+    // Ownership is checked before anything is written: switching a foreign file to WAL would change its header.
     if (auto refused = migrate(db))
       return open_error{options.path + ": " + *refused};
+    configure_writer(db, options.synchronous_full);
     auto self = std::make_unique<impl>(std::move(db), options.deadlines);
     return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
   } catch (const std::exception& e) {
@@ -66,6 +67,13 @@ void ledger_store::rollback() noexcept {
   } catch (...) {
     // No transaction was open (a failed BEGIN, or SQLite already rolled back): nothing to undo.
   }
+}
+
+void ledger_store::write_probe(core::timestamp now) {
+  auto& q = self_->touch_probe;
+  q.reset();
+  q.bind(1, static_cast<std::int64_t>(core::to_millis(now)));
+  q.exec();
 }
 
 bool ledger_store::probe() noexcept {
