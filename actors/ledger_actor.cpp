@@ -65,6 +65,10 @@ void flush(ledger_pointer self) {
       // A full batch means more are due: keep firing in the next transactions.
       st.deadlines_due = fired == st.deps.deadline_batch;
     }
+    // While failing, every transaction also writes the probe row: recovery is declared only when a commit
+    // that really wrote something succeeded (an empty or duplicate-only commit writes nothing to the disk).
+    if (!st.failing.empty())
+      store.write_probe(now);
     store.commit();
   } catch (const std::exception& e) {
     store.rollback();

@@ -38,7 +38,8 @@ void handle(twilio_pointer self, const twilio_callback_job_ptr& job) {
     return;
   }
   if (job->signature.empty() || !authentic(self->state.deps, *job, *params)) {
-    spdlog::warn("twilio bad_signature: callback refused (url {})", job->full_url);
+    // The path only: a query string may carry a tenant's parameters.
+    spdlog::warn("twilio bad_signature: callback refused (url {})", job->full_url.substr(0, job->full_url.find('?')));
     job->done({kind::bad_signature, "X-Twilio-Signature is missing or does not match this request", {}});
     return;
   }

@@ -64,6 +64,12 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_by_dedupe ON events(vendor, dedupe_key) WHERE dedupe_key IS NOT NULL;
 CREATE INDEX events_by_send ON events(send, id) WHERE send IS NOT NULL;
 CREATE INDEX events_held ON events(vendor, vendor_message_id) WHERE send IS NULL;
+
+-- One row rewritten while commits fail: a commit that writes nothing would prove nothing about the disk.
+CREATE TABLE write_probe (
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  written_at INTEGER NOT NULL
+) STRICT;
 )sql",
 };
 

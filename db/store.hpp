@@ -53,6 +53,9 @@ public:
   /// (inside the transaction). Returns how many fired.
   std::size_t fire_deadlines(core::timestamp now, std::size_t limit);
 
+  /// Rewrites the one row of the write probe (inside the transaction): a commit that proves the disk takes writes.
+  void write_probe(core::timestamp now);
+
   /// True when an SQLite statement would work: a cheap probe for /healthz.
   bool probe() noexcept;
 

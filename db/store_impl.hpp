@@ -44,6 +44,7 @@ struct ledger_store::impl {
   SQLite::Statement delete_event;
   SQLite::Statement select_due;
   SQLite::Statement clear_deadline;
+  SQLite::Statement touch_probe;
 
   /// Prepares every statement on a migrated connection.
   impl(SQLite::Database&& migrated, deadline_table table);

@@ -46,7 +46,9 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table)
     delete_event{db, "DELETE FROM events WHERE id = ?"},
     select_due{db, "SELECT id, status, code, reason, category, decided_at FROM sends "
                    "WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?"},
-    clear_deadline{db, "UPDATE sends SET deadline_at = NULL WHERE id = ?"} {}
+    clear_deadline{db, "UPDATE sends SET deadline_at = NULL WHERE id = ?"},
+    touch_probe{db, "INSERT INTO write_probe (id, written_at) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at"} {}
 
 std::optional<stored_send> ledger_store::impl::load_send(const std::string& send_id) {
   auto& q = find_send_by_id;

@@ -1,0 +1,229 @@
+/// The ledger actor, thinly, with a real actor system: answers only after COMMIT, group commit under load,
+/// health, deadlines, and an orderly stop.
+
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "ledger_harness.hpp"
+
+using namespace deliveryd;
+using namespace deliveryd::testing;
+
+TEST_CASE("intake and events jobs are answered only after their commit", "[actors][ledger]") {
+  ledger_harness h;
+  auto s = make_send("a");
+  s.vendor_message_id = "SM1";
+  // The probes run on the ledger's thread the moment `done` is called, through another connection: they see
+  // only committed data.
+  auto [intake, intake_answer, intake_calls] = intake_job({s}, h.counting("SELECT count(*) FROM sends WHERE send_id = 'a'"));
+  caf::anon_send(h.ledger, intake);
+  auto registered = take(intake_answer);
+  CHECK(outcome_of(registered).accepted == 1);
+  CHECK(registered.seen == 1);
+
+  auto [events, events_answer, events_calls] = events_job({make_event("SM1", core::status::sent, t0 + 1s, "d1")},
+                                            h.counting("SELECT count(*) FROM sends WHERE status = 'sent'"));
+  caf::anon_send(h.ledger, events);
+  auto applied = take(events_answer);
+  CHECK(outcome_of(applied).applied == 1);
+  CHECK(applied.seen == 1);
+
+  // A held event, then its send: the held event is durable when answered, and applied with the send.
+  auto [held, held_answer, held_calls] = events_job({make_event("SM2", core::status::sent, t0 + 1s, "d2")},
+                                        h.counting("SELECT count(*) FROM events WHERE send IS NULL"));
+  caf::anon_send(h.ledger, held);
+  auto kept = take(held_answer);
+  CHECK(outcome_of(kept).held == 1);
+  CHECK(kept.seen == 1);
+
+  auto b = make_send("b");
+  b.vendor_message_id = "SM2";
+  auto [late, late_answer, late_calls] = intake_job({b}, h.counting("SELECT count(*) FROM sends WHERE send_id = 'b' "
+                                                        "AND status = 'sent'"));
+  caf::anon_send(h.ledger, late);
+  auto attached = take(late_answer);
+  CHECK(outcome_of(attached).accepted == 1);
+  CHECK(attached.seen == 1);
+}
+
+TEST_CASE("the parser's rejections come back merged with the store's", "[actors][ledger]") {
+  ledger_harness h;
+  auto [job, future, calls] = intake_job({make_send("a", t0, 0), make_send("a", t0, 2)});
+  job->rejected.push_back({1, "bad", "invalid", "type must be one of ..."});
+  caf::anon_send(h.ledger, job);
+  auto out = outcome_of(take(future));
+  CHECK(out.accepted == 1);
+  CHECK(out.duplicates == 1);
+  REQUIRE(out.rejected.size() == 1);
+  CHECK(out.rejected[0].index == 1);
+  CHECK(out.rejected[0].error == "invalid");
+}
+
+TEST_CASE("group commit: 500 jobs from 4 threads are all answered once and all stored", "[actors][ledger]") {
+  ledger_harness h;
+  constexpr int threads = 4;
+  constexpr int per_thread = 125;
+  std::vector<std::vector<std::future<answer<db::intake_outcome>>>> futures(threads);
+  std::vector<std::vector<std::shared_ptr<std::atomic<int>>>> calls(threads);
+  std::vector<std::thread> senders;
+  for (int t = 0; t < threads; ++t)
+    futures[static_cast<std::size_t>(t)].reserve(per_thread);
+  for (int t = 0; t < threads; ++t) {
+    senders.emplace_back([&h, &futures, &calls, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        const auto id = "t" + std::to_string(t) + "-" + std::to_string(i);
+        auto [job, future, count] = intake_job({make_send(id)}, h.counting("SELECT count(*) FROM sends "
+                                                                            "WHERE send_id = '" + id + "'"));
+        futures[static_cast<std::size_t>(t)].push_back(std::move(future));
+        calls[static_cast<std::size_t>(t)].push_back(count);
+        caf::anon_send(h.ledger, job);
+      }
+    });
+  }
+  for (auto& sender : senders)
+    sender.join();
+
+  std::size_t answered = 0, accepted = 0, visible = 0;
+  for (auto& per : futures) {
+    for (auto& f : per) {
+      REQUIRE(f.wait_for(answer_timeout) == std::future_status::ready);
+      auto a = f.get();
+      ++answered;
+      if (auto* out = std::get_if<db::intake_outcome>(&a.result.value))
+        accepted += out->accepted;
+      visible += a.seen == 1 ? 1 : 0;
+    }
+  }
+  h.stop();
+  std::size_t once = 0;
+  for (const auto& per : calls)
+    for (const auto& c : per)
+      once += *c == 1 ? 1 : 0;
+  CHECK(once == threads * per_thread);
+  CHECK(answered == threads * per_thread);
+  CHECK(accepted == threads * per_thread);
+  CHECK(visible == threads * per_thread); // every answer came after its own send was committed
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends") == threads * per_thread);
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM events WHERE source = 'intake'") == threads * per_thread);
+}
+
+TEST_CASE("events jobs from several threads interleave with intake", "[actors][ledger]") {
+  ledger_harness h;
+  constexpr int sends = 200;
+  std::vector<adapters::intake::send_request> batch;
+  for (int i = 0; i < sends; ++i) {
+    auto s = make_send("s" + std::to_string(i));
+    s.vendor_message_id = "SM" + std::to_string(i);
+    batch.push_back(std::move(s));
+  }
+  // The events race the intake: some are held, some applied; every one ends applied.
+  std::vector<std::future<answer<db::events_outcome>>> futures(sends);
+  std::thread events_sender{[&] {
+    for (int i = 0; i < sends; ++i) {
+      auto [job, future, calls] = events_job({make_event("SM" + std::to_string(i), core::status::sent, t0 + 1s,
+                                                  "d" + std::to_string(i))});
+      futures[static_cast<std::size_t>(i)] = std::move(future);
+      caf::anon_send(h.ledger, job);
+    }
+  }};
+  auto [intake, intake_answer, intake_calls] = intake_job(batch);
+  caf::anon_send(h.ledger, intake);
+  events_sender.join();
+  CHECK(outcome_of(take(intake_answer)).accepted == sends);
+  std::size_t stored = 0;
+  for (auto& f : futures) {
+    auto out = outcome_of(take(f));
+    stored += out.applied + out.held;
+  }
+  CHECK(stored == sends);
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends WHERE status = 'sent'") == sends);
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM events WHERE send IS NULL") == 0);
+}
+
+TEST_CASE("a healthy ledger reports ok", "[actors][ledger]") {
+  ledger_harness h;
+  auto report = h.health();
+  CHECK(report.ok);
+  CHECK(report.detail.empty());
+}
+
+TEST_CASE("deadlines that passed while the daemon was down fire at start", "[actors][ledger]") {
+  ledger_harness h{[](db::ledger_store& store) {
+    REQUIRE(register_committed(store, {make_send("old", t0 - 2 * twilio_after)}).accepted == 1);
+  }};
+  // The first commit fires them: by the time a job is answered, they are committed.
+  auto [job, future, calls] = intake_job({make_send("new")},
+                                         h.counting("SELECT count(*) FROM sends WHERE send_id = 'old' "
+                                                    "AND status = 'uncertain' AND code = 'ME09'"));
+  caf::anon_send(h.ledger, job);
+  auto a = take(future);
+  CHECK(outcome_of(a).accepted == 1);
+  CHECK(a.seen == 1);
+  CHECK(peek_text(h.dir.ledger(), "SELECT status FROM sends WHERE send_id = 'new'") == "pending");
+}
+
+TEST_CASE("a deadline fires within a few seconds of its moment", "[actors][ledger]") {
+  ledger_harness h;
+  auto [job, future, calls] = intake_job({make_send("a")});
+  caf::anon_send(h.ledger, job);
+  REQUIRE(outcome_of(take(future)).accepted == 1);
+  h.clock.set(t0 + twilio_after);
+  const auto started = std::chrono::steady_clock::now();
+  std::string status;
+  while (std::chrono::steady_clock::now() - started < std::chrono::seconds{5}) {
+    status = peek_text(h.dir.ledger(), "SELECT status FROM sends");
+    if (status == "uncertain")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  CHECK(status == "uncertain");
+  CHECK(peek_text(h.dir.ledger(), "SELECT source || '/' || code_after FROM events ORDER BY id DESC LIMIT 1")
+        == "deadline/ME09");
+}
+
+TEST_CASE("stop commits and answers every queued job, then takes no more", "[actors][ledger]") {
+  ledger_harness h;
+  constexpr int queued = 200;
+  std::vector<std::future<answer<db::intake_outcome>>> before;
+  for (int i = 0; i < queued; ++i) {
+    auto [job, future, calls] = intake_job({make_send("q" + std::to_string(i))});
+    before.push_back(std::move(future));
+    caf::anon_send(h.ledger, job);
+  }
+  caf::anon_send(h.ledger, actors::stop_atom_v);
+  // Sent after stop_atom, while the ledger may still be draining.
+  auto [racing, racing_answer, racing_calls] = intake_job({make_send("racing")});
+  caf::anon_send(h.ledger, racing);
+  {
+    caf::scoped_actor self{h.sys};
+    self->wait_for(h.ledger);
+  }
+  // Sent to a ledger that has quit.
+  auto [late, late_answer, late_calls] = intake_job({make_send("late")});
+  caf::anon_send(h.ledger, late);
+  late.reset();
+  racing.reset();
+
+  std::size_t accepted = 0;
+  for (auto& f : before)
+    accepted += outcome_of(take(f)).accepted;
+  CHECK(accepted == queued);
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends WHERE send_id LIKE 'q%'") == queued);
+
+  // After stop: refused with shutting_down, or dropped unanswered (the job is destroyed, its promise broken);
+  // never stored.
+  for (auto* f : {&racing_answer, &late_answer}) {
+    REQUIRE(f->wait_for(answer_timeout) == std::future_status::ready);
+    bool refused_or_dropped = false;
+    try {
+      auto a = f->get();
+      auto* failure = std::get_if<actors::ledger_failure>(&a.result.value);
+      refused_or_dropped = failure != nullptr && *failure == actors::ledger_failure::shutting_down;
+    } catch (const std::future_error& e) {
+      refused_or_dropped = e.code() == std::future_errc::broken_promise;
+    }
+    CHECK(refused_or_dropped);
+  }
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends WHERE send_id IN ('racing', 'late')") == 0);
+}

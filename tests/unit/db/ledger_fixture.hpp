@@ -1,0 +1,159 @@
+#pragma once
+/// Helpers of the ledger tests: a fresh temporary folder per test, sends and vendor events in a few words, and
+/// peeks at the database file through a connection of the test's own.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <SQLiteCpp/Database.h>
+
+#include "db/reader.hpp"
+#include "db/store.hpp"
+
+namespace deliveryd::testing {
+
+using namespace std::chrono_literals;
+
+/// An instant in late 2026, the time the tests live in.
+inline const core::timestamp t0 = core::from_millis(1'790'000'000'000);
+
+/// Twilio sends become uncertain this long after requested_at in these tests.
+inline constexpr std::chrono::milliseconds twilio_after = 1h;
+
+/// A folder of its own, removed with everything in it at the end of the test.
+class temp_dir {
+public:
+  temp_dir() {
+    auto pattern = (std::filesystem::temp_directory_path() / "deliveryd-db-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      FAIL("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  /// The folder.
+  const std::filesystem::path& path() const noexcept { return path_; }
+  /// The default ledger file inside it.
+  std::string ledger() const { return (path_ / "ledger.db").string(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+/// A Twilio SMS follow-up send requested at `at`.
+inline adapters::intake::send_request make_send(std::string send_id, core::timestamp at = t0,
+                                                std::size_t index = 0) {
+  adapters::intake::send_request s;
+  s.send_id = std::move(send_id);
+  s.type = core::send_type::follow_up;
+  s.medium = core::medium::sms;
+  s.vendor = core::vendor::twilio;
+  s.contact = "+821012345678";
+  s.requested_at = at;
+  s.index = index;
+  return s;
+}
+
+/// A Twilio event about `message_id`; `dedupe_key` "" means the event has no identity of its own.
+inline db::vendor_event make_event(std::string message_id, core::status outcome, core::timestamp at,
+                                   std::string dedupe_key, std::string code = {},
+                                   core::category cat = core::category::none) {
+  db::vendor_event v;
+  v.vendor = core::vendor::twilio;
+  v.vendor_message_id = std::move(message_id);
+  v.event.source = core::event_source::webhook;
+  v.event.outcome = outcome;
+  v.event.code = std::move(code);
+  v.event.cat = cat;
+  v.event.vendor_time = at;
+  v.event.vendor_status = std::string{core::to_string(outcome)};
+  v.event.dedupe_key = std::move(dedupe_key);
+  v.received_at = at;
+  v.raw = "raw";
+  return v;
+}
+
+/// Opens the writer or fails the test with the open error's sentence.
+inline std::unique_ptr<db::ledger_store> open_store(const std::string& path,
+                                                    db::deadline_table deadlines = {{core::vendor::twilio,
+                                                                                     twilio_after}}) {
+  auto opened = db::ledger_store::open({path, std::move(deadlines), false});
+  if (auto* err = std::get_if<db::open_error>(&opened))
+    FAIL("open failed: " << err->message);
+  return std::move(std::get<std::unique_ptr<db::ledger_store>>(opened));
+}
+
+/// Opens a read connection or fails the test.
+inline std::unique_ptr<db::ledger_reader> open_reader(const std::string& path) {
+  auto opened = db::ledger_reader::open(path);
+  if (auto* err = std::get_if<db::open_error>(&opened))
+    FAIL("reader open failed: " << err->message);
+  return std::move(std::get<std::unique_ptr<db::ledger_reader>>(opened));
+}
+
+/// Registers sends in one committed transaction.
+inline db::intake_outcome register_committed(db::ledger_store& store,
+                                             const std::vector<adapters::intake::send_request>& sends,
+                                             std::vector<adapters::intake::rejection> rejected = {},
+                                             core::timestamp now = t0) {
+  store.begin();
+  auto out = store.register_sends(sends, std::move(rejected), now);
+  store.commit();
+  return out;
+}
+
+/// Applies events in one committed transaction.
+inline db::events_outcome apply_committed(db::ledger_store& store, const std::vector<db::vendor_event>& events,
+                                          core::timestamp now = t0) {
+  store.begin();
+  auto out = store.apply_events(events, now);
+  store.commit();
+  return out;
+}
+
+/// Fires deadlines in one committed transaction.
+inline std::size_t fire_committed(db::ledger_store& store, core::timestamp now, std::size_t limit = 1000) {
+  store.begin();
+  auto fired = store.fire_deadlines(now, limit);
+  store.commit();
+  return fired;
+}
+
+/// The single integer a query gives, read through a read-only connection of the test's own.
+inline std::int64_t peek_int(const std::string& path, const std::string& sql) {
+  SQLite::Database db{path, SQLite::OPEN_READONLY};
+  return db.execAndGet(sql).getInt64();
+}
+
+/// The single text a query gives ("<null>" for NULL), read through a connection of the test's own.
+inline std::string peek_text(const std::string& path, const std::string& sql) {
+  SQLite::Database db{path, SQLite::OPEN_READONLY};
+  auto value = db.execAndGet(sql);
+  return value.isNull() ? "<null>" : value.getString();
+}
+
+/// The statuses of a send's history, oldest first (`status/source/code` per entry).
+inline std::vector<std::string> history_of(db::ledger_reader& reader, const std::string& send_id) {
+  std::vector<std::string> out;
+  auto detail = reader.find(send_id);
+  if (!detail)
+    return out;
+  for (const auto& h : detail->history)
+    out.push_back(h.source + "/" + h.status + "/" + h.code);
+  return out;
+}
+
+} // namespace deliveryd::testing

@@ -1,0 +1,163 @@
+/// Opening the ledger: creation, schema version, reopening, and refusing files that are not ours.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <random>
+
+#include "db/schema.hpp"
+#include "ledger_fixture.hpp"
+
+using namespace deliveryd;
+using namespace deliveryd::testing;
+
+namespace {
+
+/// Every byte of a file.
+std::string bytes_of(const std::filesystem::path& file) {
+  std::ifstream in{file, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// The offset of the first byte where two files' contents differ, -1 when they are equal (a failed check then
+/// prints a number, not kilobytes of binary).
+long first_difference(const std::string& a, const std::string& b) {
+  const auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
+  return ia == a.end() && ib == b.end() ? -1 : static_cast<long>(ia - a.begin());
+}
+
+/// The names of the files in a folder.
+std::vector<std::string> files_in(const std::filesystem::path& folder) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator{folder})
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// The error of an open that must fail.
+std::string refusal(const std::string& path) {
+  auto opened = db::ledger_store::open({path, {}, false});
+  auto* err = std::get_if<db::open_error>(&opened);
+  REQUIRE(err != nullptr);
+  return err->message;
+}
+
+} // namespace
+
+TEST_CASE("open creates the folder and the file at the latest schema", "[db][open]") {
+  temp_dir dir;
+  const auto path = (dir.path() / "state" / "nested" / "ledger.db").string();
+  REQUIRE_FALSE(std::filesystem::exists(dir.path() / "state"));
+  {
+    auto store = open_store(path);
+    CHECK(store->probe());
+  }
+  CHECK(std::filesystem::is_regular_file(path));
+  CHECK(db::latest_schema_version() == 1);
+  CHECK(peek_int(path, "PRAGMA user_version") == db::latest_schema_version());
+  CHECK(peek_int(path, "PRAGMA application_id") == db::application_id);
+  CHECK(peek_text(path, "PRAGMA journal_mode") == "wal");
+  CHECK(peek_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('sends', 'events')")
+        == 2);
+}
+
+TEST_CASE("reopening a ledger keeps its data and its version", "[db][open]") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.ledger());
+    CHECK(register_committed(*store, {make_send("a")}).accepted == 1);
+  }
+  {
+    auto store = open_store(dir.ledger());
+    CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version());
+    // Still registered: a re-post is a duplicate, not a second send.
+    auto out = register_committed(*store, {make_send("a")});
+    CHECK(out.accepted == 0);
+    CHECK(out.duplicates == 1);
+  }
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 1);
+}
+
+TEST_CASE("a ledger of a newer schema is refused", "[db][open]") {
+  temp_dir dir;
+  open_store(dir.ledger()).reset();
+  {
+    SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
+    raw.exec("PRAGMA user_version = " + std::to_string(db::latest_schema_version() + 1));
+  }
+  const auto message = refusal(dir.ledger());
+  CHECK_THAT(message, Catch::Contains("run a newer deliveryd"));
+  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version() + 1);
+}
+
+TEST_CASE("a foreign SQLite file is refused and left as it was", "[db][open]") {
+  temp_dir dir;
+  const auto path = (dir.path() / "other.db").string();
+  {
+    SQLite::Database other{path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
+    other.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)");
+    other.exec("INSERT INTO customers (name) VALUES ('Kim'), ('Lee')");
+  }
+  const auto before = bytes_of(path);
+  const auto files_before = files_in(dir.path());
+
+  const auto message = refusal(path);
+  CHECK_THAT(message, Catch::Contains("not a deliveryd ledger"));
+  CHECK_THAT(message, Catch::Contains(path));
+
+  CHECK(files_in(dir.path()) == files_before); // no -wal or -shm left behind
+  CHECK(first_difference(bytes_of(path), before) == -1); // not a byte changed (not even the journal mode)
+  CHECK(peek_int(path, "SELECT count(*) FROM customers") == 2);
+  CHECK(peek_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'sends'") == 0);
+}
+
+TEST_CASE("a SQLite file with another application id is refused", "[db][open]") {
+  temp_dir dir;
+  {
+    SQLite::Database other{dir.ledger(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
+    other.exec("PRAGMA application_id = 1234");
+  }
+  const auto before = bytes_of(dir.ledger());
+  CHECK_THAT(refusal(dir.ledger()), Catch::Contains("not a deliveryd ledger"));
+  CHECK(first_difference(bytes_of(dir.ledger()), before) == -1);
+  CHECK(peek_int(dir.ledger(), "PRAGMA application_id") == 1234);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema") == 0);
+}
+
+TEST_CASE("a file that is not a database is refused and left as it was", "[db][open]") {
+  temp_dir dir;
+  const auto path = (dir.path() / "noise.db").string();
+  std::string noise(8192, '\0');
+  std::mt19937 random{42};
+  for (auto& c : noise)
+    c = static_cast<char>(random() & 0xFF);
+  {
+    std::ofstream out{path, std::ios::binary};
+    out << noise;
+  }
+  const auto message = refusal(path);
+  CHECK_THAT(message, Catch::Contains(path));
+  CHECK_THAT(message, Catch::Contains("not a database"));
+  CHECK(first_difference(bytes_of(path), noise) == -1);
+  CHECK(files_in(dir.path()) == std::vector<std::string>{"noise.db"});
+}
+
+TEST_CASE("a folder that cannot be created is an open error", "[db][open]") {
+  temp_dir dir;
+  const auto blocker = dir.path() / "file";
+  std::ofstream{blocker} << "x";
+  const auto message = refusal((blocker / "sub" / "ledger.db").string());
+  CHECK_THAT(message, Catch::Contains("cannot create the ledger's folder"));
+}
+
+TEST_CASE("a reader cannot open a ledger that does not exist", "[db][open]") {
+  temp_dir dir;
+  auto opened = db::ledger_reader::open(dir.ledger());
+  auto* err = std::get_if<db::open_error>(&opened);
+  REQUIRE(err != nullptr);
+  CHECK_THAT(err->message, Catch::Contains("cannot open the ledger for reading"));
+  CHECK_FALSE(std::filesystem::exists(dir.ledger()));
+}
