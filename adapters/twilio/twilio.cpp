@@ -320,13 +320,16 @@ std::variant<status_callback, parse_error> parse_callback(form_params params) {
   return cb;
 }
 
-std::pair<disposition, core::event> map_callback(const status_callback& cb, core::timestamp received_at) {
+std::pair<disposition, core::event> map_callback(const status_callback& cb,
+                                                 [[maybe_unused]] core::timestamp received_at) {
   core::event e;
   e.source = core::event_source::webhook;
   e.outcome = core::status::pending;
   e.cat = core::category::none;
-  // RawDlrDoneDate has no zone and a carrier-dependent offset: the receipt time is the event time.
-  e.vendor_time = received_at;
+  // A callback carries no event time (RawDlrDoneDate has no zone and a carrier-dependent offset). The receipt
+  // time is the history's time, but it must not settle conflicts: two failures would then be decided by the
+  // order they arrived in. An unknown vendor time (the epoch) leaves the tie to the greater code.
+  e.vendor_time = core::timestamp{};
   e.vendor_status = cb.message_status;
   e.vendor_code = cb.error_code;
   e.dedupe_key = cb.message_sid + "|" + cb.message_status;

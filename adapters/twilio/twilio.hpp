@@ -67,7 +67,8 @@ enum class disposition {
   ignore, ///< inbound-only statuses (receiving, received): nothing to record
 };
 
-/// Maps a callback onto a contract event. `received_at` is the event time (RawDlrDoneDate has no zone).
+/// Maps a callback onto a contract event. The event's vendor time is unknown (the epoch): a callback carries
+/// none, and the receipt time (kept by the ledger as the history's time) must not decide between two failures.
 /// accepted/scheduled/queued/sending/sent -> pending; delivered/read -> sent; undelivered/failed/canceled ->
 /// failed with `twilio:<ErrorCode>` (or `twilio:<status>` without one) and a category; partially_delivered ->
 /// uncertain ME09. The dedupe key is "<MessageSid>|<MessageStatus>".
