@@ -37,7 +37,9 @@ std::optional<listen_address> split_listen(std::string_view text) {
 void configure_server(httplib::Server& server, std::size_t max_body_bytes, std::size_t threads) {
   server.set_tcp_nodelay(true); // off by default in the .so: 40 ms Nagle stalls on keep-alive connections
   server.set_keep_alive_max_count(1000);
-  server.set_keep_alive_timeout(30);
+  // cpp-httplib 0.11 notices a stop only when an idle keep-alive connection times out: a short idle timeout
+  // keeps SIGTERM prompt, and busy vendor connections never sit idle that long.
+  server.set_keep_alive_timeout(2);
   server.set_read_timeout(10, 0);
   server.set_write_timeout(10, 0);
   server.set_payload_max_length(max_body_bytes);
