@@ -1,10 +1,12 @@
 // deliveryd: tells, for every message sent through an outside vendor, what really happened to it.
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
 
 #include "config/config.hpp"
@@ -18,10 +20,17 @@ constexpr std::string_view usage =
   "  --check-config    validate the configuration and exit (0 when it is valid)\n"
   "  --version         print the version and exit\n";
 
-/// Logs go to stderr; under systemd (JOURNAL_STREAM set) journald adds the time, so the line does not.
+/// Under systemd (JOURNAL_STREAM set) logs go straight to the journal with their priority, so that
+/// `journalctl -p warning` works; elsewhere to stderr with a time stamp.
 void setup_logging() {
-  auto logger = spdlog::stderr_logger_mt("deliveryd");
-  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "<%l> %v" : "%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  std::shared_ptr<spdlog::logger> logger;
+  if (std::getenv("JOURNAL_STREAM")) {
+    logger = std::make_shared<spdlog::logger>("deliveryd", std::make_shared<spdlog::sinks::systemd_sink_mt>());
+    logger->set_pattern("%v");
+  } else {
+    logger = spdlog::stderr_logger_mt("deliveryd");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l %v");
+  }
   if (const char* level = std::getenv("DELIVERYD_LOG_LEVEL"))
     logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);

@@ -15,7 +15,8 @@ using shared_deps = std::shared_ptr<const ops_deps>;
 
 void intake_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
   const auto type = header(req, "Content-Type");
-  // NDJSON only when the pipeline says so; anything else is read as a JSON array (curl's default type too).
+  // NDJSON only when the pipeline says so; any other type is read as a JSON array. (cpp-httplib itself caps
+  // form-encoded bodies at 8 KiB: a pipeline must send application/json, as the contract says.)
   const bool ndjson = type.rfind("application/x-ndjson", 0) == 0;
   adapters::intake::intake_context ctx;
   ctx.default_region = deps.default_region;
