@@ -96,7 +96,7 @@ int run(const config::daemon_config& cfg) {
     spdlog::critical("config bad_zone: {} is not in this system's time zone database", cfg.time.zone);
     return 1;
   }
-  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true});
+  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true, {}});
   if (auto* err = std::get_if<db::open_error>(&opened)) {
     spdlog::critical("ledger open_failed: {}", err->message);
     return 1;

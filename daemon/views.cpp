@@ -19,8 +19,18 @@ double unit_price(const config::pricing_config& p, std::string_view medium) {
 }
 
 /// The contract's cost rule: a send costs its medium's unit price when sent or uncertain, else nothing.
+double cost_of(std::string_view status, std::string_view medium, const config::pricing_config& p) {
+  return status == "sent" || status == "uncertain" ? unit_price(p, medium) : 0.0;
+}
+
+/// A logical send with failover costs the sum of its attempts, each priced in its own medium.
 double cost_of(const db::log_row& row, const config::pricing_config& p) {
-  return row.status == "sent" || row.status == "uncertain" ? unit_price(p, row.medium) : 0.0;
+  if (row.legs.empty())
+    return cost_of(row.status, row.medium, p);
+  double sum = 0;
+  for (const auto& l : row.legs)
+    sum += cost_of(l.status, l.medium, p);
+  return sum;
 }
 
 /// The code table's description, else the category's sentence; null when there is no code.
@@ -37,7 +47,7 @@ nlohmann::json description_of(const db::log_row& row) {
 } // namespace
 
 nlohmann::json row_view(const db::log_row& row, const view_context& ctx) {
-  return {
+  nlohmann::json out{
     {"send_id", row.send_id},
     {"time", ctx.zone.format(row.requested_at)},
     {"type", row.type},
@@ -53,6 +63,15 @@ nlohmann::json row_view(const db::log_row& row, const view_context& ctx) {
     {"category", text_or_null(row.category)},
     {"cost", cost_of(row, ctx.pricing)},
   };
+  if (!row.legs.empty()) {
+    auto legs = nlohmann::json::array();
+    for (const auto& l : row.legs)
+      legs.push_back({{"send_id", l.send_id}, {"medium", l.medium}, {"vendor", text_or_null(l.vendor)},
+                      {"status", l.status}, {"code", text_or_null(l.code)},
+                      {"cost", cost_of(l.status, l.medium, ctx.pricing)}});
+    out["legs"] = std::move(legs);
+  }
+  return out;
 }
 
 nlohmann::json send_view(const db::send_detail& send, const view_context& ctx) {

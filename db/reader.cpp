@@ -10,9 +10,12 @@ namespace deliveryd::db {
 
 namespace {
 
+// The logical state where a send has failover legs, its own otherwise; column 13 says which.
 constexpr const char* row_columns =
-  "id, send_id, requested_at, type, coalesce(source_id, ''), coalesce(source_name, ''), status, medium, "
-  "coalesce(vendor, ''), contact, code, reason, category";
+  "id, send_id, requested_at, type, coalesce(source_id, ''), coalesce(source_name, ''), "
+  "coalesce(logical_status, status), medium, coalesce(vendor, ''), contact, coalesce(logical_code, code), "
+  "coalesce(logical_reason, reason), coalesce(logical_category, category), logical_status IS NOT NULL, status, code";
+constexpr int row_column_count = 16;
 
 log_row read_row(SQLite::Statement& q) {
   log_row r;
@@ -29,6 +32,8 @@ log_row read_row(SQLite::Statement& q) {
   r.code = q.getColumn(10).getString();
   r.reason = q.getColumn(11).getString();
   r.category = q.getColumn(12).getString();
+  if (q.getColumn(13).getInt() != 0) // the Alimtalk attempt first; its legs are added by the caller
+    r.legs.push_back({r.send_id, r.medium, r.vendor, q.getColumn(14).getString(), q.getColumn(15).getString()});
   return r;
 }
 
@@ -71,6 +76,21 @@ struct ledger_reader::impl {
   SQLite::Statement day;
   SQLite::Statement find;
   SQLite::Statement history;
+  SQLite::Statement legs;
+  SQLite::Statement due;
+
+  /// Adds the failover legs of a logical send to its row.
+  void add_legs(log_row& row) {
+    if (row.legs.empty())
+      return;
+    legs.reset();
+    legs.bind(1, row.send_id);
+    while (legs.executeStep())
+      row.legs.push_back({legs.getColumn(0).getString(), legs.getColumn(1).getString(),
+                          legs.getColumn(2).getString(), legs.getColumn(3).getString(),
+                          legs.getColumn(4).getString()});
+    legs.reset();
+  }
 
   explicit impl(const std::string& path)
     : db{path, SQLite::OPEN_READONLY},
@@ -78,13 +98,19 @@ struct ledger_reader::impl {
               "WHERE requested_at >= ?1 AND (requested_at, id) < (?2, ?3) AND fallback_of IS NULL "
               "AND (?4 IS NULL OR (type = 'campaign' AND source_id = ?4)) "
               "AND (?5 IS NULL OR (type = 'one_time' AND source_id = ?5)) "
-              "AND (?6 IS NULL OR status = ?6) AND (?7 IS NULL OR medium = ?7) AND (?8 IS NULL OR contact = ?8) "
+              "AND (?6 IS NULL OR coalesce(logical_status, status) = ?6) AND (?7 IS NULL OR medium = ?7) "
+              "AND (?8 IS NULL OR contact = ?8) "
               "ORDER BY requested_at DESC, id DESC LIMIT ?9"},
       find{db, std::string{"SELECT "} + row_columns + ", coalesce(vendor_message_id, ''), "
                "coalesce(fallback_of, ''), coalesce(vendor_price, ''), coalesce(vendor_price_unit, '') "
                "FROM sends WHERE send_id = ?"},
       history{db, "SELECT received_at, source, coalesce(status_after, ''), coalesce(code_after, ''), "
-                  "vendor_status, vendor_code FROM events WHERE send = ? ORDER BY id"} {
+                  "vendor_status, vendor_code FROM events WHERE send = ? ORDER BY id"},
+      legs{db, "SELECT send_id, medium, coalesce(vendor, ''), status, code FROM sends WHERE fallback_of = ? "
+               "ORDER BY id"},
+      due{db, "SELECT id, vendor_message_id, requested_at, status, poll_attempts, vendor_price IS NOT NULL "
+              "FROM sends WHERE vendor = ? AND next_poll_at <= ? AND vendor_message_id IS NOT NULL "
+              "ORDER BY next_poll_at LIMIT ?"} {
     db.setBusyTimeout(5000);
   }
 };
@@ -120,6 +146,8 @@ day_page ledger_reader::day(core::timestamp from, core::timestamp to, const log_
   while (q.executeStep())
     page.rows.push_back(read_row(q));
   q.reset();
+  for (auto& row : page.rows)
+    self_->add_legs(row);
   if (page.rows.size() > limit) {
     page.rows.pop_back();
     const auto& last = page.rows.back();
@@ -136,11 +164,12 @@ std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
     return std::nullopt;
   send_detail d;
   d.row = read_row(q);
-  d.vendor_message_id = q.getColumn(13).getString();
-  d.fallback_of = q.getColumn(14).getString();
-  d.vendor_price = q.getColumn(15).getString();
-  d.vendor_price_unit = q.getColumn(16).getString();
+  d.vendor_message_id = q.getColumn(row_column_count).getString();
+  d.fallback_of = q.getColumn(row_column_count + 1).getString();
+  d.vendor_price = q.getColumn(row_column_count + 2).getString();
+  d.vendor_price_unit = q.getColumn(row_column_count + 3).getString();
   q.reset();
+  self_->add_legs(d.row);
   auto& h = self_->history;
   h.reset();
   h.bind(1, static_cast<std::int64_t>(d.row.id));
@@ -150,6 +179,27 @@ std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
                          h.getColumn(5).getString()});
   h.reset();
   return d;
+}
+
+std::vector<poll_target> ledger_reader::due_polls(core::vendor vendor, core::timestamp now, std::size_t limit) {
+  auto& q = self_->due;
+  q.reset();
+  q.bind(1, std::string{core::to_string(vendor)});
+  q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
+  q.bind(3, static_cast<std::int64_t>(limit));
+  std::vector<poll_target> out;
+  while (q.executeStep()) {
+    poll_target t;
+    t.id = q.getColumn(0).getInt64();
+    t.vendor_message_id = q.getColumn(1).getString();
+    t.requested_at = core::from_millis(q.getColumn(2).getInt64());
+    t.status = core::parse_status(q.getColumn(3).getString()).value_or(core::status::pending);
+    t.attempts = q.getColumn(4).getInt();
+    t.priced = q.getColumn(5).getInt() != 0;
+    out.push_back(std::move(t));
+  }
+  q.reset();
+  return out;
 }
 
 reader_pool::lease::~lease() {

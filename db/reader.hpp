@@ -36,12 +36,29 @@ std::string encode_cursor(const log_cursor& c);
 /// Reads a cursor's text; nullopt when it was not made by encode_cursor.
 std::optional<log_cursor> decode_cursor(std::string_view text) noexcept;
 
-/// One send as the day log shows it.
+/// One attempt of a logical send with failover: the Alimtalk send itself, or one of its legs.
+struct leg {
+  std::string send_id, medium, vendor, status, code;
+};
+
+/// One send as the day log shows it. For an Alimtalk send with failover legs, status, code, reason and
+/// category are the logical send's, and `legs` lists every attempt (the Alimtalk one first).
 struct log_row {
   std::int64_t id = 0;
   std::string send_id;
   core::timestamp requested_at{};
   std::string type, source_id, source_name, status, medium, vendor, contact, code, reason, category;
+  std::vector<leg> legs; ///< empty for a send without failover legs
+};
+
+/// A send a polling vendor actor should fetch now.
+struct poll_target {
+  std::int64_t id = 0;
+  std::string vendor_message_id;
+  core::timestamp requested_at{};
+  core::status status = core::status::pending;
+  int attempts = 0;
+  bool priced = false; ///< the vendor's price is already stored
 };
 
 /// One page of a day.
@@ -76,6 +93,9 @@ public:
   /// Sends requested in [from, to), newest first, after `after`, at most `limit`; failover legs excluded.
   day_page day(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
                std::optional<log_cursor> after);
+
+  /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`.
+  std::vector<poll_target> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit);
 
   /// One send with its history (oldest first), or nullopt.
   std::optional<send_detail> find(const std::string& send_id);

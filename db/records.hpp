@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,27 @@ struct intake_outcome {
 
 /// Per-vendor setting the ledger needs: how long a send may stay pending.
 using deadline_table = std::map<core::vendor, std::chrono::milliseconds>;
+
+/// When a polling vendor actor first fetches a new send.
+struct first_poll {
+  bool after_registration = true;  ///< true: `delay` after deliveryd registered it; false: after requested_at
+  std::chrono::milliseconds delay{};
+};
+
+/// First polls of the vendors that poll (absent: the vendor is not polled).
+using poll_table = std::map<core::vendor, first_poll>;
+
+/// What one poll of a vendor found, and when to poll that send again.
+struct poll_update {
+  core::vendor vendor = core::vendor::kakao;
+  std::string vendor_message_id;
+  std::optional<core::event> event;             ///< the vendor's answer; nullopt after an error or a 404
+  std::optional<core::timestamp> next_poll_at;  ///< nullopt: stop polling this send
+  int attempts = 0;                             ///< consecutive back-off steps (errors, re-checks)
+  std::string price;                            ///< the vendor's price exactly as reported, "" if unknown
+  std::string price_unit;
+  core::timestamp received_at{};
+  std::string raw;                              ///< the vendor's answer as received
+};
 
 } // namespace deliveryd::db

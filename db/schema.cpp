@@ -11,7 +11,7 @@ namespace deliveryd::db {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a released entry: append a new one.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
   // v1: sends with their current state, and the append-only history of events.
   R"sql(
 CREATE TABLE sends (
@@ -64,12 +64,23 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_by_dedupe ON events(vendor, dedupe_key) WHERE dedupe_key IS NOT NULL;
 CREATE INDEX events_by_send ON events(send, id) WHERE send IS NOT NULL;
 CREATE INDEX events_held ON events(vendor, vendor_message_id) WHERE send IS NULL;
-
--- One row rewritten while commits fail: a commit that writes nothing would prove nothing about the disk.
+)sql",
+  // v2: polling schedules of the vendor actors that poll; the logical state of Alimtalk sends with failover
+  // legs (NULL while a send has no legs: its own state is its logical state); the write probe, one row
+  // rewritten while commits fail (a commit that writes nothing proves nothing about the disk).
+  R"sql(
 CREATE TABLE write_probe (
   id         INTEGER PRIMARY KEY CHECK (id = 1),
   written_at INTEGER NOT NULL
 ) STRICT;
+ALTER TABLE sends ADD COLUMN next_poll_at INTEGER;                   -- ms; NULL: nothing to poll
+ALTER TABLE sends ADD COLUMN poll_attempts INTEGER NOT NULL DEFAULT 0; -- grows the back-off
+ALTER TABLE sends ADD COLUMN logical_status TEXT;
+ALTER TABLE sends ADD COLUMN logical_code TEXT;
+ALTER TABLE sends ADD COLUMN logical_reason TEXT;
+ALTER TABLE sends ADD COLUMN logical_category TEXT;
+CREATE INDEX sends_by_poll ON sends(vendor, next_poll_at) WHERE next_poll_at IS NOT NULL;
+CREATE INDEX sends_by_fallback ON sends(fallback_of, id) WHERE fallback_of IS NOT NULL;
 )sql",
 };
 

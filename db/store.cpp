@@ -48,7 +48,7 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     if (auto refused = migrate(db))
       return open_error{options.path + ": " + *refused};
     configure_writer(db, options.synchronous_full);
-    auto self = std::make_unique<impl>(std::move(db), options.deadlines);
+    auto self = std::make_unique<impl>(std::move(db), options.deadlines, options.polls);
     return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
   } catch (const std::exception& e) {
     return open_error{options.path + ": cannot open the ledger: " + e.what()};

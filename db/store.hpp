@@ -17,6 +17,7 @@ struct store_options {
   std::string path;             ///< the database file; created with its folder on first start
   deadline_table deadlines;     ///< uncertain_after per enabled vendor
   bool synchronous_full = true; ///< fsync every commit (durable across power loss), else NORMAL
+  poll_table polls;             ///< first polls of the vendors that poll
 };
 
 /// Why the ledger could not be opened.
@@ -48,6 +49,9 @@ public:
 
   /// Stores and applies vendor events (inside the transaction); events for unknown messages are held.
   events_outcome apply_events(const std::vector<vendor_event>& events, core::timestamp now);
+
+  /// Applies what polls found (inside the transaction): the event if any, the next poll, the vendor's price.
+  events_outcome apply_polls(const std::vector<poll_update>& polls, core::timestamp now);
 
   /// Gives every pending send whose deadline has passed its `deadline` event, at most `limit` of them
   /// (inside the transaction). Returns how many fired.

@@ -26,6 +26,7 @@ struct stored_send {
 struct send_ref {
   std::int64_t id = 0;
   core::send_state state;
+  bool in_failover = false; ///< an Alimtalk send or a failover leg: its logical state may need refreshing
 };
 
 /// Reads status, code, reason, category and decided_at from five consecutive columns starting at `first`.
@@ -45,16 +46,29 @@ struct ledger_store::impl {
   SQLite::Statement select_due;
   SQLite::Statement clear_deadline;
   SQLite::Statement touch_probe;
+  SQLite::Statement set_poll;
+  SQLite::Statement failover_key;
+  SQLite::Statement failover_parent;
+  SQLite::Statement failover_legs;
+  SQLite::Statement set_logical;
+  poll_table polls;
 
   /// Prepares every statement on a migrated connection.
-  impl(SQLite::Database&& migrated, deadline_table table);
+  impl(SQLite::Database&& migrated, deadline_table table, poll_table poll_settings);
+
+  /// When a send registered now with this vendor is first polled; nullopt when the vendor is not polled.
+  std::optional<std::int64_t> first_poll_at(std::optional<core::vendor> vendor, core::timestamp requested_at,
+                                            core::timestamp now) const;
+  /// Recomputes the logical state of the Alimtalk send that `id` is, or is a failover leg of.
+  void refresh_failover(std::int64_t id);
 
   /// The send registered under `send_id`, if any.
   std::optional<stored_send> load_send(const std::string& send_id);
   /// The send a vendor knows as `vendor_message_id`, if any.
   std::optional<send_ref> load_by_message(std::string_view vendor, const std::string& vendor_message_id);
-  /// Writes a send's new state; a final state clears its deadline.
-  void write_state(std::int64_t id, const core::send_state& state, core::timestamp now);
+  /// Writes a send's new state; a final state clears its deadline (and a Kakao send's polls), and the logical
+  /// state of its failover group follows.
+  void write_state(const send_ref& send, const core::send_state& state, core::timestamp now);
   /// Appends an event; `send` is nullopt for a held event. False when its dedupe key is already stored.
   bool append_event(std::optional<std::int64_t> send, std::string_view vendor, const std::string& message_id,
                     const core::event& e, core::timestamp received_at, const core::send_state* after,

@@ -1,4 +1,4 @@
-// The ledger writer's three operations: register sends, apply vendor events, fire deadlines.
+// The ledger writer's operations: register sends, apply vendor events and polls, fire deadlines.
 #include <algorithm>
 
 #include "core/codes.hpp"
@@ -89,15 +89,21 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
       } else {
         auto& q = d.set_vendor_message_id;
         q.reset();
+        q.clearBindings();
         q.bind(1, *s.vendor_message_id);
         q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
-        q.bind(3, static_cast<std::int64_t>(old->id));
+        // Polling starts once the vendor's id is known.
+        if (old->state.current == core::status::pending || old->state.current == core::status::uncertain)
+          if (auto first = d.first_poll_at(core::parse_vendor(old->vendor), core::from_millis(old->requested_at), now))
+            q.bind(3, static_cast<std::int64_t>(*first));
+        q.bind(4, static_cast<std::int64_t>(old->id));
         q.exec();
         auto e = intake_event(s, now);
         e.outcome = old->state.current; // an update changes no state: the history shows it as it was
         e.code = old->state.code;
         d.append_event(old->id, old->vendor, *s.vendor_message_id, e, now, &old->state, "");
-        d.attach_held({old->id, old->state}, old->vendor, *s.vendor_message_id, now, attached);
+        const bool in_failover = old->medium == "alimtalk" || !old->fallback_of.empty();
+        d.attach_held({old->id, old->state, in_failover}, old->vendor, *s.vendor_message_id, now, attached);
         ++out.updated;
       }
       continue;
@@ -129,11 +135,17 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
     q.bind(16, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
     if (deadline) q.bind(17, static_cast<std::int64_t>(*deadline));
     q.bind(18, static_cast<std::int64_t>(core::to_millis(now)));
+    if (state.current == core::status::pending && s.vendor_message_id)
+      if (auto first = d.first_poll_at(s.vendor, s.requested_at, now))
+        q.bind(19, static_cast<std::int64_t>(*first));
     q.exec();
     const auto id = d.db.getLastInsertRowid();
     d.append_event(id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
+    const bool in_failover = s.medium == core::medium::alimtalk || s.fallback_of.has_value();
     if (s.vendor_message_id)
-      d.attach_held({id, state}, vendor, *s.vendor_message_id, now, attached);
+      d.attach_held({id, state, in_failover}, vendor, *s.vendor_message_id, now, attached);
+    if (in_failover)
+      d.refresh_failover(id);
     ++out.accepted;
   }
   std::stable_sort(rejected.begin(), rejected.end(),
@@ -163,10 +175,48 @@ events_outcome ledger_store::apply_events(const std::vector<vendor_event>& event
     ++out.applied;
     for (auto fx : step.effects) {
       if (fx == core::effect::update_state)
-        d.write_state(send->id, step.state, now);
+        d.write_state(*send, step.state, now);
       else if (fx == core::effect::correction)
         ++out.corrected;
     }
+  }
+  return out;
+}
+
+events_outcome ledger_store::apply_polls(const std::vector<poll_update>& polls, core::timestamp now) {
+  auto& d = *self_;
+  events_outcome out;
+  for (const auto& p : polls) {
+    const auto vendor = text(core::to_string(p.vendor));
+    auto send = d.load_by_message(vendor, p.vendor_message_id);
+    if (!send)
+      continue; // polls only fetch registered sends; one purged meanwhile has nothing left to update
+    if (p.event) {
+      auto step = core::reconcile(send->state, *p.event, now);
+      if (d.append_event(send->id, vendor, p.vendor_message_id, *p.event, p.received_at, &step.state, p.raw)) {
+        ++out.applied;
+        for (auto fx : step.effects) {
+          if (fx == core::effect::update_state)
+            d.write_state(*send, step.state, now);
+          else if (fx == core::effect::correction)
+            ++out.corrected;
+        }
+      } else {
+        ++out.duplicates;
+      }
+    }
+    auto& q = d.set_poll;
+    q.reset();
+    q.clearBindings();
+    if (p.next_poll_at)
+      q.bind(1, static_cast<std::int64_t>(core::to_millis(*p.next_poll_at)));
+    q.bind(2, p.attempts);
+    if (!p.price.empty()) {
+      q.bind(3, p.price);
+      q.bind(4, p.price_unit);
+    }
+    q.bind(5, static_cast<std::int64_t>(send->id));
+    q.exec();
   }
   return out;
 }
@@ -179,7 +229,7 @@ std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit)
   q.bind(1, static_cast<std::int64_t>(core::to_millis(now)));
   q.bind(2, static_cast<std::int64_t>(limit));
   while (q.executeStep()) {
-    due.push_back({q.getColumn(0).getInt64(), read_state(q, 1)});
+    due.push_back({q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0});
   }
   q.reset();
   const auto e = core::deadline_event(now);
@@ -188,7 +238,7 @@ std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit)
     core::event stored = e;
     stored.dedupe_key.clear(); // a deadline fires once per send: its row's deadline_at is cleared below
     d.append_event(ref.id, "", "", stored, now, &step.state, "");
-    d.write_state(ref.id, step.state, now);
+    d.write_state(ref, step.state, now);
     auto& clear = d.clear_deadline;
     clear.reset();
     clear.bind(1, static_cast<std::int64_t>(ref.id));

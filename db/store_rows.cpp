@@ -1,5 +1,6 @@
 // The row-level steps of the ledger writer, each one prepared statement.
 #include "core/codes.hpp"
+#include "core/failover.hpp"
 #include "db/store_impl.hpp"
 
 namespace deliveryd::db {
@@ -25,18 +26,22 @@ core::send_state read_state(SQLite::Statement& q, int first) {
   return s;
 }
 
-ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table)
+ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll_table poll_settings)
   : db{std::move(migrated)},
     deadlines{std::move(table)},
     find_send_by_id{db, std::string{"SELECT "} + send_columns + " FROM sends WHERE send_id = ?"},
-    find_send_by_message{db, "SELECT id, status, code, reason, category, decided_at FROM sends "
+    find_send_by_message{db, "SELECT id, status, code, reason, category, decided_at, "
+                             "medium = 'alimtalk' OR fallback_of IS NOT NULL FROM sends "
                              "WHERE vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
                     "requested_at, vendor_message_id, fallback_of, excluded_code, status, code, reason, category, "
-                    "decided_at, deadline_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
-    set_vendor_message_id{db, "UPDATE sends SET vendor_message_id = ?, updated_at = ? WHERE id = ?"},
+                    "decided_at, deadline_at, updated_at, next_poll_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+    set_vendor_message_id{db, "UPDATE sends SET vendor_message_id = ?, updated_at = ?, "
+                              "next_poll_at = coalesce(next_poll_at, ?) WHERE id = ?"},
     update_state{db, "UPDATE sends SET status = ?1, code = ?2, reason = ?3, category = ?4, decided_at = ?5, "
-                     "deadline_at = CASE WHEN ?1 = 'pending' THEN deadline_at END, updated_at = ?6 WHERE id = ?7"},
+                     "deadline_at = CASE WHEN ?1 = 'pending' THEN deadline_at END, updated_at = ?6, "
+                     "next_poll_at = CASE WHEN vendor = 'kakao' AND ?1 IN ('sent', 'failed', 'excluded') THEN NULL "
+                     "ELSE next_poll_at END WHERE id = ?7"},
     insert_event{db, "INSERT OR IGNORE INTO events (send, vendor, vendor_message_id, dedupe_key, source, outcome, "
                      "code, reason, category, vendor_time, received_at, vendor_status, vendor_code, status_after, "
                      "code_after, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
@@ -44,11 +49,72 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table)
                     "vendor_code, coalesce(dedupe_key, ''), coalesce(raw, '') FROM events "
                     "WHERE vendor = ? AND vendor_message_id = ? AND send IS NULL ORDER BY id"},
     delete_event{db, "DELETE FROM events WHERE id = ?"},
-    select_due{db, "SELECT id, status, code, reason, category, decided_at FROM sends "
+    select_due{db, "SELECT id, status, code, reason, category, decided_at, "
+                   "medium = 'alimtalk' OR fallback_of IS NOT NULL FROM sends "
                    "WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?"},
     clear_deadline{db, "UPDATE sends SET deadline_at = NULL WHERE id = ?"},
     touch_probe{db, "INSERT INTO write_probe (id, written_at) VALUES (1, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at"} {}
+                    "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at"},
+    set_poll{db, "UPDATE sends SET next_poll_at = ?, poll_attempts = ?, vendor_price = coalesce(?, vendor_price), "
+                 "vendor_price_unit = coalesce(?, vendor_price_unit) WHERE id = ?"},
+    failover_key{db, "SELECT send_id, coalesce(fallback_of, '') FROM sends WHERE id = ?"},
+    failover_parent{db, "SELECT id, status, code, reason, category, decided_at FROM sends "
+                        "WHERE send_id = ? AND medium = 'alimtalk'"},
+    failover_legs{db, "SELECT status, code, reason, category, decided_at FROM sends WHERE fallback_of = ? "
+                      "ORDER BY id"},
+    set_logical{db, "UPDATE sends SET logical_status = ?, logical_code = ?, logical_reason = ?, "
+                    "logical_category = ? WHERE id = ?"},
+    polls{std::move(poll_settings)} {}
+
+std::optional<std::int64_t> ledger_store::impl::first_poll_at(std::optional<core::vendor> vendor,
+                                                              core::timestamp requested_at,
+                                                              core::timestamp now) const {
+  if (!vendor)
+    return std::nullopt;
+  auto it = polls.find(*vendor);
+  if (it == polls.end())
+    return std::nullopt;
+  return core::to_millis((it->second.after_registration ? now : requested_at) + it->second.delay);
+}
+
+void ledger_store::impl::refresh_failover(std::int64_t id) {
+  auto& key = failover_key;
+  key.reset();
+  key.bind(1, static_cast<std::int64_t>(id));
+  if (!key.executeStep())
+    return;
+  std::string parent_id = key.getColumn(1).getString();
+  if (parent_id.empty())
+    parent_id = key.getColumn(0).getString();
+  key.reset();
+  auto& parent = failover_parent;
+  parent.reset();
+  parent.bind(1, parent_id);
+  if (!parent.executeStep())
+    return; // the Alimtalk send is not registered yet: its legs wait for it
+  const auto parent_row = parent.getColumn(0).getInt64();
+  const auto own = read_state(parent, 1);
+  parent.reset();
+  std::vector<core::send_state> legs;
+  auto& q = failover_legs;
+  q.reset();
+  q.bind(1, parent_id);
+  while (q.executeStep())
+    legs.push_back(read_state(q, 0));
+  q.reset();
+  auto& w = set_logical;
+  w.reset();
+  w.clearBindings(); // no legs: NULLs, the send's own state is its logical state
+  if (!legs.empty()) {
+    const auto logical = core::logical_state(own, legs);
+    w.bind(1, text(core::to_string(logical.current)));
+    w.bind(2, logical.code);
+    w.bind(3, logical.reason);
+    w.bind(4, text(core::to_string(logical.cat)));
+  }
+  w.bind(5, static_cast<std::int64_t>(parent_row));
+  w.exec();
+}
 
 std::optional<stored_send> ledger_store::impl::load_send(const std::string& send_id) {
   auto& q = find_send_by_id;
@@ -81,12 +147,12 @@ std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view ven
   q.bind(2, vendor_message_id);
   if (!q.executeStep())
     return std::nullopt;
-  send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1)};
+  send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
   q.reset();
   return ref;
 }
 
-void ledger_store::impl::write_state(std::int64_t id, const core::send_state& state, core::timestamp now) {
+void ledger_store::impl::write_state(const send_ref& send, const core::send_state& state, core::timestamp now) {
   auto& q = update_state;
   q.reset();
   q.bind(1, text(core::to_string(state.current)));
@@ -95,8 +161,10 @@ void ledger_store::impl::write_state(std::int64_t id, const core::send_state& st
   q.bind(4, text(core::to_string(state.cat)));
   q.bind(5, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
   q.bind(6, static_cast<std::int64_t>(core::to_millis(now)));
-  q.bind(7, static_cast<std::int64_t>(id));
+  q.bind(7, static_cast<std::int64_t>(send.id));
   q.exec();
+  if (send.in_failover)
+    refresh_failover(send.id);
 }
 
 bool ledger_store::impl::append_event(std::optional<std::int64_t> send, std::string_view vendor,
@@ -179,7 +247,7 @@ send_ref ledger_store::impl::attach_held(send_ref send, std::string_view vendor,
     ++outcome.applied;
   }
   if (!(send.state == before))
-    write_state(send.id, send.state, now);
+    write_state(send, send.state, now);
   return send;
 }
 

@@ -39,7 +39,7 @@ std::vector<std::string> files_in(const std::filesystem::path& folder) {
 
 /// The error of an open that must fail.
 std::string refusal(const std::string& path) {
-  auto opened = db::ledger_store::open({path, {}, false});
+  auto opened = db::ledger_store::open({path, {}, false, {}});
   auto* err = std::get_if<db::open_error>(&opened);
   REQUIRE(err != nullptr);
   return err->message;
@@ -56,7 +56,7 @@ TEST_CASE("open creates the folder and the file at the latest schema", "[db][ope
     CHECK(store->probe());
   }
   CHECK(std::filesystem::is_regular_file(path));
-  CHECK(db::latest_schema_version() == 1);
+  CHECK(db::latest_schema_version() == 2);
   CHECK(peek_int(path, "PRAGMA user_version") == db::latest_schema_version());
   CHECK(peek_int(path, "PRAGMA application_id") == db::application_id);
   CHECK(peek_text(path, "PRAGMA journal_mode") == "wal");
