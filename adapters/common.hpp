@@ -2,9 +2,11 @@
 /// What every vendor adapter gives back: events addressed by the vendor's message id, and the items of a
 /// batch that could not be used (counted and logged by the vendor actor, never a reason to refuse the batch).
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/polling.hpp"
 #include "core/reconcile.hpp"
 
 namespace deliveryd::adapters {
@@ -27,6 +29,15 @@ struct mapped_batch {
   std::vector<mapped_event> events;
   std::vector<unusable_item> unusable;
   std::size_t ignored = 0; ///< usable but carrying nothing to record (engagement-only events, inbound statuses)
+};
+
+/// What one outbound status fetch found.
+struct fetch_result {
+  core::poll_outcome outcome = core::poll_outcome::error;
+  std::optional<mapped_event> event; ///< the vendor's answer mapped onto the contract, when it gave one
+  std::string price;                 ///< the vendor's price exactly as reported, "" when unknown
+  std::string price_unit;
+  std::string detail;                ///< why the fetch failed, for the log (never a contact or a secret)
 };
 
 } // namespace deliveryd::adapters
