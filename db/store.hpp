@@ -2,6 +2,7 @@
 /// The ledger's writer: one SQLite connection, statements prepared once, group transactions.
 /// Not thread-safe: exactly one owner (the ledger actor, on its own thread) uses it.
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,7 +56,8 @@ public:
 
   /// Gives every pending send whose deadline has passed its `deadline` event, at most `limit` of them
   /// (inside the transaction). Returns how many fired.
-  std::size_t fire_deadlines(core::timestamp now, std::size_t limit);
+  std::size_t fire_deadlines(core::timestamp now, std::size_t limit,
+                             std::map<core::vendor, std::size_t>* per_vendor = nullptr);
 
   /// Rewrites the one row of the write probe (inside the transaction): a commit that proves the disk takes writes.
   void write_probe(core::timestamp now);

@@ -221,7 +221,8 @@ events_outcome ledger_store::apply_polls(const std::vector<poll_update>& polls, 
   return out;
 }
 
-std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit) {
+std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit,
+                                         std::map<core::vendor, std::size_t>* per_vendor) {
   auto& d = *self_;
   std::vector<send_ref> due;
   auto& q = d.select_due;
@@ -230,6 +231,9 @@ std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit)
   q.bind(2, static_cast<std::int64_t>(limit));
   while (q.executeStep()) {
     due.push_back({q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0});
+    if (per_vendor)
+      if (auto v = core::parse_vendor(q.getColumn(7).getString()))
+        ++(*per_vendor)[*v];
   }
   q.reset();
   const auto e = core::deadline_event(now);

@@ -50,7 +50,7 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                     "WHERE vendor = ? AND vendor_message_id = ? AND send IS NULL ORDER BY id"},
     delete_event{db, "DELETE FROM events WHERE id = ?"},
     select_due{db, "SELECT id, status, code, reason, category, decided_at, "
-                   "medium = 'alimtalk' OR fallback_of IS NOT NULL FROM sends "
+                   "medium = 'alimtalk' OR fallback_of IS NOT NULL, coalesce(vendor, '') FROM sends "
                    "WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?"},
     clear_deadline{db, "UPDATE sends SET deadline_at = NULL WHERE id = ?"},
     touch_probe{db, "INSERT INTO write_probe (id, written_at) VALUES (1, ?) "

@@ -328,7 +328,9 @@ void daemon_process::write_config(const daemon_options& options) {
   if (options.ops_max_body_bytes)
     toml << "max_body_bytes = " << *options.ops_max_body_bytes << "\n";
   toml << "\n[pricing]\nsms = 12\nlms = 39\nalimtalk = 8\nemail = 0\n\n"
-       << "[twilio]\naccount_sid = \"AC00000000000000000000000000000000\"\nauth_token = \"" << auth_token << "\"\n";
+       << "[twilio]\naccount_sid = \"AC00000000000000000000000000000000\"\nauth_token = \"" << auth_token << "\"\n"
+       << options.twilio_extra << "\n"
+       << options.extra_toml << "\n";
   write_file(config_path(), toml.str());
 }
 

@@ -80,6 +80,8 @@ json twilio_send(const std::string& send_id, seconds_point requested_at,
 struct daemon_options {
   std::optional<std::size_t> webhooks_max_body_bytes; ///< [webhooks] max_body_bytes
   std::optional<std::size_t> ops_max_body_bytes;      ///< [ops] max_body_bytes
+  std::string twilio_extra;                           ///< more keys of [twilio], TOML lines
+  std::string extra_toml;                             ///< more sections, appended as they are
 };
 
 /// A fresh temporary folder, removed with its content on destruction (kept when DELIVERYD_IT_KEEP is set).

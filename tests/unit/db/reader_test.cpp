@@ -126,7 +126,7 @@ TEST_CASE("day() covers [from, to) to the millisecond, newest first", "[db][read
   CHECK(reader->day(day_start + 1h, day_start + 2h, {}, 100, std::nullopt).rows.empty());
 }
 
-TEST_CASE("day() filters: campaign, one_time, status, medium, contact; failover legs are not rows",
+TEST_CASE("day() filters: campaign, one_time, status, medium, contact, and failover legs are not rows",
           "[db][reader]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
@@ -239,7 +239,7 @@ TEST_CASE("a page exactly as long as the rest has no next cursor", "[db][reader]
   CHECK_FALSE(reader->day(day_start, day_end, {}, 10, std::nullopt).next);
 }
 
-TEST_CASE("find() gives the row, its ids and its history; nullopt for an unknown send", "[db][reader]") {
+TEST_CASE("find() gives the row, its ids and its history, nullopt for an unknown send", "[db][reader]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
   auto s = make_send("a", day_start + 1h);
