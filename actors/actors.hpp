@@ -9,12 +9,14 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/jobs.hpp"
+#include "db/reader.hpp"
 
 // Jobs are passed by shared pointer between actors of one process; they are never serialised.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::intake_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::events_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::health_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::twilio_callback_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::vendor_webhook_job_ptr)
 
 /// Group commit: commit what has queued up.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, flush_atom, "flush")
@@ -22,6 +24,14 @@ CAF_ADD_ATOM(deliveryd, deliveryd::actors, flush_atom, "flush")
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, tick_atom, "tick")
 /// Orderly stop: finish queued work, then quit.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, stop_atom, "stop")
+/// A poll's result has been committed (or has failed): the send may be fetched again.
+CAF_ADD_ATOM(deliveryd, deliveryd::actors, polled_atom, "polled")
+
+namespace deliveryd::actors {
+/// Sends whose next poll is due, read by a worker for a poller.
+using due_polls_ptr = std::shared_ptr<const std::vector<db::poll_target>>;
+} // namespace deliveryd::actors
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::due_polls_ptr)
 
 namespace deliveryd::actors {
 
@@ -45,5 +55,35 @@ using ledger_actor = caf::typed_actor<
 using twilio_actor = caf::typed_actor<
   /// Handles one status callback; answers through the job.
   caf::reacts_to<twilio_callback_job_ptr>>;
+
+// The three webhook actors below share one handler signature, so CAF 0.17 makes their aliases one type: the
+// names say which vendor a handle belongs to, the type does not enforce it.
+
+/// The e-mail vendor actor (SendGrid Event Webhook): verifies the ECDSA signature and the timestamp, parses and
+/// maps the batch, then hands the usable events to the ledger.
+using email_actor = caf::typed_actor<
+  /// Handles one POST /webhooks/email; answers through the job after the commit.
+  caf::reacts_to<vendor_webhook_job_ptr>>;
+
+/// The SMS carrier vendor actor: checks the shared token, maps a Jasmin DLR or an aggregator report, then hands
+/// the events to the ledger.
+using carrier_actor = caf::typed_actor<
+  /// Handles one POST /webhooks/carrier; answers through the job after the commit (`ACK/Jasmin` for a DLR).
+  caf::reacts_to<vendor_webhook_job_ptr>>;
+
+/// The Kakao push actor: checks the push token, maps the pushed Alimtalk results, then hands them to the ledger.
+using kakao_push_actor = caf::typed_actor<
+  /// Handles one POST /webhooks/kakao; answers through the job after the commit.
+  caf::reacts_to<vendor_webhook_job_ptr>>;
+
+/// A polling vendor actor (Kakao results, Twilio messages): finds due sends, fetches them on worker threads
+/// with bounded concurrency and pacing, and hands what it found to the ledger.
+using poller_actor = caf::typed_actor<
+  /// Looks for due sends and starts fetches (sent to itself every second).
+  caf::reacts_to<tick_atom>,
+  /// Due sends found by a worker: starts fetches for those not already in flight.
+  caf::reacts_to<due_polls_ptr>,
+  /// A fetch of the send with this row id is done and committed: it may be fetched again.
+  caf::reacts_to<polled_atom, std::int64_t>>;
 
 } // namespace deliveryd::actors

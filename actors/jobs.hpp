@@ -5,7 +5,10 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -35,9 +38,10 @@ struct intake_job {
   std::function<void(ledger_result<db::intake_outcome>)> done;
 };
 
-/// Store and apply vendor events.
+/// Store and apply vendor events, and what polls found.
 struct events_job {
   std::vector<db::vendor_event> events;
+  std::vector<db::poll_update> polls;
   std::function<void(ledger_result<db::events_outcome>)> done;
 };
 
@@ -65,6 +69,10 @@ struct webhook_result {
   kind what = kind::stored;
   std::string detail;          ///< a sentence for a person, for every kind but stored
   db::events_outcome counts;   ///< for stored
+  /// For stored and ignored: the exact body the vendor expects instead of the JSON acknowledgement (Jasmin
+  /// resends a DLR unless the answer is `ACK/Jasmin`); nullopt for the JSON acknowledgement.
+  std::optional<std::string> reply_body{};
+  std::string reply_type{};    ///< Content-Type of reply_body
 };
 
 /// A Twilio status callback as received.
@@ -77,9 +85,26 @@ struct twilio_callback_job {
   std::function<void(webhook_result)> done;
 };
 
+/// A vendor webhook request as received, for the vendor actors that need only the request target, a few
+/// headers, the content type and the raw body (e-mail, carrier, Kakao push).
+struct vendor_webhook_job {
+  std::string target;       ///< path and query exactly as requested ("/webhooks/carrier?token=…&id=…")
+  std::string content_type; ///< the Content-Type header, "" if absent
+  std::vector<std::pair<std::string, std::string>> headers; ///< the headers the actor reads, those present only
+  std::string body;         ///< the raw body, never re-serialised (signatures cover its bytes)
+  core::timestamp received_at{};
+  std::function<void(webhook_result)> done;
+
+  /// The value of header `name` (ASCII case-insensitive), "" when it was not sent.
+  std::string_view header(std::string_view name) const noexcept;
+  /// The query string of `target` without its '?', "" when there is none.
+  std::string_view query() const noexcept;
+};
+
 using intake_job_ptr = std::shared_ptr<intake_job>;
 using events_job_ptr = std::shared_ptr<events_job>;
 using health_job_ptr = std::shared_ptr<health_job>;
 using twilio_callback_job_ptr = std::shared_ptr<twilio_callback_job>;
+using vendor_webhook_job_ptr = std::shared_ptr<vendor_webhook_job>;
 
 } // namespace deliveryd::actors

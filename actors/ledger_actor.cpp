@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <variant>
 
 #include <caf/actor_system.hpp>
@@ -48,6 +49,7 @@ void flush(ledger_pointer self) {
   answers.reserve(batch.size());
   const auto started = std::chrono::steady_clock::now();
   std::size_t fired = 0;
+  std::map<core::vendor, std::size_t> fired_by_vendor;
   try {
     store.begin();
     for (auto& j : batch) {
@@ -57,11 +59,17 @@ void flush(ledger_pointer self) {
       } else {
         auto& ev = std::get<events_job_ptr>(j);
         auto out = store.apply_events(ev->events, now);
+        if (!ev->polls.empty()) {
+          auto polled = store.apply_polls(ev->polls, now);
+          out.applied += polled.applied;
+          out.duplicates += polled.duplicates;
+          out.corrected += polled.corrected;
+        }
         answers.push_back([p = ev, out] { p->done({out, {}}); });
       }
     }
     if (st.deadlines_due) {
-      fired = store.fire_deadlines(now, st.deps.deadline_batch);
+      fired = store.fire_deadlines(now, st.deps.deadline_batch, &fired_by_vendor);
       // A full batch means more are due: keep firing in the next transactions.
       st.deadlines_due = fired == st.deps.deadline_batch;
     }
@@ -88,6 +96,9 @@ void flush(ledger_pointer self) {
   const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   if (fired > 0)
     spdlog::info("ledger deadlines_fired: {} sends became uncertain (ME09)", fired);
+  if (st.deps.stats)
+    for (auto [vendor, n] : fired_by_vendor)
+      bump(st.deps.stats->of(vendor).deadlines_fired, n);
   spdlog::debug("ledger commit: {} jobs in {} us", batch.size(), took.count());
   if (st.deadlines_due && !st.flush_scheduled) {
     st.flush_scheduled = true;

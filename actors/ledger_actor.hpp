@@ -7,6 +7,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/counters.hpp"
 #include "db/store.hpp"
 
 namespace deliveryd::actors {
@@ -16,6 +17,7 @@ struct ledger_deps {
   std::unique_ptr<db::ledger_store> store;         ///< the writer; the actor becomes its only user
   std::function<core::timestamp()> clock;          ///< the time source (injected for tests)
   std::size_t deadline_batch = 5000;               ///< deadlines fired per transaction at most
+  counters* stats = nullptr;                       ///< per-vendor counters (deadlines fired), optional
 };
 
 /// Spawns the ledger actor detached (on a thread of its own) and returns its handle.

@@ -5,6 +5,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/webhook_support.hpp"
 #include "adapters/twilio/twilio.hpp"
 
 namespace deliveryd::actors {
@@ -32,20 +33,21 @@ bool authentic(const twilio_deps& deps, const twilio_callback_job& job, const tw
 }
 
 void handle(twilio_pointer self, const twilio_callback_job_ptr& job) {
+  auto& stats = self->state.deps.stats->of(core::vendor::twilio);
   auto params = tw::parse_form(job->body);
   if (!params) {
-    job->done({kind::malformed, "the body is not valid application/x-www-form-urlencoded UTF-8 text", {}});
+    job->done(refuse(kind::malformed, "the body is not valid application/x-www-form-urlencoded UTF-8 text", stats));
     return;
   }
   if (job->signature.empty() || !authentic(self->state.deps, *job, *params)) {
     // The path only: a query string may carry a tenant's parameters.
     spdlog::warn("twilio bad_signature: callback refused (url {})", job->full_url.substr(0, job->full_url.find('?')));
-    job->done({kind::bad_signature, "X-Twilio-Signature is missing or does not match this request", {}});
+    job->done(refuse(kind::bad_signature, "X-Twilio-Signature is missing or does not match this request", stats));
     return;
   }
   auto parsed = tw::parse_callback(std::move(*params));
   if (auto* err = std::get_if<tw::parse_error>(&parsed)) {
-    job->done({kind::malformed, std::string{tw::describe(*err)}, {}});
+    job->done(refuse(kind::malformed, std::string{tw::describe(*err)}, stats));
     return;
   }
   auto& cb = std::get<tw::status_callback>(parsed);
@@ -54,16 +56,10 @@ void handle(twilio_pointer self, const twilio_callback_job_ptr& job) {
     job->done({kind::ignored, "inbound status " + cb.message_status + " is not tracked", {}});
     return;
   }
-  auto forward = std::make_shared<events_job>();
-  forward->events.push_back(
-    db::vendor_event{core::vendor::twilio, cb.message_sid, std::move(event), job->received_at, job->body});
-  forward->done = [job](ledger_result<db::events_outcome> r) {
-    if (auto* out = std::get_if<db::events_outcome>(&r.value))
-      job->done({kind::stored, "", *out});
-    else
-      job->done({kind::storage_failing, r.detail, {}});
-  };
-  self->send(self->state.deps.ledger, std::move(forward));
+  std::vector<adapters::mapped_event> events;
+  events.push_back({cb.message_sid, std::move(event), job->body});
+  self->send(self->state.deps.ledger,
+             make_events_job(core::vendor::twilio, std::move(events), job->received_at, stats, job->done));
 }
 
 twilio_actor::behavior_type twilio_behavior(twilio_pointer self, std::shared_ptr<twilio_deps> deps) {

@@ -8,14 +8,16 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/counters.hpp"
 
 namespace deliveryd::actors {
 
-/// What the Twilio actor needs: its secrets and the ledger.
+/// What the Twilio actor needs: its secrets, the ledger and the counters.
 struct twilio_deps {
   std::string auth_token;                       ///< key of X-Twilio-Signature
   std::optional<std::string> webhook_shared_key;///< key of the HMAC-SHA256 rule signature, if configured
   ledger_actor ledger;
+  counters* stats = nullptr;                    ///< the daemon's counters; they outlive the actor
 };
 
 /// Spawns the Twilio actor (cooperative: it only verifies, parses and maps, all in memory).

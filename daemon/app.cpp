@@ -9,10 +9,14 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/carrier_actor.hpp"
+#include "actors/email_actor.hpp"
+#include "actors/kakao_push_actor.hpp"
 #include "actors/ledger_actor.hpp"
 #include "actors/twilio_actor.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/notify.hpp"
+#include "daemon/pollers.hpp"
 #include "daemon/routes.hpp"
 
 namespace deliveryd::daemon {
@@ -96,21 +100,34 @@ int run(const config::daemon_config& cfg) {
     spdlog::critical("config bad_zone: {} is not in this system's time zone database", cfg.time.zone);
     return 1;
   }
-  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true, {}});
+  std::optional<adapters::email::verification_key> email_key; // parsed once; a bad key stops the start
+  if (cfg.email && !(email_key = actors::load_email_key(cfg.email->verification_key)))
+    return 1;
+  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true, polls_of(cfg)});
   if (auto* err = std::get_if<db::open_error>(&opened)) {
     spdlog::critical("ledger open_failed: {}", err->message);
     return 1;
   }
   spdlog::info("ledger opened: {}", cfg.storage.path);
 
+  actors::counters stats; // declared before the actor system: it outlives every actor
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{caf_cfg};
   auto ledger = actors::spawn_ledger(
-    sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000});
+    sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000, &stats});
   std::optional<actors::twilio_actor> twilio;
   if (cfg.twilio)
-    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger});
+    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats});
+  std::optional<actors::email_actor> email;
+  if (cfg.email)
+    email = actors::spawn_email(sys, {*email_key, cfg.email->max_skew, ledger, &stats});
+  std::optional<actors::carrier_actor> carrier;
+  if (cfg.carrier)
+    carrier = actors::spawn_carrier(sys, {cfg.carrier->token, *zone, ledger, &stats});
+  std::optional<actors::kakao_push_actor> kakao_push; // without a push_token, POST /webhooks/kakao is 404
+  if (cfg.kakao && cfg.kakao->push_token)
+    kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats});
 
   db::reader_pool readers{cfg.storage.path};
   std::vector<core::vendor> enabled;
@@ -121,9 +138,11 @@ int run(const config::daemon_config& cfg) {
     if (on)
       enabled.push_back(v);
 
+  auto pollers = spawn_pollers(sys, cfg, *zone, readers, ledger, stats, system_now);
+
   listener hooks{"webhooks", cfg.webhooks.max_body_bytes, 64};
   listener ops{"ops", cfg.ops.max_body_bytes, 16};
-  install_webhook_routes(hooks.server(), {cfg.webhooks.public_url, twilio, system_now});
+  install_webhook_routes(hooks.server(), {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now});
   install_ops_routes(ops.server(), {ledger, &readers, {*zone, cfg.pricing}, cfg.intake.default_region,
                                     cfg.storage.retention_days, enabled, cfg.ops.token, system_now});
   int code = 0;
@@ -143,6 +162,16 @@ int run(const config::daemon_config& cfg) {
   caf::scoped_actor self{sys};
   if (twilio)
     self->send_exit(*twilio, caf::exit_reason::user_shutdown);
+  if (email)
+    self->send_exit(*email, caf::exit_reason::user_shutdown);
+  if (carrier)
+    self->send_exit(*carrier, caf::exit_reason::user_shutdown);
+  if (kakao_push)
+    self->send_exit(*kakao_push, caf::exit_reason::user_shutdown);
+  for (auto& poller : pollers) // each waits for its running fetches; their results still reach the ledger
+    self->send_exit(poller, caf::exit_reason::user_shutdown);
+  for (auto& poller : pollers)
+    self->wait_for(poller);
   self->send(ledger, actors::stop_atom_v);
   self->wait_for(ledger);
   spdlog::info("deliveryd stopped");

@@ -24,6 +24,9 @@ namespace deliveryd::daemon {
 struct webhook_deps {
   std::string public_url;                       ///< scheme://host[:port] as vendors call it
   std::optional<actors::twilio_actor> twilio;   ///< absent when [twilio] is not configured
+  std::optional<actors::email_actor> email;     ///< absent when [email] is not configured
+  std::optional<actors::carrier_actor> carrier; ///< absent when [carrier] is not configured
+  std::optional<actors::kakao_push_actor> kakao_push; ///< absent without [kakao] push_token
   std::function<core::timestamp()> clock;
 };
 

@@ -1,5 +1,11 @@
+#include <span>
+#include <string_view>
+
 #include <caf/send.hpp>
 
+#include "actors/carrier_actor.hpp"
+#include "actors/email_actor.hpp"
+#include "actors/kakao_push_actor.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 
@@ -13,7 +19,13 @@ using kind = actors::webhook_result::kind;
 void answer(httplib::Response& res, const actors::webhook_result& r) {
   switch (r.what) {
     case kind::stored:
-    case kind::ignored: send_json(res, 200, R"({"status":"ok"})"); break;
+    case kind::ignored:
+      if (r.reply_body)
+        res.set_content(*r.reply_body, r.reply_type.empty() ? "text/plain" : r.reply_type.c_str());
+      else
+        send_json(res, 200, R"({"status":"ok"})");
+      res.status = 200;
+      break;
     case kind::bad_signature: send_error(res, 403, "forbidden", r.detail); break;
     case kind::malformed: send_error(res, 400, "malformed", r.detail); break;
     case kind::storage_failing: send_error(res, 503, "unavailable", r.detail); break;
@@ -41,6 +53,27 @@ void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib
     send_error(res, 503, "unavailable", "the ledger did not answer in time; retry later");
 }
 
+/// Hands one request to a vendor actor as a vendor_webhook_job, copying the headers that actor reads.
+template <class Actor>
+void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
+                  const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  auto job = std::make_shared<actors::vendor_webhook_job>();
+  job->target = req.target;
+  job->content_type = header(req, "Content-Type");
+  for (auto name : headers)
+    if (const std::string key{name}; req.has_header(key))
+      job->headers.emplace_back(key, req.get_header_value(key));
+  job->body = req.body;
+  job->received_at = deps.clock();
+  auto [done, future] = make_reply<actors::webhook_result>();
+  job->done = std::move(done);
+  caf::anon_send(actor, std::move(job));
+  if (auto result = await(future))
+    answer(res, *result);
+  else
+    send_error(res, 503, "unavailable", "the ledger did not answer in time; retry later");
+}
+
 } // namespace
 
 void install_webhook_routes(httplib::Server& server, webhook_deps deps) {
@@ -49,7 +82,16 @@ void install_webhook_routes(httplib::Server& server, webhook_deps deps) {
     server.Post("/webhooks/twilio", [shared](const httplib::Request& req, httplib::Response& res) {
       twilio_route(*shared, req, res);
     });
-  // Everything else (other vendors until they are configured, any ops path) is unknown here.
+  auto install = [&](const char* path, const auto& actor, std::span<const std::string_view> headers) {
+    if (actor)
+      server.Post(path, [shared, actor = *actor, headers](const httplib::Request& req, httplib::Response& res) {
+        vendor_route(actor, headers, *shared, req, res);
+      });
+  };
+  install("/webhooks/email", shared->email, actors::email_headers);
+  install("/webhooks/carrier", shared->carrier, actors::carrier_headers);
+  install("/webhooks/kakao", shared->kakao_push, actors::kakao_push_headers);
+  // Everything else (vendors that are not configured, any ops path) is unknown here.
 }
 
 } // namespace deliveryd::daemon

@@ -1,0 +1,105 @@
+#include "actors/webhook_support.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <spdlog/spdlog.h>
+
+#include "adapters/carrier/carrier.hpp"
+#include "adapters/twilio/twilio.hpp"
+
+namespace deliveryd::actors {
+
+namespace {
+
+bool same_ascii_ci(std::string_view a, std::string_view b) noexcept {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+} // namespace
+
+std::string_view vendor_webhook_job::header(std::string_view name) const noexcept {
+  for (const auto& [key, value] : headers)
+    if (same_ascii_ci(key, name))
+      return value;
+  return {};
+}
+
+std::string_view vendor_webhook_job::query() const noexcept {
+  const auto mark = target.find('?');
+  return mark == std::string::npos ? std::string_view{} : std::string_view{target}.substr(mark + 1);
+}
+
+events_job_ptr make_events_job(core::vendor vendor, std::vector<adapters::mapped_event> events,
+                               core::timestamp received_at, vendor_counters& stats,
+                               std::function<void(webhook_result)> done, std::optional<vendor_reply> reply) {
+  auto job = std::make_shared<events_job>();
+  job->events.reserve(events.size());
+  for (auto& e : events)
+    job->events.push_back(
+      db::vendor_event{vendor, std::move(e.vendor_message_id), std::move(e.event), received_at, std::move(e.raw)});
+  bump(stats.events_received, job->events.size());
+  // The ledger calls this from its own thread; the counters are atomics and `done` only fills a promise.
+  job->done = [&stats, done = std::move(done), reply = std::move(reply)](ledger_result<db::events_outcome> r) {
+    auto* out = std::get_if<db::events_outcome>(&r.value);
+    if (!out) {
+      done({webhook_result::kind::storage_failing, std::move(r.detail), {}});
+      return;
+    }
+    bump(stats.events_stored, out->applied + out->held);
+    bump(stats.duplicates, out->duplicates);
+    webhook_result result{webhook_result::kind::stored, "", *out};
+    if (reply) {
+      result.reply_body = reply->body;
+      result.reply_type = reply->type;
+    }
+    done(std::move(result));
+  };
+  return job;
+}
+
+webhook_result refuse(webhook_result::kind what, std::string detail, vendor_counters& stats) {
+  if (what == webhook_result::kind::bad_signature)
+    bump(stats.bad_signatures);
+  else if (what == webhook_result::kind::malformed)
+    bump(stats.malformed);
+  return {what, std::move(detail), {}};
+}
+
+webhook_result nothing_to_store(std::string detail, std::optional<vendor_reply> reply) {
+  webhook_result result{webhook_result::kind::ignored, std::move(detail), {}};
+  if (reply) {
+    result.reply_body = std::move(reply->body);
+    result.reply_type = std::move(reply->type);
+  }
+  return result;
+}
+
+bool token_presented(std::string_view configured, const vendor_webhook_job& job, std::string_view header_name) {
+  bool match = false;
+  // Every presented token is compared, without a short cut: the timing tells nothing about which matched.
+  if (const auto given = job.header(header_name); !given.empty())
+    match = adapters::carrier::token_matches(configured, given) || match;
+  if (auto params = adapters::twilio::parse_form(job.query()))
+    for (const auto& [name, value] : *params)
+      if (name == "token")
+        match = adapters::carrier::token_matches(configured, value) || match;
+  return match;
+}
+
+void note_unusable(std::string_view component, const std::vector<adapters::unusable_item>& items,
+                   vendor_counters& stats) {
+  if (items.empty())
+    return;
+  bump(stats.unusable, items.size());
+  // A few lines per request: a batch of garbage must not flood the journal.
+  constexpr std::size_t logged = 5;
+  for (std::size_t i = 0; i < std::min(items.size(), logged); ++i)
+    spdlog::warn("{} unusable_event: item {} skipped: {}", component, items[i].index, items[i].reason);
+  if (items.size() > logged)
+    spdlog::warn("{} unusable_event: {} more items of the same batch skipped", component, items.size() - logged);
+}
+
+} // namespace deliveryd::actors
