@@ -35,6 +35,46 @@ void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& de
     std::visit([&](auto& p) { p->done({why, detail}); }, j);
 }
 
+/// Applies one job inside the open transaction; returns how to answer it once committed.
+std::function<void()> apply(db::ledger_store& store, job& j, core::timestamp now, counters* stats) {
+  if (auto* in = std::get_if<intake_job_ptr>(&j)) {
+    auto out = store.register_sends((*in)->sends, std::move((*in)->rejected), now);
+    return [p = *in, out = std::move(out), stats]() mutable {
+      if (stats) {
+        bump(stats->ledger.intake_accepted, out.accepted);
+        bump(stats->ledger.intake_duplicates, out.duplicates);
+        bump(stats->ledger.intake_updated, out.updated);
+        bump(stats->ledger.intake_rejected, out.rejected.size());
+      }
+      p->done({std::move(out), {}});
+    };
+  }
+  auto& ev = std::get<events_job_ptr>(j);
+  auto out = store.apply_events(ev->events, now);
+  if (!ev->polls.empty()) {
+    auto polled = store.apply_polls(ev->polls, now);
+    out.applied += polled.applied;
+    out.duplicates += polled.duplicates;
+    out.corrected += polled.corrected;
+  }
+  return [p = ev, out] { p->done({out, {}}); };
+}
+
+/// Counts a successful commit of `jobs` jobs that took `took`.
+void record_commit(counters* stats, std::size_t jobs, std::chrono::microseconds took) {
+  if (!stats)
+    return;
+  auto& l = stats->ledger;
+  bump(l.commits);
+  bump(l.jobs_committed, jobs);
+  bump(l.commit_us_sum, static_cast<std::uint64_t>(took.count()));
+  std::size_t bucket = 0;
+  while (bucket < commit_latency_bounds_us.size()
+         && static_cast<std::uint64_t>(took.count()) > commit_latency_bounds_us[bucket])
+    ++bucket;
+  bump(l.commit_us_buckets[bucket]);
+}
+
 /// One group transaction: every queued job, plus due deadlines. Jobs are answered only after COMMIT.
 void flush(ledger_pointer self) {
   auto& st = self->state;
@@ -43,35 +83,21 @@ void flush(ledger_pointer self) {
     return;
   std::vector<job> batch{std::make_move_iterator(st.queue.begin()), std::make_move_iterator(st.queue.end())};
   st.queue.clear();
+  if (st.deps.stats)
+    st.deps.stats->ledger.queue_depth.store(0, std::memory_order_relaxed);
   auto& store = *st.deps.store;
   const auto now = st.deps.clock();
   std::vector<std::function<void()>> answers;
   answers.reserve(batch.size());
   const auto started = std::chrono::steady_clock::now();
-  std::size_t fired = 0;
-  std::map<core::vendor, std::size_t> fired_by_vendor;
+  std::map<core::vendor, std::size_t> fired;
   try {
     store.begin();
-    for (auto& j : batch) {
-      if (auto* in = std::get_if<intake_job_ptr>(&j)) {
-        auto out = store.register_sends((*in)->sends, std::move((*in)->rejected), now);
-        answers.push_back([p = *in, out = std::move(out)]() mutable { p->done({std::move(out), {}}); });
-      } else {
-        auto& ev = std::get<events_job_ptr>(j);
-        auto out = store.apply_events(ev->events, now);
-        if (!ev->polls.empty()) {
-          auto polled = store.apply_polls(ev->polls, now);
-          out.applied += polled.applied;
-          out.duplicates += polled.duplicates;
-          out.corrected += polled.corrected;
-        }
-        answers.push_back([p = ev, out] { p->done({out, {}}); });
-      }
-    }
+    for (auto& j : batch)
+      answers.push_back(apply(store, j, now, st.deps.stats));
     if (st.deadlines_due) {
-      fired = store.fire_deadlines(now, st.deps.deadline_batch, &fired_by_vendor);
       // A full batch means more are due: keep firing in the next transactions.
-      st.deadlines_due = fired == st.deps.deadline_batch;
+      st.deadlines_due = store.fire_deadlines(now, st.deps.deadline_batch, &fired) == st.deps.deadline_batch;
     }
     // While failing, every transaction also writes the probe row: recovery is declared only when a commit
     // that really wrote something succeeded (an empty or duplicate-only commit writes nothing to the disk).
@@ -83,6 +109,8 @@ void flush(ledger_pointer self) {
     if (st.failing.empty())
       spdlog::error("ledger commit_failed: {} ({} jobs answered 503)", e.what(), batch.size());
     st.failing = e.what();
+    if (st.deps.stats)
+      bump(st.deps.stats->ledger.commit_failures);
     fail_all(batch, ledger_failure::storage_failing,
              "the ledger could not commit (" + st.failing + "); nothing was stored, retry later");
     return;
@@ -93,13 +121,13 @@ void flush(ledger_pointer self) {
   }
   for (auto& answer : answers)
     answer();
-  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-  if (fired > 0)
-    spdlog::info("ledger deadlines_fired: {} sends became uncertain (ME09)", fired);
-  if (st.deps.stats)
-    for (auto [vendor, n] : fired_by_vendor)
+  record_commit(st.deps.stats, batch.size(),
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+  for (auto [vendor, n] : fired) {
+    spdlog::info("ledger deadlines_fired: {} {} sends became uncertain (ME09)", n, core::to_string(vendor));
+    if (st.deps.stats)
       bump(st.deps.stats->of(vendor).deadlines_fired, n);
-  spdlog::debug("ledger commit: {} jobs in {} us", batch.size(), took.count());
+  }
   if (st.deadlines_due && !st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom_v);
@@ -114,6 +142,8 @@ void enqueue(ledger_pointer self, job j) {
     return;
   }
   st.queue.push_back(std::move(j));
+  if (st.deps.stats)
+    st.deps.stats->ledger.queue_depth.store(st.queue.size(), std::memory_order_relaxed);
   // Everything that arrives before this flush message is processed joins the same transaction.
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
