@@ -25,14 +25,18 @@ poll_plan back_off(std::chrono::milliseconds base, int attempts, timestamp now, 
 poll_plan plan_kakao(poll_outcome outcome, int attempts, timestamp requested_at, timestamp now,
                      std::chrono::milliseconds interval, std::chrono::milliseconds recheck_window,
                      double unit) noexcept {
+  if (outcome == poll_outcome::final_result)
+    return {std::nullopt, 0};
+  // Past the re-check window nothing is polled again, whatever the last answer: the deadline has long made
+  // the send uncertain, and the dealer keeps results only for so long.
+  if (now >= requested_at + recheck_window)
+    return {std::nullopt, attempts};
   switch (outcome) {
     case poll_outcome::final_result:
-      return {std::nullopt, 0};
+      break; // handled above
     case poll_outcome::pending:
       return {now + interval, 0};
     case poll_outcome::uncertain:
-      if (now >= requested_at + recheck_window)
-        return {std::nullopt, attempts};
       return back_off(interval, attempts, now, unit);
     case poll_outcome::error:
     case poll_outcome::not_found:
@@ -41,12 +45,14 @@ poll_plan plan_kakao(poll_outcome outcome, int attempts, timestamp requested_at,
   return back_off(interval, attempts, now, unit);
 }
 
-poll_plan plan_twilio(poll_outcome outcome, bool priced, int attempts, timestamp requested_at, timestamp now,
-                      std::chrono::milliseconds base, std::chrono::milliseconds price_window,
+poll_plan plan_twilio(poll_outcome outcome, bool send_final, bool priced, int attempts, timestamp requested_at,
+                      timestamp now, std::chrono::milliseconds base, std::chrono::milliseconds price_window,
                       std::chrono::milliseconds give_up_after, double unit) noexcept {
-  if (outcome == poll_outcome::final_result && (priced || now >= requested_at + price_window))
+  // A send the ledger already holds as final only waits for its price, whatever this fetch got.
+  const bool final = outcome == poll_outcome::final_result || send_final;
+  if (final && (priced || now >= requested_at + price_window))
     return {std::nullopt, 0};
-  if (outcome != poll_outcome::final_result && now >= requested_at + give_up_after)
+  if (!final && now >= requested_at + give_up_after)
     return {std::nullopt, attempts};
   return back_off(base, attempts, now, unit);
 }

@@ -31,14 +31,17 @@ inline constexpr std::chrono::milliseconds max_poll_delay = std::chrono::hours{1
 std::chrono::milliseconds backoff(std::chrono::milliseconds base, int attempts, double unit) noexcept;
 
 /// Kakao (SENS): pending again after `interval`; an error or 404 backs off from `interval`; an uncertain
-/// result is re-checked with the same back-off until `recheck_window` after `requested_at`; a final result stops.
+/// result is re-checked with the same back-off; a final result stops, and so does everything once
+/// `recheck_window` after `requested_at` has passed.
 poll_plan plan_kakao(poll_outcome outcome, int attempts, timestamp requested_at, timestamp now,
                      std::chrono::milliseconds interval, std::chrono::milliseconds recheck_window,
                      double unit) noexcept;
 
-/// Twilio: a final result stops once its price is known or `price_window` after `requested_at` has passed;
-/// anything else backs off from `base` until `give_up_after` after `requested_at` (the vendor's deadline).
-poll_plan plan_twilio(poll_outcome outcome, bool priced, int attempts, timestamp requested_at, timestamp now,
+/// Twilio: a final result (or a send the ledger already holds as final, `send_final`) stops once its price is
+/// known or `price_window` after `requested_at` has passed; anything else backs off from `base` until
+/// `give_up_after` after `requested_at` (the vendor's deadline).
+poll_plan plan_twilio(poll_outcome outcome, bool send_final, bool priced, int attempts, timestamp requested_at,
+                      timestamp now,
                       std::chrono::milliseconds base, std::chrono::milliseconds price_window,
                       std::chrono::milliseconds give_up_after, double unit) noexcept;
 

@@ -34,8 +34,9 @@ actors::poller_deps twilio_poller(const config::twilio_config& t) {
                 const db::poll_target& target, const adapters::fetch_result& found, core::timestamp now,
                 double unit) {
     const bool priced = target.priced || !found.price.empty();
-    return core::plan_twilio(found.outcome, priced, target.attempts, target.requested_at, now, base, window,
-                             give_up, unit);
+    const bool send_final = target.status != core::status::pending;
+    return core::plan_twilio(found.outcome, send_final, priced, target.attempts, target.requested_at, now, base,
+                             window, give_up, unit);
   };
   return deps;
 }

@@ -196,11 +196,10 @@ std::variant<message_result, bad_message> parse_message(std::string_view body, c
   out.price = string_field(doc, "price");
   out.price_unit = string_field(doc, "price_unit");
   out.error_message = string_field(doc, "error_message").value_or("");
-  const auto updated = parse_rfc2822(string_field(doc, "date_updated").value_or(""));
+  // The vendor time stays unknown, as for a callback: date_updated is when the resource last changed (a price
+  // set later moves it), not when the status happened, and a poll and a callback of one status must be the
+  // same event whichever is stored first (they share a dedupe key).
   auto [what, event] = map_callback(cb, received_at);
-  // date_updated is Twilio's own time of the status; without it the time stays unknown, as for a callback.
-  if (updated)
-    event.vendor_time = *updated;
   event.source = core::event_source::poll;
   event.dedupe_key = cb.message_sid + "|" + cb.message_status; // the webhook's key: one event, either way
   if (event.outcome == core::status::failed && error_text(cb.error_code).empty() && !out.error_message.empty())

@@ -46,11 +46,19 @@ TEST_CASE("Kakao: uncertain is re-checked with growing delays until the re-check
 
 TEST_CASE("Twilio: price keeps a final send polled until priced or the price window passes", "[polling]") {
   const auto now = requested + 2h;
-  CHECK_FALSE(plan_twilio(poll_outcome::final_result, true, 0, requested, now, 1min, 24h, 72h, 0.5).next);
-  auto unpriced = plan_twilio(poll_outcome::final_result, false, 0, requested, now, 1min, 24h, 72h, 0.5);
+  CHECK_FALSE(plan_twilio(poll_outcome::final_result, false, true, 0, requested, now, 1min, 24h, 72h, 0.5).next);
+  auto unpriced = plan_twilio(poll_outcome::final_result, false, false, 0, requested, now, 1min, 24h, 72h, 0.5);
   CHECK(unpriced.next == now + 1min);
-  CHECK_FALSE(plan_twilio(poll_outcome::final_result, false, 4, requested, requested + 24h, 1min, 24h, 72h, 0.5).next);
-  auto pending = plan_twilio(poll_outcome::pending, false, 2, requested, now, 1min, 24h, 72h, 0.5);
+  CHECK_FALSE(plan_twilio(poll_outcome::final_result, false, false, 4, requested, requested + 24h, 1min, 24h, 72h, 0.5).next);
+  auto pending = plan_twilio(poll_outcome::pending, false, false, 2, requested, now, 1min, 24h, 72h, 0.5);
   CHECK(pending.next == now + 4min);
-  CHECK_FALSE(plan_twilio(poll_outcome::error, false, 2, requested, requested + 72h, 1min, 24h, 72h, 0.5).next);
+  CHECK_FALSE(plan_twilio(poll_outcome::error, false, false, 2, requested, requested + 72h, 1min, 24h, 72h, 0.5).next);
+  // A fetch that fails for a send already final in the ledger only waits for the price window.
+  CHECK_FALSE(plan_twilio(poll_outcome::error, true, false, 2, requested, requested + 25h, 1min, 24h, 72h, 0.5).next);
+  CHECK(plan_twilio(poll_outcome::error, true, false, 2, requested, requested + 2h, 1min, 24h, 72h, 0.5).next);
+}
+
+TEST_CASE("Kakao: nothing is polled past the re-check window, whatever the last answer", "[polling]") {
+  for (auto outcome : {poll_outcome::pending, poll_outcome::error, poll_outcome::not_found, poll_outcome::uncertain})
+    CHECK_FALSE(plan_kakao(outcome, 3, requested, requested + 72h, 30s, 72h, 0.5).next);
 }
