@@ -16,12 +16,21 @@ namespace {
 
 using job = std::variant<intake_job_ptr, events_job_ptr>;
 
+/// What a purge removed so far.
+struct purge_totals {
+  std::size_t sends = 0;
+  std::size_t events = 0;
+};
+
 /// What the ledger actor keeps between messages.
 struct ledger_state {
   ledger_deps deps;
   std::deque<job> queue;         ///< arrived since the last commit
   bool flush_scheduled = false;  ///< a flush_atom is in the mailbox
   bool deadlines_due = false;    ///< the next commit also fires deadlines
+  bool purge_due = false;        ///< the next commit also purges a step
+  std::chrono::steady_clock::time_point next_purge{};
+  purge_totals purged;           ///< of the purge under way, for its closing log line
   bool stopping = false;
   std::string failing;           ///< why the last commit failed, "" while commits work
   static inline const char* name = "ledger";
@@ -75,11 +84,26 @@ void record_commit(counters* stats, std::size_t jobs, std::chrono::microseconds 
   bump(l.commit_us_buckets[bucket]);
 }
 
+/// Counts a committed purge step and logs the purge when it is complete.
+void note_purge(ledger_state& st, const db::purge_outcome& step) {
+  if (st.deps.stats) {
+    bump(st.deps.stats->ledger.purged_sends, step.sends);
+    bump(st.deps.stats->ledger.purged_events, step.events);
+  }
+  st.purged.sends += step.sends;
+  st.purged.events += step.events;
+  if (!step.more && (st.purged.sends > 0 || st.purged.events > 0)) {
+    spdlog::info("ledger purged: {} sends and {} events older than {} days", st.purged.sends, st.purged.events,
+                 st.deps.retention_days);
+    st.purged = {};
+  }
+}
+
 /// One group transaction: every queued job, plus due deadlines. Jobs are answered only after COMMIT.
 void flush(ledger_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.queue.empty() && !st.deadlines_due)
+  if (st.queue.empty() && !st.deadlines_due && !st.purge_due)
     return;
   std::vector<job> batch{std::make_move_iterator(st.queue.begin()), std::make_move_iterator(st.queue.end())};
   st.queue.clear();
@@ -91,6 +115,7 @@ void flush(ledger_pointer self) {
   answers.reserve(batch.size());
   const auto started = std::chrono::steady_clock::now();
   std::map<core::vendor, std::size_t> fired;
+  db::purge_outcome purged;
   try {
     store.begin();
     for (auto& j : batch)
@@ -98,6 +123,10 @@ void flush(ledger_pointer self) {
     if (st.deadlines_due) {
       // A full batch means more are due: keep firing in the next transactions.
       st.deadlines_due = store.fire_deadlines(now, st.deps.deadline_batch, &fired) == st.deps.deadline_batch;
+    }
+    if (st.purge_due) {
+      purged = store.purge(now, st.deps.retention_days, st.deps.purge_batch);
+      st.purge_due = purged.more;
     }
     // While failing, every transaction also writes the probe row: recovery is declared only when a commit
     // that really wrote something succeeded (an empty or duplicate-only commit writes nothing to the disk).
@@ -121,14 +150,17 @@ void flush(ledger_pointer self) {
   }
   for (auto& answer : answers)
     answer();
-  record_commit(st.deps.stats, batch.size(),
-                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+  // Housekeeping-only commits (deadlines, purge, the probe) would skew the batch size and latency figures.
+  if (!batch.empty())
+    record_commit(st.deps.stats, batch.size(),
+                  std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+  note_purge(st, purged);
   for (auto [vendor, n] : fired) {
     spdlog::info("ledger deadlines_fired: {} {} sends became uncertain (ME09)", n, core::to_string(vendor));
     if (st.deps.stats)
       bump(st.deps.stats->of(vendor).deadlines_fired, n);
   }
-  if (st.deadlines_due && !st.flush_scheduled) {
+  if ((st.deadlines_due || st.purge_due) && !st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom_v);
   }
@@ -154,6 +186,8 @@ void enqueue(ledger_pointer self, job j) {
 ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr<ledger_deps> deps) {
   self->state.deps = std::move(*deps);
   self->state.deadlines_due = true; // deadlines that passed while the daemon was down fire at start
+  self->state.purge_due = true;     // and the daily purge runs once at start
+  self->state.next_purge = std::chrono::steady_clock::now() + self->state.deps.purge_every;
   self->send(self, flush_atom_v);
   self->state.flush_scheduled = true;
   self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
@@ -173,6 +207,10 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
     [=](tick_atom) {
       auto& st = self->state;
       st.deadlines_due = true;
+      if (std::chrono::steady_clock::now() >= st.next_purge) {
+        st.purge_due = true;
+        st.next_purge = std::chrono::steady_clock::now() + st.deps.purge_every;
+      }
       if (!st.flush_scheduled) {
         st.flush_scheduled = true;
         self->send(self, flush_atom_v);

@@ -1,6 +1,7 @@
 #pragma once
 /// The ledger actor: group commit over one writer connection.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -18,6 +19,9 @@ struct ledger_deps {
   std::function<core::timestamp()> clock;          ///< the time source (injected for tests)
   std::size_t deadline_batch = 5000;               ///< deadlines fired per transaction at most
   counters* stats = nullptr;                       ///< per-vendor counters (deadlines fired), optional
+  int retention_days = 365;                        ///< sends older than this are purged
+  std::size_t purge_batch = 1000;                  ///< sends purged per transaction at most
+  std::chrono::milliseconds purge_every = std::chrono::hours{24}; ///< a purge runs at start and then this often
 };
 
 /// Spawns the ledger actor detached (on a thread of its own) and returns its handle.

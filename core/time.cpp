@@ -168,6 +168,10 @@ timestamp zone::start_of_day(day_number day) const {
   return chr::time_point_cast<chr::milliseconds>(tz_->to_sys(midnight, date::choose::earliest));
 }
 
+std::int64_t zone::local_millis(timestamp t) const {
+  return to_millis(t) + chr::duration_cast<chr::milliseconds>(tz_->get_info(t).offset).count();
+}
+
 std::optional<timestamp> zone::parse_yymmddhhmm(std::string_view text) const noexcept {
   if (text.size() != 10)
     return std::nullopt;

@@ -48,6 +48,10 @@ public:
   /// The first instant of a calendar day in this zone.
   timestamp start_of_day(day_number day) const;
 
+  /// The local wall-clock time of an instant in this zone, as milliseconds since 1970-01-01T00:00 local
+  /// (what spreadsheets store as a date-time without a zone).
+  std::int64_t local_millis(timestamp t) const;
+
   /// Reads a zone-less local time "YYMMDDhhmm" (SMPP, Twilio RawDlrDoneDate) in this zone.
   std::optional<timestamp> parse_yymmddhhmm(std::string_view text) const noexcept;
 

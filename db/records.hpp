@@ -39,6 +39,13 @@ struct intake_outcome {
   std::vector<adapters::intake::rejection> rejected; ///< in item order
 };
 
+/// What one purge step removed.
+struct purge_outcome {
+  std::size_t sends = 0;
+  std::size_t events = 0; ///< the purged sends' events and held events received before the cut-off
+  bool more = false;      ///< a limit was reached: more is due
+};
+
 /// Per-vendor setting the ledger needs: how long a send may stay pending.
 using deadline_table = std::map<core::vendor, std::chrono::milliseconds>;
 

@@ -11,7 +11,7 @@ namespace deliveryd::db {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a released entry: append a new one.
-constexpr std::array<std::string_view, 2> migrations = {
+constexpr std::array<std::string_view, 3> migrations = {
   // v1: sends with their current state, and the append-only history of events.
   R"sql(
 CREATE TABLE sends (
@@ -81,6 +81,36 @@ ALTER TABLE sends ADD COLUMN logical_reason TEXT;
 ALTER TABLE sends ADD COLUMN logical_category TEXT;
 CREATE INDEX sends_by_poll ON sends(vendor, next_poll_at) WHERE next_poll_at IS NOT NULL;
 CREATE INDEX sends_by_fallback ON sends(fallback_of, id) WHERE fallback_of IS NOT NULL;
+)sql",
+  // v3: per-day roll-ups for the month summary, kept in the same transaction as the sends. `day` is the
+  // calendar day of requested_at in the configured zone; ledger_store::open fills it (and rebuilds the
+  // roll-ups) whenever the zone recorded in `meta` is not the configured one, which includes this upgrade.
+  R"sql(
+ALTER TABLE sends ADD COLUMN day INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+CREATE TABLE rollups (
+  scope    TEXT NOT NULL,              -- 'all', 'campaign' or 'one_time'
+  scope_id TEXT NOT NULL,              -- '' for 'all', else the source_id
+  day      INTEGER NOT NULL,           -- yyyymmdd in the configured zone
+  medium   TEXT NOT NULL,
+  status   TEXT NOT NULL,
+  sends    INTEGER NOT NULL DEFAULT 0, -- every send of this medium in this (own) status, legs included: by_medium
+  logical  INTEGER NOT NULL DEFAULT 0, -- logical sends (legs excluded) in this logical status: total, by_status, days
+  PRIMARY KEY (scope, scope_id, day, medium, status)
+) STRICT, WITHOUT ROWID;
+-- Pending sends by vendor for the metrics endpoint: deadline_at is set exactly while a send is pending.
+CREATE INDEX sends_pending ON sends(vendor) WHERE deadline_at IS NOT NULL;
+CREATE TABLE price_rollups (
+  scope    TEXT NOT NULL,
+  scope_id TEXT NOT NULL,
+  day      INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  micros   INTEGER NOT NULL DEFAULT 0, -- sum of |vendor_price| in millionths of the currency unit
+  PRIMARY KEY (scope, scope_id, day, currency)
+) STRICT, WITHOUT ROWID;
 )sql",
 };
 

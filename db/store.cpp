@@ -48,7 +48,12 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     if (auto refused = migrate(db))
       return open_error{options.path + ": " + *refused};
     configure_writer(db, options.synchronous_full);
+    auto zone = core::zone::locate(options.zone);
+    if (!zone)
+      return open_error{options.zone + " is not in this system's time zone database"};
     auto self = std::make_unique<impl>(std::move(db), options.deadlines, options.polls);
+    self->zone = *zone;
+    self->ensure_rollup_zone();
     return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
   } catch (const std::exception& e) {
     return open_error{options.path + ": cannot open the ledger: " + e.what()};

@@ -19,6 +19,7 @@ struct store_options {
   deadline_table deadlines;     ///< uncertain_after per enabled vendor
   bool synchronous_full = true; ///< fsync every commit (durable across power loss), else NORMAL
   poll_table polls;             ///< first polls of the vendors that poll
+  std::string zone = "Asia/Seoul"; ///< IANA zone of the roll-ups' days
 };
 
 /// Why the ledger could not be opened.
@@ -58,6 +59,11 @@ public:
   /// (inside the transaction). Returns how many fired.
   std::size_t fire_deadlines(core::timestamp now, std::size_t limit,
                              std::map<core::vendor, std::size_t>* per_vendor = nullptr);
+
+  /// Removes at most `limit` sends requested before the first day kept (the day, in the configured zone, of
+  /// `now` − `retention_days`), their events, held events received before it, and the roll-ups of the days
+  /// before it (inside the transaction). Small steps: the ledger interleaves them with intake.
+  purge_outcome purge(core::timestamp now, int retention_days, std::size_t limit);
 
   /// Rewrites the one row of the write probe (inside the transaction): a commit that proves the disk takes writes.
   void write_probe(core::timestamp now);

@@ -29,6 +29,17 @@ struct send_ref {
   bool in_failover = false; ///< an Alimtalk send or a failover leg: its logical state may need refreshing
 };
 
+/// Where a send counts in the roll-ups, and its state there.
+struct rollup_key {
+  std::int64_t id = 0;
+  std::int32_t day = 0;
+  std::string type, source_id, medium;
+  bool leg = false;         ///< a failover leg: counted in `sends`, never in `logical`
+  std::string status;       ///< its own status
+  std::string effective;    ///< its logical status (its own unless it is an Alimtalk send with legs)
+  std::string send_id, fallback_of;
+};
+
 /// Reads status, code, reason, category and decided_at from five consecutive columns starting at `first`.
 core::send_state read_state(SQLite::Statement& q, int first);
 
@@ -51,7 +62,13 @@ struct ledger_store::impl {
   SQLite::Statement failover_parent;
   SQLite::Statement failover_legs;
   SQLite::Statement set_logical;
+  SQLite::Statement load_key_stmt;
+  SQLite::Statement parent_of_stmt;
+  SQLite::Statement rollup_upsert;
+  SQLite::Statement price_upsert;
+  SQLite::Statement price_of;
   poll_table polls;
+  std::optional<core::zone> zone; ///< days of the roll-ups
 
   /// Prepares every statement on a migrated connection.
   impl(SQLite::Database&& migrated, deadline_table table, poll_table poll_settings);
@@ -61,6 +78,21 @@ struct ledger_store::impl {
                                             core::timestamp now) const;
   /// Recomputes the logical state of the Alimtalk send that `id` is, or is a failover leg of.
   void refresh_failover(std::int64_t id);
+
+  // -- roll-ups (store_rollups.cpp) --
+  /// Where send `id` counts; nullopt when there is no such send.
+  std::optional<rollup_key> load_key(std::int64_t id);
+  /// The Alimtalk send of the failover group `id` belongs to (itself, or what it is a leg of), if registered.
+  std::optional<rollup_key> group_parent(std::int64_t id);
+  /// Adds to the counts of `key`'s day, medium and `status`, under 'all' and its campaign or one-time scope.
+  void count(const rollup_key& key, const std::string& status, int sends, int logical);
+  /// Moves a failover group's logical count from its state in `before` to its state now.
+  void settle_group(const std::optional<rollup_key>& before, std::int64_t id);
+  /// Counts a change of send `id`'s vendor price from (old_price, old_unit) to (price, unit).
+  void count_price(const rollup_key& key, const std::string& old_price, const std::string& old_unit,
+                   const std::string& price, const std::string& unit);
+  /// Fills sends.day and rebuilds every roll-up when the ledger's days were counted in another zone.
+  void ensure_rollup_zone();
 
   /// The send registered under `send_id`, if any.
   std::optional<stored_send> load_send(const std::string& send_id);

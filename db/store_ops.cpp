@@ -138,14 +138,22 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
     if (state.current == core::status::pending && s.vendor_message_id)
       if (auto first = d.first_poll_at(s.vendor, s.requested_at, now))
         q.bind(19, static_cast<std::int64_t>(*first));
+    q.bind(20, d.zone->day_of(s.requested_at));
     q.exec();
     const auto id = d.db.getLastInsertRowid();
+    const std::string status{core::to_string(state.current)};
+    if (auto key = d.load_key(id))
+      d.count(*key, status, 1, s.fallback_of ? 0 : 1);
     d.append_event(id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
     const bool in_failover = s.medium == core::medium::alimtalk || s.fallback_of.has_value();
     if (s.vendor_message_id)
       d.attach_held({id, state, in_failover}, vendor, *s.vendor_message_id, now, attached);
-    if (in_failover)
+    if (in_failover) {
+      // The group's logical state may change now that this send is here (legs that came first, or a new leg).
+      const auto parent = d.group_parent(id);
       d.refresh_failover(id);
+      d.settle_group(parent, id);
+    }
     ++out.accepted;
   }
   std::stable_sort(rejected.begin(), rejected.end(),
@@ -204,6 +212,20 @@ events_outcome ledger_store::apply_polls(const std::vector<poll_update>& polls, 
       } else {
         ++out.duplicates;
       }
+    }
+    if (!p.price.empty()) {
+      auto& old = d.price_of;
+      old.reset();
+      old.bind(1, static_cast<std::int64_t>(send->id));
+      if (old.executeStep()) {
+        const auto old_price = old.getColumn(0).getString();
+        const auto old_unit = old.getColumn(1).getString();
+        old.reset();
+        if (old_price != p.price || old_unit != p.price_unit)
+          if (auto key = d.load_key(send->id))
+            d.count_price(*key, old_price, old_unit, p.price, p.price_unit);
+      }
+      old.reset();
     }
     auto& q = d.set_poll;
     q.reset();

@@ -35,7 +35,7 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                              "WHERE vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
                     "requested_at, vendor_message_id, fallback_of, excluded_code, status, code, reason, category, "
-                    "decided_at, deadline_at, updated_at, next_poll_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+                    "decided_at, deadline_at, updated_at, next_poll_at, day) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
     set_vendor_message_id{db, "UPDATE sends SET vendor_message_id = ?, updated_at = ?, "
                               "next_poll_at = coalesce(next_poll_at, ?) WHERE id = ?"},
     update_state{db, "UPDATE sends SET status = ?1, code = ?2, reason = ?3, category = ?4, decided_at = ?5, "
@@ -64,6 +64,15 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                       "ORDER BY id"},
     set_logical{db, "UPDATE sends SET logical_status = ?, logical_code = ?, logical_reason = ?, "
                     "logical_category = ? WHERE id = ?"},
+    load_key_stmt{db, "SELECT day, type, coalesce(source_id, ''), medium, coalesce(fallback_of, ''), status, "
+                      "coalesce(logical_status, status), send_id FROM sends WHERE id = ?"},
+    parent_of_stmt{db, "SELECT id FROM sends WHERE send_id = ? AND medium = 'alimtalk'"},
+    rollup_upsert{db, "INSERT INTO rollups (scope, scope_id, day, medium, status, sends, logical) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET sends = sends + excluded.sends, "
+                      "logical = logical + excluded.logical"},
+    price_upsert{db, "INSERT INTO price_rollups (scope, scope_id, day, currency, micros) VALUES (?, ?, ?, ?, ?) "
+                     "ON CONFLICT DO UPDATE SET micros = micros + excluded.micros"},
+    price_of{db, "SELECT coalesce(vendor_price, ''), coalesce(vendor_price_unit, '') FROM sends WHERE id = ?"},
     polls{std::move(poll_settings)} {}
 
 std::optional<std::int64_t> ledger_store::impl::first_poll_at(std::optional<core::vendor> vendor,
@@ -153,6 +162,8 @@ std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view ven
 }
 
 void ledger_store::impl::write_state(const send_ref& send, const core::send_state& state, core::timestamp now) {
+  const auto key = load_key(send.id);
+  const auto group_before = send.in_failover ? group_parent(send.id) : std::nullopt;
   auto& q = update_state;
   q.reset();
   q.bind(1, text(core::to_string(state.current)));
@@ -163,8 +174,18 @@ void ledger_store::impl::write_state(const send_ref& send, const core::send_stat
   q.bind(6, static_cast<std::int64_t>(core::to_millis(now)));
   q.bind(7, static_cast<std::int64_t>(send.id));
   q.exec();
-  if (send.in_failover)
+  if (!key)
+    return;
+  const std::string status{core::to_string(state.current)};
+  count(*key, key->status, -1, 0);
+  count(*key, status, 1, 0);
+  if (send.in_failover) {
     refresh_failover(send.id);
+    settle_group(group_before, send.id);
+  } else {
+    count(*key, key->status, 0, -1);
+    count(*key, status, 0, 1);
+  }
 }
 
 bool ledger_store::impl::append_event(std::optional<std::int64_t> send, std::string_view vendor,

@@ -56,7 +56,7 @@ TEST_CASE("open creates the folder and the file at the latest schema", "[db][ope
     CHECK(store->probe());
   }
   CHECK(std::filesystem::is_regular_file(path));
-  CHECK(db::latest_schema_version() == 2);
+  CHECK(db::latest_schema_version() == 3);
   CHECK(peek_int(path, "PRAGMA user_version") == db::latest_schema_version());
   CHECK(peek_int(path, "PRAGMA application_id") == db::application_id);
   CHECK(peek_text(path, "PRAGMA journal_mode") == "wal");

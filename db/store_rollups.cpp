@@ -1,0 +1,193 @@
+// Per-day roll-ups of the month summary, kept in the same transaction as the sends they count.
+#include <chrono>
+#include <map>
+#include <vector>
+#include <tuple>
+
+#include "core/money.hpp"
+#include "db/store_impl.hpp"
+
+namespace deliveryd::db {
+
+std::optional<rollup_key> ledger_store::impl::load_key(std::int64_t id) {
+  auto& q = load_key_stmt;
+  q.reset();
+  q.bind(1, static_cast<std::int64_t>(id));
+  if (!q.executeStep())
+    return std::nullopt;
+  rollup_key k;
+  k.id = id;
+  k.day = q.getColumn(0).getInt();
+  k.type = q.getColumn(1).getString();
+  k.source_id = q.getColumn(2).getString();
+  k.medium = q.getColumn(3).getString();
+  k.fallback_of = q.getColumn(4).getString();
+  k.leg = !k.fallback_of.empty();
+  k.status = q.getColumn(5).getString();
+  k.effective = q.getColumn(6).getString();
+  k.send_id = q.getColumn(7).getString();
+  q.reset();
+  return k;
+}
+
+std::optional<rollup_key> ledger_store::impl::group_parent(std::int64_t id) {
+  auto key = load_key(id);
+  if (!key)
+    return std::nullopt;
+  if (!key->leg)
+    return key->medium == "alimtalk" ? key : std::nullopt;
+  auto& q = parent_of_stmt;
+  q.reset();
+  q.bind(1, key->fallback_of);
+  if (!q.executeStep())
+    return std::nullopt;
+  const auto parent = q.getColumn(0).getInt64();
+  q.reset();
+  return load_key(parent);
+}
+
+void ledger_store::impl::count(const rollup_key& key, const std::string& status, int sends, int logical) {
+  auto add = [&](const char* scope, const std::string& scope_id) {
+    auto& q = rollup_upsert;
+    q.reset();
+    q.bind(1, scope);
+    q.bind(2, scope_id);
+    q.bind(3, key.day);
+    q.bind(4, key.medium);
+    q.bind(5, status);
+    q.bind(6, sends);
+    q.bind(7, logical);
+    q.exec();
+  };
+  add("all", "");
+  if (!key.source_id.empty() && (key.type == "campaign" || key.type == "one_time"))
+    add(key.type.c_str(), key.source_id);
+}
+
+void ledger_store::impl::settle_group(const std::optional<rollup_key>& before, std::int64_t id) {
+  auto after = group_parent(id);
+  if (!after)
+    return;
+  // A parent that was not counted before (it has just been registered) was counted by its insert with its own
+  // status, which is what `before` must say then.
+  const auto& was = before ? before->effective : after->status;
+  if (was == after->effective)
+    return;
+  count(*after, was, 0, -1);
+  count(*after, after->effective, 0, 1);
+}
+
+void ledger_store::impl::count_price(const rollup_key& key, const std::string& old_price,
+                                     const std::string& old_unit, const std::string& price,
+                                     const std::string& unit) {
+  auto add = [&](const std::string& currency, std::int64_t micros) {
+    for (auto [scope, scope_id] : {std::pair<std::string, std::string>{"all", ""},
+                                   std::pair<std::string, std::string>{key.type, key.source_id}}) {
+      if (scope != "all" && (scope_id.empty() || (scope != "campaign" && scope != "one_time")))
+        continue;
+      auto& q = price_upsert;
+      q.reset();
+      q.bind(1, scope);
+      q.bind(2, scope_id);
+      q.bind(3, key.day);
+      q.bind(4, currency);
+      q.bind(5, static_cast<std::int64_t>(micros));
+      q.exec();
+    }
+  };
+  if (auto old = core::abs_micros(old_price); old && !old_unit.empty())
+    add(old_unit, -*old);
+  if (auto now = core::abs_micros(price); now && !unit.empty())
+    add(unit, *now);
+}
+
+void ledger_store::impl::ensure_rollup_zone() {
+  const std::string zone_name{zone->name()};
+  {
+    SQLite::Statement q{db, "SELECT value FROM meta WHERE key = 'rollup_zone'"};
+    if (q.executeStep() && q.getColumn(0).getString() == zone_name)
+      return;
+  }
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    SQLite::Statement scan{db, "SELECT id, requested_at, type, coalesce(source_id, ''), "
+                               "coalesce(vendor_price, ''), coalesce(vendor_price_unit, '') FROM sends"};
+    SQLite::Statement set_day{db, "UPDATE sends SET day = ? WHERE id = ?"};
+    db.exec("DELETE FROM rollups");
+    db.exec("DELETE FROM price_rollups");
+    while (scan.executeStep()) {
+      set_day.reset();
+      const auto day = zone->day_of(core::from_millis(scan.getColumn(1).getInt64()));
+      set_day.bind(1, day);
+      set_day.bind(2, scan.getColumn(0).getInt64());
+      set_day.exec();
+      rollup_key k;
+      k.day = day;
+      k.type = scan.getColumn(2).getString();
+      k.source_id = scan.getColumn(3).getString();
+      count_price(k, "", "", scan.getColumn(4).getString(), scan.getColumn(5).getString());
+    }
+    // Counts by group: legs count in `sends` only; a logical send counts once in `logical`.
+    for (const char* scope : {"all", "campaign", "one_time"}) {
+      const std::string where = std::string{scope} == "all" ? "" : std::string{" AND type = '"} + scope + "' AND source_id IS NOT NULL";
+      const std::string id = std::string{scope} == "all" ? "''" : "source_id";
+      db.exec("INSERT INTO rollups (scope, scope_id, day, medium, status, sends, logical) "
+              "SELECT '" + std::string{scope} + "', " + id + ", day, medium, status, count(*), 0 FROM sends WHERE 1"
+              + where + " GROUP BY 2, day, medium, status "
+              "ON CONFLICT DO UPDATE SET sends = sends + excluded.sends");
+      db.exec("INSERT INTO rollups (scope, scope_id, day, medium, status, sends, logical) "
+              "SELECT '" + std::string{scope} + "', " + id + ", day, medium, coalesce(logical_status, status), 0, "
+              "count(*) FROM sends WHERE fallback_of IS NULL" + where + " GROUP BY 2, day, medium, 5 "
+              "ON CONFLICT DO UPDATE SET logical = logical + excluded.logical");
+    }
+    SQLite::Statement set_zone{db, "INSERT INTO meta (key, value) VALUES ('rollup_zone', ?) "
+                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value"};
+    set_zone.bind(1, zone_name);
+    set_zone.exec();
+    db.exec("COMMIT");
+  } catch (...) {
+    db.exec("ROLLBACK");
+    throw;
+  }
+}
+
+purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::size_t limit) {
+  auto& d = *self_;
+  const auto first_kept = d.zone->day_of(now - std::chrono::days{retention_days});
+  const auto cutoff = core::to_millis(d.zone->start_of_day(first_kept));
+  purge_outcome out;
+  std::vector<std::int64_t> ids;
+  {
+    SQLite::Statement q{d.db, "SELECT id FROM sends WHERE requested_at < ? ORDER BY requested_at LIMIT ?"};
+    q.bind(1, static_cast<std::int64_t>(cutoff));
+    q.bind(2, static_cast<std::int64_t>(limit));
+    while (q.executeStep())
+      ids.push_back(q.getColumn(0).getInt64());
+  }
+  SQLite::Statement events{d.db, "DELETE FROM events WHERE send = ?"};
+  SQLite::Statement sends{d.db, "DELETE FROM sends WHERE id = ?"};
+  for (auto id : ids) {
+    events.reset();
+    events.bind(1, static_cast<std::int64_t>(id));
+    out.events += static_cast<std::size_t>(events.exec());
+    sends.reset();
+    sends.bind(1, static_cast<std::int64_t>(id));
+    out.sends += static_cast<std::size_t>(sends.exec());
+  }
+  SQLite::Statement held{d.db, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE send IS NULL "
+                               "AND received_at < ? LIMIT ?)"};
+  held.bind(1, static_cast<std::int64_t>(cutoff));
+  held.bind(2, static_cast<std::int64_t>(limit));
+  const auto held_purged = static_cast<std::size_t>(held.exec());
+  out.events += held_purged;
+  SQLite::Statement rollups{d.db, "DELETE FROM rollups WHERE day < ?"};
+  rollups.bind(1, first_kept);
+  rollups.exec();
+  SQLite::Statement prices{d.db, "DELETE FROM price_rollups WHERE day < ?"};
+  prices.bind(1, first_kept);
+  prices.exec();
+  out.more = ids.size() == limit || held_purged == limit;
+  return out;
+}
+
+} // namespace deliveryd::db

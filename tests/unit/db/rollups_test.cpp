@@ -1,0 +1,166 @@
+// The per-day roll-ups must always equal what the sends themselves say: checked against a recount from the
+// sends after random mixes of registrations, events, failover legs, deadlines, prices and purges.
+#include <random>
+
+#include "ledger_fixture.hpp"
+
+using namespace deliveryd;
+using namespace deliveryd::testing;
+
+namespace {
+
+using counts = std::map<std::tuple<std::string, std::string, std::int64_t, std::string, std::string>,
+                        std::pair<std::int64_t, std::int64_t>>;
+
+/// The roll-ups as stored, zero rows left out.
+counts stored(const std::string& path) {
+  SQLite::Database db{path, SQLite::OPEN_READONLY};
+  SQLite::Statement q{db, "SELECT scope, scope_id, day, medium, status, sends, logical FROM rollups"};
+  counts out;
+  while (q.executeStep())
+    if (q.getColumn(5).getInt64() != 0 || q.getColumn(6).getInt64() != 0)
+      out[{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64(),
+           q.getColumn(3).getString(), q.getColumn(4).getString()}] = {q.getColumn(5).getInt64(),
+                                                                        q.getColumn(6).getInt64()};
+  return out;
+}
+
+/// The roll-ups recounted from the sends: legs count in `sends` only, a logical send once in `logical`.
+counts recount(const std::string& path) {
+  SQLite::Database db{path, SQLite::OPEN_READONLY};
+  SQLite::Statement q{db, "SELECT type, coalesce(source_id, ''), day, medium, status, "
+                          "coalesce(logical_status, status), fallback_of IS NOT NULL FROM sends"};
+  counts out;
+  while (q.executeStep()) {
+    const auto type = q.getColumn(0).getString();
+    const auto source = q.getColumn(1).getString();
+    const auto day = q.getColumn(2).getInt64();
+    const auto medium = q.getColumn(3).getString();
+    const bool leg = q.getColumn(6).getInt() != 0;
+    std::vector<std::pair<std::string, std::string>> scopes{{"all", ""}};
+    if (!source.empty() && (type == "campaign" || type == "one_time"))
+      scopes.emplace_back(type, source);
+    for (const auto& [scope, id] : scopes) {
+      out[{scope, id, day, medium, q.getColumn(4).getString()}].first += 1;
+      if (!leg)
+        out[{scope, id, day, medium, q.getColumn(5).getString()}].second += 1;
+    }
+  }
+  for (auto it = out.begin(); it != out.end();)
+    it = it->second == std::pair<std::int64_t, std::int64_t>{0, 0} ? out.erase(it) : std::next(it);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("roll-ups equal a recount from the sends after random histories", "[db][rollups]") {
+  const auto seed = GENERATE(take(12, random(1u, 1'000'000u)));
+  INFO("seed " << seed);
+  std::mt19937 rng{seed};
+  temp_dir dir;
+  auto store = open_store(dir.ledger());
+  const core::status outcomes[] = {core::status::pending, core::status::sent, core::status::failed,
+                                   core::status::uncertain};
+  std::vector<std::string> alimtalk_ids;
+  int next = 0;
+  for (int round = 0; round < 30; ++round) {
+    std::vector<adapters::intake::send_request> batch;
+    for (int i = 0; i < 5; ++i) {
+      auto s = make_send("s" + std::to_string(next), t0 + std::chrono::hours{rng() % 72}, batch.size());
+      const int shape = static_cast<int>(rng() % 4);
+      s.type = shape == 0 ? core::send_type::campaign : shape == 1 ? core::send_type::one_time : core::send_type::workflow;
+      if (shape < 2)
+        s.source_id = "src" + std::to_string(rng() % 3);
+      if (rng() % 4 == 0) {
+        s.medium = core::medium::alimtalk;
+        alimtalk_ids.push_back(s.send_id);
+      } else if (!alimtalk_ids.empty() && rng() % 3 == 0) {
+        s.medium = core::medium::lms;
+        s.fallback_of = alimtalk_ids[rng() % alimtalk_ids.size()];
+      } else if (rng() % 8 == 0) {
+        s.vendor.reset();
+        s.excluded = 10006;
+      }
+      if (s.vendor)
+        s.vendor_message_id = "m" + std::to_string(next);
+      batch.push_back(std::move(s));
+      ++next;
+    }
+    register_committed(*store, batch);
+    std::vector<db::vendor_event> events;
+    for (int i = 0; i < 8; ++i) {
+      const auto target = "m" + std::to_string(rng() % (next + 3)); // some for sends not registered yet
+      const auto outcome = outcomes[rng() % 4];
+      const auto code = outcome == core::status::failed ? "twilio:3000" + std::to_string(rng() % 9)
+                        : outcome == core::status::uncertain ? "ME09" : "";
+      events.push_back(make_event(target, outcome, t0 + std::chrono::seconds{rng() % 1000},
+                                  target + "|" + std::to_string(rng() % 6), code, core::category::unknown));
+    }
+    apply_committed(*store, events);
+    if (round % 7 == 6)
+      fire_committed(*store, t0 + std::chrono::hours{round});
+    CHECK(stored(dir.ledger()) == recount(dir.ledger()));
+  }
+  // Reopening in another zone moves every send to its day there and rebuilds the roll-ups to match.
+  store.reset();
+  auto opened = db::ledger_store::open({dir.ledger(), {{core::vendor::twilio, twilio_after}}, false, {}, "UTC"});
+  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
+  CHECK(stored(dir.ledger()) == recount(dir.ledger()));
+}
+
+TEST_CASE("vendor prices are counted once per send, per currency, and follow a changed price", "[db][rollups]") {
+  temp_dir dir;
+  auto store = open_store(dir.ledger(), {});
+  auto s = make_send("p1");
+  s.vendor_message_id = "SMp1";
+  s.type = core::send_type::campaign;
+  s.source_id = "c1";
+  register_committed(*store, {s});
+  auto poll = [&](std::string price) {
+    db::poll_update u;
+    u.vendor = core::vendor::twilio;
+    u.vendor_message_id = "SMp1";
+    u.price = std::move(price);
+    u.price_unit = "USD";
+    u.received_at = t0;
+    store->begin();
+    store->apply_polls({u}, t0);
+    store->commit();
+  };
+  poll("-0.00790");
+  poll("-0.00790");
+  auto reader = open_reader(dir.ledger());
+  const auto day = core::zone::locate("Asia/Seoul")->day_of(t0);
+  CHECK(reader->summary("all", "", day, day).price_micros == std::map<std::string, std::int64_t>{{"USD", 7900}});
+  CHECK(reader->summary("campaign", "c1", day, day).price_micros.at("USD") == 7900);
+  poll("-0.01000");
+  CHECK(reader->summary("all", "", day, day).price_micros.at("USD") == 10000);
+}
+
+TEST_CASE("purge removes sends, their events and roll-ups of days before the retention window, in steps",
+          "[db][rollups][purge]") {
+  temp_dir dir;
+  auto store = open_store(dir.ledger(), {});
+  std::vector<adapters::intake::send_request> old_sends, new_sends;
+  for (int i = 0; i < 25; ++i)
+    old_sends.push_back(make_send("old" + std::to_string(i), t0 - std::chrono::days{400}, old_sends.size()));
+  for (int i = 0; i < 5; ++i)
+    new_sends.push_back(make_send("new" + std::to_string(i), t0 - std::chrono::days{10}, new_sends.size()));
+  register_committed(*store, old_sends, {}, t0 - std::chrono::days{400});
+  register_committed(*store, new_sends, {}, t0);
+  apply_committed(*store, {make_event("held-forever", core::status::sent, t0 - std::chrono::days{400}, "h|1")});
+  std::size_t total = 0;
+  for (int step = 0; step < 10; ++step) {
+    store->begin();
+    auto out = store->purge(t0, 365, 10);
+    store->commit();
+    total += out.sends;
+    if (!out.more)
+      break;
+  }
+  CHECK(total == 25);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 5);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM events WHERE send IS NULL") == 0);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM events") == 5);
+  CHECK(stored(dir.ledger()) == recount(dir.ledger()));
+}
