@@ -3,7 +3,9 @@
 #include <caf/send.hpp>
 
 #include "adapters/twilio/twilio.hpp"
+#include "daemon/export_routes.hpp"
 #include "daemon/http_common.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/query_params.hpp"
 #include "daemon/routes.hpp"
 
@@ -125,6 +127,9 @@ void install_ops_routes(httplib::Server& server, ops_deps deps) {
   server.Get(R"(/v1/sends/([^/]+))", [d](const auto& req, auto& res) { send_route(*d, req, res); });
   server.Get("/v1/codes", [](const auto&, auto& res) { send_json(res, 200, dump(codes_view())); });
   server.Get("/healthz", [d](const auto&, auto& res) { health_route(*d, res); });
+  install_metrics_route(server, d);
+  install_export_routes(server, d);
+  install_summary_routes(server, d);
 }
 
 } // namespace deliveryd::daemon

@@ -79,4 +79,30 @@ std::variant<day_query, query_error> read_day_query(const httplib::Request& req,
   return q;
 }
 
+std::variant<export_query, query_error> read_export_query(const httplib::Request& req, const ops_deps& deps) {
+  export_query q;
+  auto month = param(req, "month");
+  auto parsed = month ? core::parse_month(*month) : std::nullopt;
+  if (!parsed)
+    return bad("month= is required, written YYYY-MM, e.g. month=2026-11");
+  q.month = *parsed;
+  const auto format = param(req, "format");
+  if (format == "jsonl")
+    q.format = export_format::jsonl;
+  else if (format == "xlsx")
+    q.format = export_format::xlsx;
+  else
+    return bad("format= must be jsonl or xlsx");
+  const auto span = core::month_bounds(deps.view.zone, q.month);
+  q.from = span.from;
+  q.to = span.to;
+  const auto horizon = deps.clock() - std::chrono::days{deps.retention_days};
+  if (q.to <= horizon)
+    return query_error{410, "gone", core::format_month(q.month) + " is older than the "
+                                      + std::to_string(deps.retention_days) + " days the ledger keeps"};
+  if (auto err = read_filter(req, deps, q.filter))
+    return *err;
+  return q;
+}
+
 } // namespace deliveryd::daemon

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include "core/month.hpp"
 #include "db/reader.hpp"
 
 namespace deliveryd::daemon {
@@ -32,5 +33,20 @@ struct day_query {
 /// Reads /v1/log/day/YYYY-MM-DD and its parameters (limit, cursor, campaign, one_time, status, medium,
 /// contact). A day wholly outside retention is 410.
 std::variant<day_query, query_error> read_day_query(const httplib::Request& req, const ops_deps& deps);
+
+/// The formats of a month export.
+enum class export_format { jsonl, xlsx };
+
+/// A validated month export request.
+struct export_query {
+  core::month_number month = 0;
+  core::timestamp from{}, to{};       ///< the month's bounds in the configured zone
+  export_format format = export_format::jsonl;
+  db::log_filter filter;
+};
+
+/// Reads /v1/log/export?month=YYYY-MM&format=jsonl|xlsx and the day log's filters (campaign, one_time, status,
+/// medium, contact). A bad month or format is 400; a month wholly outside retention is 410.
+std::variant<export_query, query_error> read_export_query(const httplib::Request& req, const ops_deps& deps);
 
 } // namespace deliveryd::daemon

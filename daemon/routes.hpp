@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include "actors/actors.hpp"
+#include "actors/counters.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
 #include "db/reader.hpp"
@@ -43,9 +44,13 @@ struct ops_deps {
   std::vector<core::vendor> enabled;            ///< vendors with a config section
   std::optional<std::string> token;             ///< bearer token, when [ops] token_file is set
   std::function<core::timestamp()> clock;
+  actors::counters* stats = nullptr;            ///< read by GET /metrics
 };
 
 /// Installs intake, queries and health; webhook paths answer 404 here.
 void install_ops_routes(httplib::Server& server, ops_deps deps);
+
+/// Installs GET /v1/log/summary (daemon/summary_routes.cpp).
+void install_summary_routes(httplib::Server& server, std::shared_ptr<const ops_deps> deps);
 
 } // namespace deliveryd::daemon

@@ -18,33 +18,36 @@ double unit_price(const config::pricing_config& p, std::string_view medium) {
   return 0;
 }
 
-/// The contract's cost rule: a send costs its medium's unit price when sent or uncertain, else nothing.
-double cost_of(std::string_view status, std::string_view medium, const config::pricing_config& p) {
-  return status == "sent" || status == "uncertain" ? unit_price(p, medium) : 0.0;
-}
-
-/// A logical send with failover costs the sum of its attempts, each priced in its own medium.
-double cost_of(const db::log_row& row, const config::pricing_config& p) {
-  if (row.legs.empty())
-    return cost_of(row.status, row.medium, p);
-  double sum = 0;
-  for (const auto& l : row.legs)
-    sum += cost_of(l.status, l.medium, p);
-  return sum;
-}
-
 /// The code table's description, else the category's sentence; null when there is no code.
 nlohmann::json description_of(const db::log_row& row) {
-  if (row.code.empty())
-    return nullptr;
-  if (const auto* info = core::find_code(row.code))
-    return std::string{info->description};
-  if (auto cat = core::parse_category(row.category); cat && *cat != core::category::none)
-    return std::string{core::describe(*cat)};
-  return nullptr;
+  const auto text = row_description(row);
+  return text ? nlohmann::json(std::string{*text}) : nlohmann::json(nullptr);
 }
 
 } // namespace
+
+double attempt_cost(std::string_view status, std::string_view medium, const config::pricing_config& p) {
+  return status == "sent" || status == "uncertain" ? unit_price(p, medium) : 0.0;
+}
+
+double row_cost(const db::log_row& row, const config::pricing_config& p) {
+  if (row.legs.empty())
+    return attempt_cost(row.status, row.medium, p);
+  double sum = 0;
+  for (const auto& l : row.legs)
+    sum += attempt_cost(l.status, l.medium, p);
+  return sum;
+}
+
+std::optional<std::string_view> row_description(const db::log_row& row) {
+  if (row.code.empty())
+    return std::nullopt;
+  if (const auto* info = core::find_code(row.code))
+    return info->description;
+  if (auto cat = core::parse_category(row.category); cat && *cat != core::category::none)
+    return core::describe(*cat);
+  return std::nullopt;
+}
 
 nlohmann::json row_view(const db::log_row& row, const view_context& ctx) {
   nlohmann::json out{
@@ -61,14 +64,14 @@ nlohmann::json row_view(const db::log_row& row, const view_context& ctx) {
     {"reason", text_or_null(row.reason)},
     {"description", description_of(row)},
     {"category", text_or_null(row.category)},
-    {"cost", cost_of(row, ctx.pricing)},
+    {"cost", row_cost(row, ctx.pricing)},
   };
   if (!row.legs.empty()) {
     auto legs = nlohmann::json::array();
     for (const auto& l : row.legs)
       legs.push_back({{"send_id", l.send_id}, {"medium", l.medium}, {"vendor", text_or_null(l.vendor)},
                       {"status", l.status}, {"code", text_or_null(l.code)},
-                      {"cost", cost_of(l.status, l.medium, ctx.pricing)}});
+                      {"cost", attempt_cost(l.status, l.medium, ctx.pricing)}});
     out["legs"] = std::move(legs);
   }
   return out;

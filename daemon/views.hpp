@@ -1,6 +1,9 @@
 #pragma once
 /// JSON views of ledger values, in the contract's shapes.
 
+#include <optional>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
@@ -19,6 +22,16 @@ struct view_context {
 /// A day-log row: {send_id, time, type, source_id, source_name, status, medium, vendor, contact, code, reason,
 /// description, category, cost}; absent values are null.
 nlohmann::json row_view(const db::log_row& row, const view_context& ctx);
+
+/// The contract's cost of one attempt: its medium's unit price when sent or uncertain, else nothing.
+double attempt_cost(std::string_view status, std::string_view medium, const config::pricing_config& p);
+
+/// The cost of a day-log row: its own, or for a logical send with failover the sum of its attempts'.
+double row_cost(const db::log_row& row, const config::pricing_config& p);
+
+/// The description of a row's code: the code table's (which may be ""), else its category's sentence; nullopt
+/// without a code or a known category.
+std::optional<std::string_view> row_description(const db::log_row& row);
 
 /// One send: the row's fields plus requested_at, vendor_message_id, vendor_price, vendor_price_unit, history.
 nlohmann::json send_view(const db::send_detail& send, const view_context& ctx);

@@ -44,6 +44,17 @@ void bind_optional(SQLite::Statement& q, int index, const std::optional<std::str
     q.bind(index);
 }
 
+/// Binds a log filter to parameters ?4 (campaign) to ?8 (contact) of the day and ascending statements.
+void bind_filter(SQLite::Statement& q, const log_filter& filter) {
+  bind_optional(q, 4, filter.campaign);
+  bind_optional(q, 5, filter.one_time);
+  bind_optional(q, 6, filter.status ? std::optional<std::string>{std::string{core::to_string(*filter.status)}}
+                                    : std::nullopt);
+  bind_optional(q, 7, filter.medium ? std::optional<std::string>{std::string{core::to_string(*filter.medium)}}
+                                    : std::nullopt);
+  bind_optional(q, 8, filter.contact);
+}
+
 } // namespace
 
 std::string encode_cursor(const log_cursor& c) {
@@ -74,10 +85,14 @@ std::optional<log_cursor> decode_cursor(std::string_view text) noexcept {
 struct ledger_reader::impl {
   SQLite::Database db;
   SQLite::Statement day;
+  SQLite::Statement ascending;
   SQLite::Statement find;
   SQLite::Statement history;
   SQLite::Statement legs;
   SQLite::Statement due;
+  SQLite::Statement pending;
+  SQLite::Statement rollups;
+  SQLite::Statement prices;
 
   /// Adds the failover legs of a logical send to its row.
   void add_legs(log_row& row) {
@@ -92,6 +107,23 @@ struct ledger_reader::impl {
     legs.reset();
   }
 
+  /// Runs a bound page statement that asks for `limit + 1` rows: the page, its legs, and the next cursor.
+  day_page read_page(SQLite::Statement& q, std::size_t limit) {
+    day_page page;
+    page.rows.reserve(limit + 1);
+    while (q.executeStep())
+      page.rows.push_back(read_row(q));
+    q.reset(); // ends the read transaction: a long export never pins the WAL between chunks
+    for (auto& row : page.rows)
+      add_legs(row);
+    if (page.rows.size() > limit) {
+      page.rows.pop_back();
+      const auto& last = page.rows.back();
+      page.next = log_cursor{core::to_millis(last.requested_at), last.id};
+    }
+    return page;
+  }
+
   explicit impl(const std::string& path)
     : db{path, SQLite::OPEN_READONLY},
       day{db, std::string{"SELECT "} + row_columns + " FROM sends "
@@ -101,6 +133,13 @@ struct ledger_reader::impl {
               "AND (?6 IS NULL OR coalesce(logical_status, status) = ?6) AND (?7 IS NULL OR medium = ?7) "
               "AND (?8 IS NULL OR contact = ?8) "
               "ORDER BY requested_at DESC, id DESC LIMIT ?9"},
+      ascending{db, std::string{"SELECT "} + row_columns + " FROM sends "
+                    "WHERE (requested_at, id) > (?1, ?2) AND requested_at < ?3 AND fallback_of IS NULL "
+                    "AND (?4 IS NULL OR (type = 'campaign' AND source_id = ?4)) "
+                    "AND (?5 IS NULL OR (type = 'one_time' AND source_id = ?5)) "
+                    "AND (?6 IS NULL OR coalesce(logical_status, status) = ?6) AND (?7 IS NULL OR medium = ?7) "
+                    "AND (?8 IS NULL OR contact = ?8) "
+                    "ORDER BY requested_at, id LIMIT ?9"},
       find{db, std::string{"SELECT "} + row_columns + ", coalesce(vendor_message_id, ''), "
                "coalesce(fallback_of, ''), coalesce(vendor_price, ''), coalesce(vendor_price_unit, '') "
                "FROM sends WHERE send_id = ?"},
@@ -110,7 +149,16 @@ struct ledger_reader::impl {
                "ORDER BY id"},
       due{db, "SELECT id, vendor_message_id, requested_at, status, poll_attempts, vendor_price IS NOT NULL "
               "FROM sends WHERE vendor = ? AND next_poll_at <= ? AND vendor_message_id IS NOT NULL "
-              "ORDER BY next_poll_at LIMIT ?"} {
+              "ORDER BY next_poll_at LIMIT ?"},
+      // deadline_at is set exactly while a send is pending (every enabled vendor has a deadline), so its
+      // partial index holds the pending sends and nothing else. next_poll_at would not do: only Twilio and
+      // Kakao have it, and it also marks uncertain sends being rechecked and final sends awaiting a price.
+      // The index does not hold the vendor, so each pending row is read once: the caller caches the answer.
+      pending{db, "SELECT coalesce(vendor, ''), count(*) FROM sends WHERE deadline_at IS NOT NULL GROUP BY 1"},
+      rollups{db, "SELECT day, medium, status, sends, logical FROM rollups WHERE scope = ? AND scope_id = ? "
+                  "AND day BETWEEN ? AND ? AND (sends != 0 OR logical != 0)"},
+      prices{db, "SELECT currency, sum(micros) FROM price_rollups WHERE scope = ? AND scope_id = ? "
+                 "AND day BETWEEN ? AND ? GROUP BY currency"} {
     db.setBusyTimeout(5000);
   }
 };
@@ -134,26 +182,22 @@ day_page ledger_reader::day(core::timestamp from, core::timestamp to, const log_
   // Without a cursor the upper bound is (to, -inf): every row requested before `to`.
   q.bind(2, static_cast<std::int64_t>(after ? after->requested_at : core::to_millis(to)));
   q.bind(3, static_cast<std::int64_t>(after ? after->id : std::numeric_limits<std::int64_t>::min()));
-  bind_optional(q, 4, filter.campaign);
-  bind_optional(q, 5, filter.one_time);
-  bind_optional(q, 6, filter.status ? std::optional<std::string>{std::string{core::to_string(*filter.status)}}
-                                    : std::nullopt);
-  bind_optional(q, 7, filter.medium ? std::optional<std::string>{std::string{core::to_string(*filter.medium)}}
-                                    : std::nullopt);
-  bind_optional(q, 8, filter.contact);
+  bind_filter(q, filter);
   q.bind(9, static_cast<std::int64_t>(limit + 1)); // one more tells whether another page exists
-  day_page page;
-  while (q.executeStep())
-    page.rows.push_back(read_row(q));
+  return self_->read_page(q, limit);
+}
+
+day_page ledger_reader::ascending(core::timestamp from, core::timestamp to, const log_filter& filter,
+                                  std::size_t limit, std::optional<log_cursor> after) {
+  auto& q = self_->ascending;
   q.reset();
-  for (auto& row : page.rows)
-    self_->add_legs(row);
-  if (page.rows.size() > limit) {
-    page.rows.pop_back();
-    const auto& last = page.rows.back();
-    page.next = log_cursor{core::to_millis(last.requested_at), last.id};
-  }
-  return page;
+  // Without a cursor the lower bound is (from, -inf): every row requested at or after `from`.
+  q.bind(1, static_cast<std::int64_t>(after ? after->requested_at : core::to_millis(from)));
+  q.bind(2, static_cast<std::int64_t>(after ? after->id : std::numeric_limits<std::int64_t>::min()));
+  q.bind(3, static_cast<std::int64_t>(core::to_millis(to)));
+  bind_filter(q, filter);
+  q.bind(9, static_cast<std::int64_t>(limit + 1));
+  return self_->read_page(q, limit);
 }
 
 std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
@@ -181,6 +225,28 @@ std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
   return d;
 }
 
+summary_data ledger_reader::summary(const std::string& scope, const std::string& scope_id, core::day_number first,
+                                   core::day_number last) {
+  summary_data out;
+  for (auto* q : {&self_->rollups, &self_->prices}) {
+    q->reset();
+    q->bind(1, scope);
+    q->bind(2, scope_id);
+    q->bind(3, first);
+    q->bind(4, last);
+  }
+  auto& r = self_->rollups;
+  while (r.executeStep())
+    out.rows.push_back({r.getColumn(0).getInt(), r.getColumn(1).getString(), r.getColumn(2).getString(),
+                        r.getColumn(3).getInt64(), r.getColumn(4).getInt64()});
+  r.reset();
+  auto& p = self_->prices;
+  while (p.executeStep())
+    out.price_micros[p.getColumn(0).getString()] = p.getColumn(1).getInt64();
+  p.reset();
+  return out;
+}
+
 std::vector<poll_target> ledger_reader::due_polls(core::vendor vendor, core::timestamp now, std::size_t limit) {
   auto& q = self_->due;
   q.reset();
@@ -198,6 +264,16 @@ std::vector<poll_target> ledger_reader::due_polls(core::vendor vendor, core::tim
     t.priced = q.getColumn(5).getInt() != 0;
     out.push_back(std::move(t));
   }
+  q.reset();
+  return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> ledger_reader::pending_by_vendor() {
+  auto& q = self_->pending;
+  q.reset();
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (q.executeStep())
+    out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt64());
   q.reset();
   return out;
 }

@@ -3,10 +3,12 @@
 /// with its statements prepared once, lent out by a small pool to the ops listener's threads.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -25,7 +27,7 @@ struct log_filter {
   std::optional<std::string> contact;   ///< normalised as at intake
 };
 
-/// Position after the last row of a page: (requested_at, row id), newest first.
+/// Position after the last row of a page: (requested_at, row id), in the page's order.
 struct log_cursor {
   std::int64_t requested_at = 0;
   std::int64_t id = 0;
@@ -80,6 +82,20 @@ struct send_detail {
   std::vector<history_entry> history;
 };
 
+/// One roll-up row of the month summary.
+struct rollup_row {
+  core::day_number day = 0;
+  std::string medium, status;
+  std::int64_t sends = 0;   ///< every send of this medium in this status (legs included)
+  std::int64_t logical = 0; ///< logical sends in this logical status
+};
+
+/// What a month summary reads: at most days × media × statuses roll-up rows, and the vendor prices.
+struct summary_data {
+  std::vector<rollup_row> rows;
+  std::map<std::string, std::int64_t> price_micros; ///< per currency, sum of |vendor_price| in millionths
+};
+
 /// One read connection.
 class ledger_reader {
 public:
@@ -94,11 +110,24 @@ public:
   day_page day(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
                std::optional<log_cursor> after);
 
+  /// Sends requested in [from, to), oldest first (requested_at, then id), after `after`, at most `limit`;
+  /// failover legs excluded. The exports read a month through it, one keyset chunk per call.
+  day_page ascending(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
+                     std::optional<log_cursor> after);
+
   /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`.
   std::vector<poll_target> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit);
 
+  /// The roll-ups of days first..last (yyyymmdd, inclusive) in a scope ("all", "campaign", "one_time").
+  summary_data summary(const std::string& scope, const std::string& scope_id, core::day_number first,
+                       core::day_number last);
+
   /// One send with its history (oldest first), or nullopt.
   std::optional<send_detail> find(const std::string& send_id);
+
+  /// The number of pending sends per vendor (vendors without any are left out). One query over the partial
+  /// index of deadline_at: its cost grows with the pending sends (about 1 s per million here), not the ledger.
+  std::vector<std::pair<std::string, std::int64_t>> pending_by_vendor();
 
 private:
   struct impl;

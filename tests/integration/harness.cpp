@@ -306,6 +306,7 @@ daemon_process::daemon_process(daemon_options options) {
   do
     webhooks_port_ = free_port();
   while (webhooks_port_ == ops_port_);
+  ops_token_ = options.ops_token;
   write_config(options);
   start();
 }
@@ -327,6 +328,11 @@ void daemon_process::write_config(const daemon_options& options) {
   toml << "\n[ops]\nlisten = \"127.0.0.1:" << ops_port_ << "\"\n";
   if (options.ops_max_body_bytes)
     toml << "max_body_bytes = " << *options.ops_max_body_bytes << "\n";
+  toml << options.ops_extra;
+  if (options.ops_token) {
+    write_file(dir_.path() / "ops_token", *options.ops_token + "\n");
+    toml << "token_file = \"" << (dir_.path() / "ops_token").string() << "\"\n";
+  }
   toml << "\n[pricing]\nsms = 12\nlms = 39\nalimtalk = 8\nemail = 0\n\n"
        << "[twilio]\naccount_sid = \"AC00000000000000000000000000000000\"\nauth_token = \"" << auth_token << "\"\n"
        << options.twilio_extra << "\n"
@@ -384,7 +390,12 @@ void daemon_process::kill_hard() {
   pid_ = -1;
 }
 
-std::unique_ptr<httplib::Client> daemon_process::ops_client() const { return make_client(ops_port_); }
+std::unique_ptr<httplib::Client> daemon_process::ops_client() const {
+  auto client = make_client(ops_port_);
+  if (ops_token_)
+    client->set_bearer_token_auth(*ops_token_);
+  return client;
+}
 
 std::unique_ptr<httplib::Client> daemon_process::webhooks_client() const { return make_client(webhooks_port_); }
 

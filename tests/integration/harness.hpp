@@ -81,6 +81,8 @@ struct daemon_options {
   std::optional<std::size_t> webhooks_max_body_bytes; ///< [webhooks] max_body_bytes
   std::optional<std::size_t> ops_max_body_bytes;      ///< [ops] max_body_bytes
   std::string twilio_extra;                           ///< more keys of [twilio], TOML lines
+  std::string ops_extra;                              ///< more keys of [ops] (token_file, …), TOML lines
+  std::optional<std::string> ops_token;               ///< written to a file named by [ops] token_file
   std::string extra_toml;                             ///< more sections, appended as they are
 };
 
@@ -152,7 +154,7 @@ public:
   /// Everything the daemon wrote to stderr and stdout so far, across restarts.
   std::string log() const;
 
-  /// A keep-alive client of the ops listener.
+  /// A keep-alive client of the ops listener (with the bearer token when ops_token was set).
   std::unique_ptr<httplib::Client> ops_client() const;
   /// A keep-alive client of the webhooks listener.
   std::unique_ptr<httplib::Client> webhooks_client() const;
@@ -163,6 +165,7 @@ private:
   temp_dir dir_;
   int ops_port_ = 0;
   int webhooks_port_ = 0;
+  std::optional<std::string> ops_token_;
   pid_t pid_ = -1;
 };
 

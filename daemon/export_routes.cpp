@@ -1,0 +1,140 @@
+#include "daemon/export_routes.hpp"
+
+#include <array>
+#include <chrono>
+
+#include <malloc.h>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/export.hpp"
+#include "daemon/http_common.hpp"
+#include "daemon/query_params.hpp"
+
+namespace deliveryd::daemon {
+
+namespace {
+
+constexpr const char* xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Bytes per write of an XLSX download.
+constexpr std::size_t xlsx_piece = 256 * 1024;
+
+using steady = std::chrono::steady_clock;
+
+long long millis_since(steady::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
+}
+
+/// Gives the memory an export freed back to the system when it goes out of scope. An export's chunks are
+/// allocated on the reading thread and on whichever listener thread serves it, and glibc keeps what each
+/// thread's arena freed: without this, every listener thread would keep a few MB of its last export.
+struct heap_trim {
+  heap_trim() = default;
+  heap_trim(const heap_trim&) = delete;
+  heap_trim& operator=(const heap_trim&) = delete;
+  ~heap_trim() { ::malloc_trim(0); }
+};
+
+/// A JSONL download in progress; its read connection goes back to the pool after the last row, or when the
+/// response is dropped (the client went away, or the listener stops).
+struct jsonl_download {
+  jsonl_download(db::reader_pool::lease reader, const export_query& q, const view_context& view)
+    : rows{std::move(reader), db::month_cursor{q.from, q.to, q.filter}, view}, month{core::format_month(q.month)} {}
+  jsonl_download(const jsonl_download&) = delete;
+  jsonl_download& operator=(const jsonl_download&) = delete;
+
+  heap_trim trim; ///< first: runs after the members below have freed their memory
+  jsonl_export rows;
+  std::string month;
+  std::string lines; ///< the chunk being written
+  steady::time_point started = steady::now();
+  bool finished = false;
+
+  ~jsonl_download() {
+    if (!finished)
+      spdlog::info("export abandoned: {} jsonl after {} rows", month, rows.rows());
+  }
+
+  /// One chunk to the client; false to abort the response.
+  bool write_next(httplib::DataSink& sink) {
+    try {
+      if (!rows.next(lines)) {
+        finished = true;
+        spdlog::info("export done: {} jsonl, {} rows in {} ms", month, rows.rows(), millis_since(started));
+        sink.done();
+        return true;
+      }
+    } catch (const std::exception& e) { // SQLite throws; the download ends cut short, as it must
+      spdlog::error("export read_failed: {} jsonl after {} rows: {}", month, rows.rows(), e.what());
+      return false;
+    }
+    return sink.write(lines.data(), lines.size());
+  }
+};
+
+std::string attachment(const std::string& filename) { return "attachment; filename=\"" + filename + "\""; }
+
+void stream_jsonl(const ops_deps& deps, const export_query& q, db::reader_pool::lease lease, httplib::Response& res) {
+  auto download = std::make_shared<jsonl_download>(std::move(lease), q, deps.view);
+  res.set_header("Content-Disposition", attachment(export_filename(download->month, q.filter, "jsonl")));
+  res.set_chunked_content_provider("application/x-ndjson", [download](std::size_t, httplib::DataSink& sink) {
+    return download->write_next(sink);
+  });
+}
+
+void send_xlsx(const ops_deps& deps, const export_query& q, db::reader_pool::lease lease, httplib::Response& res) {
+  const auto month = core::format_month(q.month);
+  const auto started = steady::now();
+  // Written whole before the answer starts: a zip is only complete at its end. The read connection is held
+  // while writing, and returned before the download.
+  auto written = [&] {
+    heap_trim trim;
+    return write_xlsx(*lease, db::month_cursor{q.from, q.to, q.filter}, deps.view, {"", month});
+  }();
+  { auto done = std::move(lease); }
+  if (auto* err = std::get_if<db::xlsx_error>(&written)) {
+    spdlog::error("export write_failed: {} xlsx: {}", month, err->message);
+    send_error(res, 503, "unavailable", "the export could not be written: " + err->message);
+    return;
+  }
+  auto file = std::make_shared<xlsx_file>(std::move(std::get<xlsx_file>(written)));
+  spdlog::info("export written: {} xlsx, {} rows, {} sheets, {} bytes in {} ms", month, file->rows(),
+               file->sheets(), file->size(), millis_since(started));
+  res.set_header("Content-Disposition", attachment(export_filename(month, q.filter, "xlsx")));
+  res.set_content_provider(file->size(), xlsx_type,
+                           [file](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                             std::array<char, xlsx_piece> buffer; // on the listener thread's stack
+                             const auto got = file->read(offset, std::min(length, buffer.size()), buffer.data());
+                             if (got <= 0)
+                               return false;
+                             return sink.write(buffer.data(), static_cast<std::size_t>(got));
+                           });
+}
+
+void export_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  auto query = read_export_query(req, deps);
+  if (auto* bad = std::get_if<query_error>(&query)) {
+    send_error(res, bad->status, bad->error, bad->detail);
+    return;
+  }
+  auto& q = std::get<export_query>(query);
+  auto reader = deps.readers->acquire();
+  if (auto* err = std::get_if<db::open_error>(&reader)) {
+    send_error(res, 503, "unavailable", err->message);
+    return;
+  }
+  auto& lease = std::get<db::reader_pool::lease>(reader);
+  if (q.format == export_format::jsonl)
+    stream_jsonl(deps, q, std::move(lease), res);
+  else
+    send_xlsx(deps, q, std::move(lease), res);
+}
+
+} // namespace
+
+void install_export_routes(httplib::Server& server, std::shared_ptr<const ops_deps> deps) {
+  server.Get("/v1/log/export", [deps](const auto& req, auto& res) { export_route(*deps, req, res); });
+}
+
+} // namespace deliveryd::daemon
