@@ -103,7 +103,7 @@ int run(const config::daemon_config& cfg) {
   std::optional<adapters::email::verification_key> email_key; // parsed once; a bad key stops the start
   if (cfg.email && !(email_key = actors::load_email_key(cfg.email->verification_key)))
     return 1;
-  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true, polls_of(cfg)});
+  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true, polls_of(cfg), cfg.time.zone});
   if (auto* err = std::get_if<db::open_error>(&opened)) {
     spdlog::critical("ledger open_failed: {}", err->message);
     return 1;
@@ -115,7 +115,7 @@ int run(const config::daemon_config& cfg) {
   caf_cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{caf_cfg};
   auto ledger = actors::spawn_ledger(
-    sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000, &stats});
+    sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000, &stats, cfg.storage.retention_days});
   std::optional<actors::twilio_actor> twilio;
   if (cfg.twilio)
     twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats});
@@ -144,7 +144,7 @@ int run(const config::daemon_config& cfg) {
   listener ops{"ops", cfg.ops.max_body_bytes, 16};
   install_webhook_routes(hooks.server(), {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now});
   install_ops_routes(ops.server(), {ledger, &readers, {*zone, cfg.pricing}, cfg.intake.default_region,
-                                    cfg.storage.retention_days, enabled, cfg.ops.token, system_now});
+                                    cfg.storage.retention_days, enabled, cfg.ops.token, system_now, &stats});
   int code = 0;
   if (hooks.bind(cfg.webhooks.listen) && ops.bind(cfg.ops.listen)) {
     notify_ready();

@@ -1,0 +1,61 @@
+// GET /metrics on the ops listener: reads the counters, the cached pending counts and /proc/self, and
+// answers the exposition text.
+#include <spdlog/spdlog.h>
+
+#include "daemon/metrics.hpp"
+#include "daemon/routes.hpp"
+
+namespace deliveryd::daemon {
+
+namespace {
+
+/// What the route keeps between scrapes.
+struct metrics_state {
+  pending_cache pending;
+  std::optional<double> started = process_start_time();
+  actors::counters none; ///< served, all zero, when the daemon was wired without counters
+  std::mutex failure_mutex;
+  bool failing = false; ///< the last pending query failed (logged once until it works again)
+};
+
+std::optional<pending_counts> query_pending(const ops_deps& deps, metrics_state& state) {
+  std::string why;
+  if (deps.readers != nullptr) {
+    auto reader = deps.readers->acquire();
+    if (auto* lease = std::get_if<db::reader_pool::lease>(&reader)) {
+      try {
+        auto counts = (*lease)->pending_by_vendor();
+        std::lock_guard lock{state.failure_mutex};
+        state.failing = false;
+        return counts;
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+    } else {
+      why = std::get<db::open_error>(reader).message;
+    }
+  } else {
+    why = "no reader";
+  }
+  std::lock_guard lock{state.failure_mutex};
+  if (!state.failing)
+    spdlog::warn("metrics pending_unavailable: the pending sends cannot be counted: {}", why);
+  state.failing = true;
+  return std::nullopt;
+}
+
+} // namespace
+
+void install_metrics_route(httplib::Server& server, std::shared_ptr<const ops_deps> deps) {
+  auto state = std::make_shared<metrics_state>();
+  server.Get("/metrics", [deps, state](const httplib::Request&, httplib::Response& res) {
+    const auto& stats = deps->stats != nullptr ? *deps->stats : state->none;
+    auto pending = state->pending.get([&] { return query_pending(*deps, *state); }, std::chrono::steady_clock::now());
+    auto process = sample_process();
+    process.start_time_seconds = state->started;
+    res.status = 200;
+    res.set_content(format_metrics(stats, pending, process), metrics_content_type);
+  });
+}
+
+} // namespace deliveryd::daemon
