@@ -30,4 +30,17 @@ http_answer http_get(const std::string& base, const std::string& path_with_query
   return {res->status, std::move(res->body), {}};
 }
 
+std::optional<fetch_result> failed_fetch(const http_answer& answer) {
+  fetch_result out;
+  if (answer.status == 200)
+    return std::nullopt;
+  if (answer.status == 404)
+    out.outcome = core::poll_outcome::not_found;
+  else if (answer.status == 0)
+    out.detail = "no answer: " + answer.error;
+  else
+    out.detail = "HTTP " + std::to_string(answer.status);
+  return out;
+}
+
 } // namespace deliveryd::adapters

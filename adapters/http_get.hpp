@@ -3,9 +3,12 @@
 /// CAF's cooperative scheduler. Each thread keeps one keep-alive connection per base URL.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "adapters/common.hpp"
 
 namespace deliveryd::adapters {
 
@@ -25,5 +28,9 @@ struct http_timeouts {
 /// GETs `base` + `path_with_query` with the given headers.
 http_answer http_get(const std::string& base, const std::string& path_with_query,
                      const std::vector<std::pair<std::string, std::string>>& headers, http_timeouts timeouts = {});
+
+/// What a status fetch found when the answer is not a 200: not_found for 404, an error (with a sentence)
+/// for no answer or any other status; nullopt for a 200, whose body the vendor's parser reads.
+std::optional<fetch_result> failed_fetch(const http_answer& answer);
 
 } // namespace deliveryd::adapters

@@ -105,6 +105,9 @@ struct ledger_store::impl {
   bool append_event(std::optional<std::int64_t> send, std::string_view vendor, const std::string& message_id,
                     const core::event& e, core::timestamp received_at, const core::send_state* after,
                     const std::string& raw);
+  /// Stores one event of a registered send and applies it: the reconciled state, a correction, a duplicate.
+  void apply_to(const send_ref& send, std::string_view vendor, const std::string& message_id, const core::event& e,
+                core::timestamp received_at, const std::string& raw, core::timestamp now, events_outcome& out);
   /// Applies the events held for (vendor, message id) to a send that has just learnt that id.
   send_ref attach_held(send_ref send, std::string_view vendor, const std::string& message_id,
                        core::timestamp now, events_outcome& outcome);

@@ -175,18 +175,7 @@ events_outcome ledger_store::apply_events(const std::vector<vendor_event>& event
         ++out.duplicates;
       continue;
     }
-    auto step = core::reconcile(send->state, v.event, now);
-    if (!d.append_event(send->id, vendor, v.vendor_message_id, v.event, v.received_at, &step.state, v.raw)) {
-      ++out.duplicates;
-      continue;
-    }
-    ++out.applied;
-    for (auto fx : step.effects) {
-      if (fx == core::effect::update_state)
-        d.write_state(*send, step.state, now);
-      else if (fx == core::effect::correction)
-        ++out.corrected;
-    }
+    d.apply_to(*send, vendor, v.vendor_message_id, v.event, v.received_at, v.raw, now, out);
   }
   return out;
 }
@@ -199,20 +188,8 @@ events_outcome ledger_store::apply_polls(const std::vector<poll_update>& polls, 
     auto send = d.load_by_message(vendor, p.vendor_message_id);
     if (!send)
       continue; // polls only fetch registered sends; one purged meanwhile has nothing left to update
-    if (p.event) {
-      auto step = core::reconcile(send->state, *p.event, now);
-      if (d.append_event(send->id, vendor, p.vendor_message_id, *p.event, p.received_at, &step.state, p.raw)) {
-        ++out.applied;
-        for (auto fx : step.effects) {
-          if (fx == core::effect::update_state)
-            d.write_state(*send, step.state, now);
-          else if (fx == core::effect::correction)
-            ++out.corrected;
-        }
-      } else {
-        ++out.duplicates;
-      }
-    }
+    if (p.event)
+      d.apply_to(*send, vendor, p.vendor_message_id, *p.event, p.received_at, p.raw, now, out);
     if (!p.price.empty()) {
       auto& old = d.price_of;
       old.reset();

@@ -220,6 +220,23 @@ bool ledger_store::impl::append_event(std::optional<std::int64_t> send, std::str
   return q.exec() == 1;
 }
 
+void ledger_store::impl::apply_to(const send_ref& send, std::string_view vendor, const std::string& message_id,
+                                  const core::event& e, core::timestamp received_at, const std::string& raw,
+                                  core::timestamp now, events_outcome& out) {
+  auto step = core::reconcile(send.state, e, now);
+  if (!append_event(send.id, vendor, message_id, e, received_at, &step.state, raw)) {
+    ++out.duplicates;
+    return;
+  }
+  ++out.applied;
+  for (auto fx : step.effects) {
+    if (fx == core::effect::update_state)
+      write_state(send, step.state, now);
+    else if (fx == core::effect::correction)
+      ++out.corrected;
+  }
+}
+
 send_ref ledger_store::impl::attach_held(send_ref send, std::string_view vendor, const std::string& message_id,
                                          core::timestamp now, events_outcome& outcome) {
   struct held {

@@ -30,19 +30,9 @@ fetch_result fetch_result_of(const client_config& cfg, const std::string& messag
                           {"x-ncp-iam-access-key", sig.access_key},
                           {"x-ncp-apigw-signature-v2", sig.signature},
                           {"Accept", "application/json"}});
+  if (auto failed = failed_fetch(answer))
+    return *failed;
   fetch_result out;
-  if (answer.status == 0) {
-    out.detail = "no answer: " + answer.error;
-    return out;
-  }
-  if (answer.status == 404) {
-    out.outcome = core::poll_outcome::not_found;
-    return out;
-  }
-  if (answer.status != 200) {
-    out.detail = "HTTP " + std::to_string(answer.status);
-    return out;
-  }
   auto parsed = parse_poll_response(answer.body, cfg.zone, now);
   if (auto* bad = std::get_if<bad_body>(&parsed)) {
     out.detail = bad->detail;

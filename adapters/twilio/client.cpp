@@ -9,19 +9,9 @@ fetch_result fetch_message(const client_config& cfg, const std::string& sid, cor
   auto answer = http_get(cfg.api_base, message_path(cfg.account_sid, sid),
                          {{"Authorization", basic_auth(cfg.account_sid, cfg.auth_token)},
                           {"Accept", "application/json"}});
+  if (auto failed = failed_fetch(answer))
+    return *failed;
   fetch_result out;
-  if (answer.status == 0) {
-    out.detail = "no answer: " + answer.error;
-    return out;
-  }
-  if (answer.status == 404) {
-    out.outcome = core::poll_outcome::not_found;
-    return out;
-  }
-  if (answer.status != 200) {
-    out.detail = "HTTP " + std::to_string(answer.status);
-    return out;
-  }
   auto parsed = parse_message(answer.body, now);
   if (auto* bad = std::get_if<bad_message>(&parsed)) {
     out.detail = bad->detail;
