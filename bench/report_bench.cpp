@@ -1,0 +1,600 @@
+// report_bench: the reporting benchmark of issue 4.
+//
+// 1. Fills a ledger (once; reused when it already holds enough sends) through db::ledger_store::register_sends
+//    and apply_events, the daemon's own write path with its per-day roll-ups, in transactions of 50k sends.
+// 2. Starts the built daemon on that ledger with a generated configuration (loopback ports, queries only).
+// 3. Measures over HTTP keep-alive on loopback: month summary and day page latency, JSONL and XLSX export
+//    rows/s, and the daemon's RSS during each export; prints every figure next to its target.
+//
+//   report_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--seed S] [--fill-only]
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/Database.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "core/reconcile.hpp"
+#include "core/time.hpp"
+#include "db/store.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using deliveryd::adapters::intake::send_request;
+using steady = std::chrono::steady_clock;
+namespace core = deliveryd::core;
+namespace db = deliveryd::db;
+namespace fs = std::filesystem;
+
+constexpr std::string_view zone_name = "Asia/Seoul";
+constexpr std::size_t batch_size = 50'000;
+constexpr int span_days = 360;
+constexpr int campaigns = 20;
+constexpr int one_times = 10;
+
+struct options {
+  std::string ledger = "build/bench/report-ledger.db";
+  std::int64_t sends = 10'000'000;
+  std::string daemon = DELIVERYD_BINARY;
+  int port = 18481; ///< ops listener; the webhook listener takes port + 1
+  std::uint64_t seed = 4;
+  bool fill_only = false;
+};
+
+double seconds_since(steady::time_point start) {
+  return std::chrono::duration<double>(steady::now() - start).count();
+}
+
+// ---------------------------------------------------------------------------------------------------- fill
+
+/// The deterministic send number `i` of `n`, requested in order over the `span_days` days before `end`.
+struct generator {
+  std::int64_t n;
+  core::timestamp end;
+  std::mt19937_64 rng;
+
+  core::timestamp requested_at(std::int64_t i) {
+    const auto span = std::chrono::milliseconds{std::chrono::days{span_days}}.count();
+    const auto base = end.time_since_epoch().count() - span + span * i / n;
+    std::uniform_int_distribution<std::int64_t> jitter(0, 60'000); // within a minute, mostly in order
+    return core::from_millis(base + jitter(rng));
+  }
+
+  int pick(int below) { return std::uniform_int_distribution<int>(0, below - 1)(rng); }
+
+  send_request make(std::int64_t i, std::size_t index) {
+    send_request s;
+    char id[32];
+    std::snprintf(id, sizeof id, "b-%010" PRId64, i);
+    s.send_id = id;
+    s.index = index;
+    s.requested_at = requested_at(i);
+    const int t = pick(100);
+    if (t < 35) {
+      s.type = core::send_type::campaign;
+      const int c = pick(campaigns) + 1;
+      s.source_id = "cmp-" + std::to_string(c);
+      s.source_name = "Campaign " + std::to_string(c);
+    } else if (t < 50) {
+      s.type = core::send_type::one_time;
+      const int o = pick(one_times) + 1;
+      s.source_id = "ot-" + std::to_string(o);
+      s.source_name = "One-time message " + std::to_string(o);
+    } else if (t < 80) {
+      s.type = core::send_type::follow_up;
+    } else {
+      s.type = core::send_type::workflow;
+    }
+    const int m = pick(100);
+    s.medium = m < 40 ? core::medium::sms : m < 55 ? core::medium::lms : m < 85 ? core::medium::alimtalk
+                                                                              : core::medium::email;
+    if (s.medium == core::medium::email) {
+      s.contact = "user" + std::to_string(pick(1'000'000)) + "@example.com";
+    } else {
+      char phone[24];
+      std::snprintf(phone, sizeof phone, "+8210%08d", pick(100'000'000));
+      s.contact = phone;
+    }
+    if (pick(100) < 10) { // excluded before sending: no vendor
+      static constexpr int codes[] = {10000, 10001, 10002, 10004, 10006, 10007, 10008, 10999, 11001, 11999};
+      s.excluded = codes[pick(static_cast<int>(std::size(codes)))];
+      return s;
+    }
+    switch (s.medium) {
+    case core::medium::sms:
+    case core::medium::lms: s.vendor = pick(2) == 0 ? core::vendor::twilio : core::vendor::carrier; break;
+    case core::medium::alimtalk: s.vendor = core::vendor::kakao; break;
+    case core::medium::email: s.vendor = core::vendor::email; break;
+    }
+    s.vendor_message_id = "m-" + std::to_string(i);
+    return s;
+  }
+
+  /// A delivered (85 %) or failed vendor event for `s`, which has a vendor.
+  db::vendor_event event_for(const send_request& s) {
+    db::vendor_event v;
+    v.vendor = *s.vendor;
+    v.vendor_message_id = *s.vendor_message_id;
+    const bool ok = pick(100) < 85;
+    auto& e = v.event;
+    e.source = core::event_source::webhook;
+    e.outcome = ok ? core::status::sent : core::status::failed;
+    e.vendor_time = s.requested_at + std::chrono::milliseconds{2'000 + pick(30'000)};
+    e.dedupe_key = "d-" + v.vendor_message_id;
+    const std::string vendor{core::to_string(v.vendor)};
+    if (ok) {
+      e.vendor_status = "delivered";
+    } else {
+      static constexpr std::pair<const char*, core::category> failures[] = {
+        {"30003", core::category::unreachable},     {"30005", core::category::invalid_recipient},
+        {"30007", core::category::blocked},         {"30008", core::category::unknown},
+        {"21610", core::category::opted_out},       {"30034", core::category::sender_config},
+      };
+      const auto& [code, cat] = failures[pick(static_cast<int>(std::size(failures)))];
+      e.vendor_status = "undelivered";
+      e.vendor_code = code;
+      e.code = vendor + ":" + code;
+      e.cat = cat;
+      e.reason = core::reason_for(e.outcome, e.code, "", cat);
+    }
+    v.received_at = e.vendor_time + 500ms;
+    v.raw = R"({"id":")" + v.vendor_message_id + R"(","status":")" + e.vendor_status + R"("})";
+    return v;
+  }
+};
+
+std::int64_t sends_in(const std::string& path) {
+  if (!fs::exists(path))
+    return 0;
+  SQLite::Database conn{path, SQLite::OPEN_READONLY};
+  if (!conn.tableExists("sends"))
+    return 0;
+  return conn.execAndGet("SELECT count(*) FROM sends").getInt64();
+}
+
+/// Fills `path` up to `n` sends; returns false when the ledger could not be opened.
+bool fill(const options& opt) {
+  const auto have = sends_in(opt.ledger);
+  if (have >= opt.sends) {
+    std::printf("ledger %s: %" PRId64 " sends already, reused\n", opt.ledger.c_str(), have);
+    return true;
+  }
+  if (have > 0) {
+    std::printf("ledger %s holds %" PRId64 " of %" PRId64 " sends from a different run: remove it first\n",
+                opt.ledger.c_str(), have, opt.sends);
+    return false;
+  }
+  fs::create_directories(fs::path{opt.ledger}.parent_path());
+  db::store_options so;
+  so.path = opt.ledger;
+  so.synchronous_full = false; // synchronous=NORMAL for the fill: a bench ledger need not survive power loss
+  so.zone = std::string{zone_name};
+  // No deadlines and no polls: pending sends stay pending, so the daemon writes nothing while it is measured.
+  auto opened = db::ledger_store::open(so);
+  if (auto* err = std::get_if<db::open_error>(&opened)) {
+    std::fprintf(stderr, "open %s: %s\n", opt.ledger.c_str(), err->message.c_str());
+    return false;
+  }
+  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  generator gen{opt.sends, now - std::chrono::hours{1}, std::mt19937_64{opt.seed}};
+  std::printf("filling %s with %" PRId64 " sends over %d days (%s), transactions of %zu sends, "
+              "synchronous=NORMAL\n", opt.ledger.c_str(), opt.sends, span_days, zone_name.data(), batch_size);
+  std::fflush(stdout);
+  const auto start = steady::now();
+  auto last_report = start;
+  std::int64_t events = 0;
+  std::vector<send_request> batch;
+  std::vector<db::vendor_event> evs;
+  for (std::int64_t i = 0; i < opt.sends;) {
+    batch.clear();
+    evs.clear();
+    for (std::size_t k = 0; k < batch_size && i < opt.sends; ++k, ++i) {
+      batch.push_back(gen.make(i, k));
+      // ~60 % of all sends get a vendor result: two thirds of the 90 % that have a vendor.
+      if (batch.back().vendor && gen.pick(3) < 2)
+        evs.push_back(gen.event_for(batch.back()));
+    }
+    store.begin();
+    auto out = store.register_sends(batch, {}, now);
+    auto applied = store.apply_events(evs, now);
+    store.commit();
+    if (out.accepted != batch.size() || applied.applied != evs.size()) {
+      std::fprintf(stderr, "fill: batch ending at %" PRId64 ": %zu of %zu accepted, %zu of %zu events applied\n",
+                   i, out.accepted, batch.size(), applied.applied, evs.size());
+      return false;
+    }
+    events += static_cast<std::int64_t>(evs.size());
+    if (seconds_since(last_report) >= 10 || i == opt.sends) {
+      last_report = steady::now();
+      const double s = seconds_since(start);
+      std::printf("  %10" PRId64 " sends, %9" PRId64 " events  %7.1f s  %8.0f sends/s\n", i, events, s,
+                  static_cast<double>(i) / s);
+      std::fflush(stdout);
+    }
+  }
+  const double s = seconds_since(start);
+  std::printf("filled: %" PRId64 " sends and %" PRId64 " vendor events in %.1f s (%.0f sends/s), file %.2f GB\n",
+              opt.sends, events, s, static_cast<double>(opt.sends) / s,
+              static_cast<double>(fs::file_size(opt.ledger)) / 1e9);
+  std::fflush(stdout);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------- daemon
+
+struct daemon_process {
+  pid_t pid = -1;
+  daemon_process() = default;
+  daemon_process(daemon_process&& other) noexcept : pid{std::exchange(other.pid, -1)} {}
+  daemon_process& operator=(daemon_process&&) = delete;
+  ~daemon_process() { stop(); }
+  void stop() {
+    if (pid <= 0)
+      return;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+  }
+};
+
+std::string write_config(const options& opt) {
+  const auto dir = fs::path{opt.ledger}.parent_path();
+  const auto path = (dir / "report-bench.toml").string();
+  std::ofstream out{path};
+  out << "# Generated by report_bench: queries only.\n"
+      << "[storage]\npath = \"" << fs::absolute(opt.ledger).string() << "\"\nretention_days = 365\n\n"
+      << "[time]\nzone = \"" << zone_name << "\"\n\n"
+      << "[webhooks]\nlisten = \"127.0.0.1:" << opt.port + 1 << "\"\npublic_url = \"http://127.0.0.1:"
+      << opt.port + 1 << "\"\n\n"
+      << "[ops]\nlisten = \"127.0.0.1:" << opt.port << "\"\n\n"
+      << "[pricing]\ncurrency = \"KRW\"\nsms = 12\nlms = 39\nalimtalk = 8\nemail = 0\n\n"
+      // A vendor section so that the daemon has one; nothing polls (the fill set no poll times).
+      << "[twilio]\naccount_sid = \"AC00000000000000000000000000000000\"\nauth_token = \"bench\"\n"
+      << "api_base = \"http://127.0.0.1:9\"\n";
+  return path;
+}
+
+std::optional<daemon_process> start_daemon(const options& opt, const std::string& config) {
+  const auto log = (fs::path{opt.ledger}.parent_path() / "report-bench-daemon.log").string();
+  daemon_process d;
+  d.pid = ::fork();
+  if (d.pid == 0) {
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execl(opt.daemon.c_str(), opt.daemon.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (d.pid < 0)
+    return std::nullopt;
+  httplib::Client client{"127.0.0.1", opt.port};
+  client.set_connection_timeout(1s);
+  const auto start = steady::now();
+  while (seconds_since(start) < 300) {
+    int status = 0;
+    if (::waitpid(d.pid, &status, WNOHANG) == d.pid) {
+      std::fprintf(stderr, "the daemon exited at start; see %s\n", log.c_str());
+      d.pid = -1;
+      return std::nullopt;
+    }
+    if (auto res = client.Get("/healthz"); res && res->status == 200) {
+      std::printf("daemon %s up (pid %d) in %.1f s; log %s\n", opt.daemon.c_str(), d.pid, seconds_since(start),
+                  log.c_str());
+      return std::optional<daemon_process>{std::move(d)};
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  std::fprintf(stderr, "the daemon did not answer /healthz in 300 s; see %s\n", log.c_str());
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------------- measures
+
+long rss_kb(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::strtol(line.c_str() + 6, nullptr, 10);
+  return 0;
+}
+
+/// Samples the daemon's VmRSS every 50 ms while alive; `peak` is the highest.
+struct rss_watch {
+  pid_t pid;
+  long baseline = rss_kb(pid);
+  std::atomic<long> peak{baseline};
+  std::atomic<bool> stop{false};
+  std::thread sampler{[this] {
+    while (!stop) {
+      const long now = rss_kb(pid);
+      long seen = peak;
+      while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
+      std::this_thread::sleep_for(50ms);
+    }
+  }};
+  ~rss_watch() { finish(); }
+  void finish() {
+    stop = true;
+    if (sampler.joinable())
+      sampler.join();
+    const long last = rss_kb(pid);
+    if (last > peak)
+      peak = last;
+  }
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
+}
+
+struct timed {
+  double ms = 0;
+  httplib::Result res;
+};
+
+timed get(httplib::Client& client, const std::string& path) {
+  const auto start = steady::now();
+  auto res = client.Get(path);
+  return {seconds_since(start) * 1000.0, std::move(res)};
+}
+
+std::string month_text(core::day_number day) {
+  return core::format_day(day).substr(0, 7); // "YYYY-MM-DD" -> "YYYY-MM"
+}
+
+struct row {
+  std::string name;
+  std::string value;
+  std::string target;
+  std::optional<bool> pass;
+};
+
+std::string fmt(const char* f, double v) {
+  char text[64];
+  std::snprintf(text, sizeof text, f, v);
+  return text;
+}
+
+int measure(const options& opt, pid_t pid) {
+  const auto z = *core::zone::locate(zone_name);
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  // Days with sends: the fill spread them over the 360 days before it ran; keep to the 355 days before now so
+  // that a later rerun on the same ledger still finds data and stays inside retention.
+  std::vector<core::day_number> days;
+  for (int back = 1; back <= 355; ++back)
+    days.push_back(z.day_of(now - std::chrono::days{back}));
+  std::vector<std::string> months;
+  for (auto d : days)
+    if (months.empty() || months.back() != month_text(d))
+      months.push_back(month_text(d));
+  std::reverse(months.begin(), months.end()); // oldest first; months.front() may be partly outside retention
+  std::mt19937_64 rng{opt.seed + 1};
+  auto pick = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+
+  httplib::Client client{"127.0.0.1", opt.port};
+  client.set_keep_alive(true);
+  client.set_read_timeout(600s);
+  std::vector<row> table;
+  bool failed = false;
+  auto check = [&](const timed& t, const std::string& what) {
+    if (!t.res || t.res->status != 200) {
+      std::fprintf(stderr, "%s: %s\n", what.c_str(),
+                   t.res ? (std::to_string(t.res->status) + " " + t.res->body).c_str() : "no answer");
+      failed = true;
+      return false;
+    }
+    return true;
+  };
+
+  // Month summaries: 50 unfiltered, 50 with campaign=.
+  const auto summaries = [&](bool filtered) {
+    std::vector<double> ms;
+    for (int k = 0; k < 50; ++k) {
+      std::string path = "/v1/log/summary?month=" + months[1 + pick(months.size() - 1)];
+      if (filtered)
+        path += "&campaign=cmp-" + std::to_string(1 + pick(campaigns));
+      auto t = get(client, path);
+      if (check(t, path))
+        ms.push_back(t.ms);
+    }
+    return ms;
+  };
+  const auto all = summaries(false);
+  const auto by_campaign = summaries(true);
+  std::vector<double> both = all;
+  both.insert(both.end(), by_campaign.begin(), by_campaign.end());
+  table.push_back({"summary p50 (all)", fmt("%.2f ms", percentile(all, 50)), "", {}});
+  table.push_back({"summary p99 (all)", fmt("%.2f ms", percentile(all, 99)), "<= 50 ms", percentile(all, 99) <= 50});
+  table.push_back({"summary p50 (campaign=)", fmt("%.2f ms", percentile(by_campaign, 50)), "", {}});
+  table.push_back({"summary p99 (campaign=)", fmt("%.2f ms", percentile(by_campaign, 99)), "<= 50 ms",
+                   percentile(by_campaign, 99) <= 50});
+
+  // Day pages: 200 random days, first page and 5 more following next_cursor, limit 100.
+  std::vector<double> first, later;
+  std::size_t page_rows = 0;
+  for (int k = 0; k < 200; ++k) {
+    const auto day = core::format_day(days[pick(days.size())]);
+    std::string cursor;
+    for (int page = 0; page < 6; ++page) {
+      std::string path = "/v1/log/day/" + day + "?limit=100";
+      if (!cursor.empty())
+        path += "&cursor=" + httplib::detail::encode_query_param(cursor);
+      auto t = get(client, path);
+      if (!check(t, path))
+        break;
+      (page == 0 ? first : later).push_back(t.ms);
+      auto body = nlohmann::json::parse(t.res->body);
+      page_rows += body["rows"].size();
+      if (body["next_cursor"].is_null())
+        break;
+      cursor = body["next_cursor"].get<std::string>();
+    }
+  }
+  std::vector<double> pages = first;
+  pages.insert(pages.end(), later.begin(), later.end());
+  table.push_back({"day page p50 (" + std::to_string(pages.size()) + " pages)", fmt("%.2f ms", percentile(pages, 50)),
+                   "", {}});
+  table.push_back({"day page p99 (all pages)", fmt("%.2f ms", percentile(pages, 99)), "<= 10 ms",
+                   percentile(pages, 99) <= 10});
+  table.push_back({"day page p99 (first pages)", fmt("%.2f ms", percentile(first, 99)), "<= 10 ms",
+                   percentile(first, 99) <= 10});
+  table.push_back({"day page p99 (cursor pages)", fmt("%.2f ms", percentile(later, 99)), "<= 10 ms",
+                   percentile(later, 99) <= 10});
+
+  // Exports of one full month: the month before last (the fill covers it entirely).
+  const auto month = months[months.size() - 3];
+  std::int64_t month_total = 0;
+  if (auto t = get(client, "/v1/log/summary?month=" + month); check(t, "summary " + month))
+    month_total = nlohmann::json::parse(t.res->body)["total"].get<std::int64_t>();
+
+  {
+    std::int64_t lines = 0, bytes = 0;
+    rss_watch rss{pid};
+    const auto start = steady::now();
+    auto res = client.Get("/v1/log/export?month=" + month + "&format=jsonl",
+                          [&](const char* data, std::size_t n) {
+                            bytes += static_cast<std::int64_t>(n);
+                            lines += std::count(data, data + n, '\n');
+                            return true;
+                          });
+    const double s = seconds_since(start);
+    rss.finish();
+    if (!res || res->status != 200) {
+      std::fprintf(stderr, "jsonl export failed\n");
+      failed = true;
+    }
+    const double rate = static_cast<double>(lines) / s;
+    const double growth = static_cast<double>(rss.peak - rss.baseline) / 1024.0;
+    std::printf("JSONL %s: %" PRId64 " rows (summary total %" PRId64 "), %.1f MB in %.2f s\n", month.c_str(), lines,
+                month_total, static_cast<double>(bytes) / 1e6, s);
+    table.push_back({"JSONL export " + month, fmt("%.0f rows/s", rate), ">= 300000 rows/s", rate >= 300'000});
+    table.push_back({"  RSS baseline / peak", fmt("%.1f MB", static_cast<double>(rss.baseline) / 1024.0) + " / " +
+                                                fmt("%.1f MB", static_cast<double>(rss.peak) / 1024.0), "", {}});
+    table.push_back({"  RSS growth", fmt("%.1f MB", growth), "<= 64 MB", growth <= 64});
+  }
+  {
+    std::int64_t bytes = 0;
+    rss_watch rss{pid};
+    const auto start = steady::now();
+    auto res = client.Get("/v1/log/export?month=" + month + "&format=xlsx", [&](const char*, std::size_t n) {
+      bytes += static_cast<std::int64_t>(n);
+      return true;
+    });
+    const double s = seconds_since(start);
+    rss.finish();
+    if (!res || res->status != 200) {
+      std::fprintf(stderr, "xlsx export failed\n");
+      failed = true;
+    }
+    const double rate = static_cast<double>(month_total) / s;
+    const double growth = static_cast<double>(rss.peak - rss.baseline) / 1024.0;
+    std::printf("XLSX %s: %" PRId64 " rows (summary total), %.1f MB in %.2f s\n", month.c_str(), month_total,
+                static_cast<double>(bytes) / 1e6, s);
+    table.push_back({"XLSX export " + month, fmt("%.0f rows/s", rate), ">= 80000 rows/s", rate >= 80'000});
+    table.push_back({"  RSS baseline / peak", fmt("%.1f MB", static_cast<double>(rss.baseline) / 1024.0) + " / " +
+                                                fmt("%.1f MB", static_cast<double>(rss.peak) / 1024.0), "", {}});
+    table.push_back({"  RSS growth", fmt("%.1f MB", growth), "<= 64 MB", growth <= 64});
+  }
+
+  std::printf("\nreport_bench: %" PRId64 " sends in %s, %zu day-page rows read\n", sends_in(opt.ledger),
+              opt.ledger.c_str(), page_rows);
+  std::printf("%-34s %-26s %-18s %s\n", "measure", "value", "target", "");
+  std::printf("%s\n", std::string(84, '-').c_str());
+  bool all_pass = true;
+  for (const auto& r : table) {
+    std::printf("%-34s %-26s %-18s %s\n", r.name.c_str(), r.value.c_str(), r.target.c_str(),
+                r.pass ? (*r.pass ? "PASS" : "MISS") : "");
+    if (r.pass && !*r.pass)
+      all_pass = false;
+  }
+  std::fflush(stdout);
+  return failed ? 2 : all_pass ? 0 : 1;
+}
+
+void usage() {
+  std::fputs("usage: report_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--seed S] [--fill-only]\n"
+             "  --ledger PATH   the bench ledger (default build/bench/report-ledger.db); reused when it holds\n"
+             "                  at least N sends\n"
+             "  --sends N       sends to fill (default 10000000)\n"
+             "  --daemon PATH   the deliveryd binary (default the one built with this bench)\n"
+             "  --port P        ops listener port on 127.0.0.1 (default 18481; webhooks take P+1)\n"
+             "  --seed S        random seed (default 4)\n"
+             "  --fill-only     fill the ledger and stop\n",
+             stderr);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        usage();
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--ledger") opt.ledger = value();
+    else if (arg == "--sends") opt.sends = std::stoll(value());
+    else if (arg == "--daemon") opt.daemon = value();
+    else if (arg == "--port") opt.port = std::stoi(value());
+    else if (arg == "--seed") opt.seed = std::stoull(value());
+    else if (arg == "--fill-only") opt.fill_only = true;
+    else {
+      usage();
+      return 2;
+    }
+  }
+  if (opt.sends <= 0) {
+    usage();
+    return 2;
+  }
+  try {
+    if (!fill(opt))
+      return 2;
+    if (opt.fill_only)
+      return 0;
+    auto daemon = start_daemon(opt, write_config(opt));
+    if (!daemon)
+      return 2;
+    const int rc = measure(opt, daemon->pid);
+    daemon->stop();
+    return rc;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "report_bench: %s\n", e.what());
+    return 2;
+  }
+}
