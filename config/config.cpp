@@ -2,6 +2,7 @@
 /// first error as a sentence naming the file and the key. Secret values never appear in an error.
 
 #include "config/config.hpp"
+#include "core/text.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -50,15 +51,7 @@ std::string line_of(const toml::source_region& where) {
   return " (line " + std::to_string(where.begin.line) + ")";
 }
 
-/// Removes surrounding white space (space, tab, CR, LF, FF, VT).
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view space = " \t\r\n\f\v";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos)
-    return {};
-  auto last = text.find_last_not_of(space);
-  return text.substr(first, last - first + 1);
-}
+using core::trim;
 
 /// Reads a whole file; nullopt with `why` set when it cannot be read or is too large.
 std::optional<std::string> read_file(const std::string& path, std::size_t limit, std::string& why) {

@@ -1,4 +1,5 @@
 #include "ctl/endpoint.hpp"
+#include "core/text.hpp"
 
 #include <cerrno>
 #include <charconv>
@@ -13,13 +14,7 @@ namespace deliveryd::ctl {
 
 namespace {
 
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view space = " \t\r\n\f\v";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos)
-    return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
+using core::trim;
 
 /// The content of a file, or why it cannot be read.
 struct file_text {

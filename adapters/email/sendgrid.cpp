@@ -2,6 +2,7 @@
 /// and the JSON array of events mapped onto the contract's events.
 
 #include "adapters/email/sendgrid.hpp"
+#include "core/text.hpp"
 
 #include <array>
 #include <charconv>
@@ -65,14 +66,7 @@ std::optional<std::vector<unsigned char>> decode_base64(std::string_view text) {
   return out;
 }
 
-/// `text` without surrounding ASCII white space.
-std::string_view trim(std::string_view text) noexcept {
-  constexpr std::string_view space = " \t\r\n\f\v";
-  const auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos)
-    return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
+using core::trim;
 
 /// The latest unix second we accept (9999-12-31T23:59:59Z): keeps every later millisecond sum in range.
 constexpr std::int64_t max_unix_seconds = 253'402'300'799;

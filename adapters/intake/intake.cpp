@@ -2,6 +2,7 @@
 /// either becomes a normalised send_request or a rejection naming the field.
 
 #include "adapters/intake/intake.hpp"
+#include "core/text.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -59,14 +60,7 @@ std::optional<std::size_t> printable_length(std::string_view text) {
   return count;
 }
 
-/// Removes surrounding ASCII white space.
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view space = " \t\r\n\f\v";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos)
-    return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
+using core::trim;
 
 /// Reads the fields of one item. The first problem wins and becomes the item's rejection.
 class item_reader {
