@@ -1,5 +1,6 @@
 #include "actors/poller_actor.hpp"
 
+#include <deque>
 #include <random>
 #include <unordered_set>
 #include <utility>
@@ -21,7 +22,16 @@ struct poller_state {
   std::shared_ptr<boost::asio::thread_pool> workers;
   std::unordered_set<std::int64_t> in_flight; ///< row ids being fetched or committed
   bool looking = false;                         ///< a worker is reading due sends
-  std::size_t started_this_second = 0;
+  std::deque<std::chrono::steady_clock::time_point> recent_starts; ///< fetches started in the last second
+
+  /// True while fewer than `per_second` fetches started within the last second (a sliding window, so that no
+  /// second of wall time ever sees more, whatever the tick's phase).
+  bool may_start() {
+    const auto now = std::chrono::steady_clock::now();
+    while (!recent_starts.empty() && now - recent_starts.front() >= std::chrono::seconds{1})
+      recent_starts.pop_front();
+    return recent_starts.size() < deps.per_second;
+  }
   std::mt19937_64 random{std::random_device{}()};
   static inline const char* name = "poller";
 
@@ -75,7 +85,7 @@ void fetch_one(const poller_deps& deps, poller_actor self, db::poll_target targe
 
 void look_for_due(poller_pointer self) {
   auto& st = self->state;
-  if (st.looking || st.in_flight.size() >= st.deps.concurrency || st.started_this_second >= st.deps.per_second)
+  if (st.looking || st.in_flight.size() >= st.deps.concurrency || !st.may_start())
     return;
   st.looking = true;
   // Enough rows to fill the free slots even when some of them are already in flight.
@@ -97,7 +107,6 @@ poller_actor::behavior_type poller_behavior(poller_pointer self, std::shared_ptr
   self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
   return {
     [=](tick_atom) {
-      self->state.started_this_second = 0;
       look_for_due(self);
       self->delayed_send(self, std::chrono::seconds{1}, tick_atom_v);
     },
@@ -106,11 +115,11 @@ poller_actor::behavior_type poller_behavior(poller_pointer self, std::shared_ptr
       st.looking = false;
       std::uniform_real_distribution<double> unit{0.0, 1.0};
       for (const auto& target : *due) {
-        if (st.in_flight.size() >= st.deps.concurrency || st.started_this_second >= st.deps.per_second)
+        if (st.in_flight.size() >= st.deps.concurrency || !st.may_start())
           break;
         if (!st.in_flight.insert(target.id).second)
           continue;
-        ++st.started_this_second;
+        st.recent_starts.push_back(std::chrono::steady_clock::now());
         boost::asio::post(*st.workers, [deps = &st.deps, handle = poller_actor{self}, target, u = unit(st.random)] {
           fetch_one(*deps, handle, target, u);
         });
