@@ -2,6 +2,7 @@
 /// pushed results, and Kakao's result codes mapped onto the contract's events.
 
 #include "adapters/kakao/kakao.hpp"
+#include "adapters/crypto.hpp"
 
 #include <array>
 #include <string>
@@ -23,23 +24,6 @@ using json = nlohmann::json;
 // receipt time (the ledger keeps it as the history's time) must not decide between two failures, or the
 // outcome would depend on the order of arrival.
 constexpr core::timestamp unknown_time{};
-
-/// base64(HMAC-SHA256(key, data)); "" if OpenSSL fails.
-std::string hmac_sha256_base64(std::string_view key, std::string_view data) {
-  // Some OpenSSL versions read a NULL key as "reuse the previous key": never pass one.
-  static const unsigned char empty_key[1] = {0};
-  const void* key_bytes = key.empty() ? static_cast<const void*>(empty_key) : key.data();
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int mac_len = 0;
-  if (HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), &mac_len) == nullptr)
-    return {};
-  std::string encoded(4 * ((mac_len + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), mac.data(),
-                                static_cast<int>(mac_len));
-  encoded.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  return encoded;
-}
 
 /// One Kakao result code we know.
 struct code_row {
@@ -206,7 +190,8 @@ std::string signing_string(std::string_view method, std::string_view path_with_q
 
 std::string signature_v2(std::string_view secret_key, std::string_view method, std::string_view path_with_query,
                          std::string_view timestamp_ms, std::string_view access_key) {
-  return hmac_sha256_base64(secret_key, signing_string(method, path_with_query, timestamp_ms, access_key));
+  return hmac_base64(digest::sha256, secret_key,
+                     signing_string(method, path_with_query, timestamp_ms, access_key));
 }
 
 signed_headers sign_request(std::string_view method, std::string_view path_with_query, core::timestamp now,

@@ -2,6 +2,7 @@
 /// and mapping onto the contract's events.
 
 #include "adapters/twilio/twilio.hpp"
+#include "adapters/crypto.hpp"
 
 #include <algorithm>
 #include <array>
@@ -100,23 +101,6 @@ std::optional<std::string> decode_component(std::string_view raw) {
 }
 
 // ---- signatures ---------------------------------------------------------------------------------------------
-
-/// base64(HMAC(md, key, data)); "" if OpenSSL fails (which then never matches a header).
-std::string hmac_base64(const EVP_MD* md, std::string_view key, std::string_view data) {
-  // Some OpenSSL versions read a NULL key as "reuse the previous key": never pass one.
-  static const unsigned char empty_key[1] = {0};
-  const void* key_bytes = key.empty() ? static_cast<const void*>(empty_key) : key.data();
-  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int mac_len = 0;
-  if (HMAC(md, key_bytes, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-           data.size(), mac.data(), &mac_len) == nullptr)
-    return {};
-  std::string encoded(4 * ((mac_len + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), mac.data(),
-                                static_cast<int>(mac_len));
-  encoded.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  return encoded;
-}
 
 // ---- statuses and error codes -------------------------------------------------------------------------------
 
@@ -265,12 +249,12 @@ std::string signing_string(std::string_view full_url, const form_params& params)
 }
 
 std::string compute_signature(std::string_view auth_token, std::string_view full_url, const form_params& params) {
-  return hmac_base64(EVP_sha1(), auth_token, signing_string(full_url, params));
+  return hmac_base64(digest::sha1, auth_token, signing_string(full_url, params));
 }
 
 std::string compute_signature_sha256(std::string_view shared_key, std::string_view full_url,
                                      const form_params& params) {
-  return hmac_base64(EVP_sha256(), shared_key, signing_string(full_url, params));
+  return hmac_base64(digest::sha256, shared_key, signing_string(full_url, params));
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept {

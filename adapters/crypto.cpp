@@ -1,0 +1,28 @@
+#include "adapters/crypto.hpp"
+
+#include <array>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace deliveryd::adapters {
+
+/// base64(HMAC(md, key, data)); "" if OpenSSL fails (which then never matches a header).
+std::string hmac_base64(digest d, std::string_view key, std::string_view data) {
+  const EVP_MD* md = d == digest::sha1 ? EVP_sha1() : EVP_sha256();
+  // Some OpenSSL versions read a NULL key as "reuse the previous key": never pass one.
+  static const unsigned char empty_key[1] = {0};
+  const void* key_bytes = key.empty() ? static_cast<const void*>(empty_key) : key.data();
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int mac_len = 0;
+  if (HMAC(md, key_bytes, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+           data.size(), mac.data(), &mac_len) == nullptr)
+    return {};
+  std::string encoded(4 * ((mac_len + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()), mac.data(),
+                                static_cast<int>(mac_len));
+  encoded.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return encoded;
+}
+
+} // namespace deliveryd::adapters
