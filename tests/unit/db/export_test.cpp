@@ -254,6 +254,11 @@ TEST_CASE("export: the XLSX writer starts a new sheet with its header at the row
   CHECK_THAT(third, Catch::Contains("<t>id</t>") && Catch::Contains("a\xEF\xBF\xBD&lt;b&gt;&amp;"));
   // A blank cell is not written at all: row 6 (sheet 2, third data row) has no C cell.
   CHECK_THAT(run("unzip -p '" + path + "' xl/worksheets/sheet2.xml"), !Catch::Contains("r=\"C4\""));
+  // Every part is deflated at the fastest level ("Defl:S" in unzip's listing), and its CRC checks out.
+  const auto listing = run("unzip -v '" + path + "'");
+  CHECK(count_of(listing, "Defl:S") == 11); // 3 sheets + 8 package parts
+  CHECK(count_of(listing, "Defl:N") == 0);
+  CHECK_THAT(run("unzip -tq '" + path + "'"), Catch::Contains("No errors detected"));
 }
 
 TEST_CASE("export: text cells are valid UTF-8 and at most the given bytes", "[db][export]") {
