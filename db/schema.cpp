@@ -11,7 +11,7 @@ namespace deliveryd::db {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a released entry: append a new one.
-constexpr std::array<std::string_view, 3> migrations = {
+constexpr std::array<std::string_view, 4> migrations = {
   // v1: sends with their current state, and the append-only history of events.
   R"sql(
 CREATE TABLE sends (
@@ -111,6 +111,18 @@ CREATE TABLE price_rollups (
   micros   INTEGER NOT NULL DEFAULT 0, -- sum of |vendor_price| in millionths of the currency unit
   PRIMARY KEY (scope, scope_id, day, currency)
 ) STRICT, WITHOUT ROWID;
+)sql",
+  // v4: event dedupe with locality. A vendor's event ids (Twilio MessageSid|status, SendGrid sg_event_id) are
+  // random, so a unique index on (vendor, dedupe_key) took every event into a random leaf of a B-tree as large
+  // as the history: once that outgrows the cache, each commit writes one page per event. Every dedupe key
+  // names its message, so uniqueness per send says the same, and (send, dedupe_key) inserts land next to the
+  // send's other events, which arrive in roughly the order the sends were made. Held events (no send yet) are
+  // unique per (vendor, vendor_message_id, dedupe_key), an index that also serves their lookup.
+  R"sql(
+DROP INDEX events_by_dedupe;
+DROP INDEX events_held;
+CREATE UNIQUE INDEX events_dedupe ON events(send, dedupe_key) WHERE send IS NOT NULL AND dedupe_key IS NOT NULL;
+CREATE UNIQUE INDEX events_held ON events(vendor, vendor_message_id, dedupe_key) WHERE send IS NULL;
 )sql",
 };
 

@@ -2,6 +2,7 @@
 /// The ledger's writer: one SQLite connection, statements prepared once, group transactions.
 /// Not thread-safe: exactly one owner (the ledger actor, on its own thread) uses it.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,9 @@ struct store_options {
   bool synchronous_full = true; ///< fsync every commit (durable across power loss), else NORMAL
   poll_table polls;             ///< first polls of the vendors that poll
   std::string zone = "Asia/Seoul"; ///< IANA zone of the roll-ups' days
+  /// How often a thread of its own checkpoints the WAL (see db/checkpointer.hpp); zero leaves checkpoints to
+  /// the writer's commits, as SQLite does by default.
+  std::chrono::milliseconds checkpoint_every{500};
 };
 
 /// Why the ledger could not be opened.
@@ -72,6 +76,10 @@ public:
   bool probe() noexcept;
 
 private:
+  /// Inserts `s` as a new send with its intake event, roll-up counts and any events held for it; false (and
+  /// nothing written) when its send_id or vendor message id is already taken.
+  bool insert_new(const adapters::intake::send_request& s, core::timestamp now, events_outcome& attached);
+
   struct impl;
   explicit ledger_store(std::unique_ptr<impl> self);
   std::unique_ptr<impl> self_;

@@ -3,12 +3,16 @@
 /// register_sends, apply_events and fire_deadlines are made of. Only db/store*.cpp include this.
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "db/checkpointer.hpp"
 #include "db/store.hpp"
 
 namespace deliveryd::db {
@@ -22,13 +26,6 @@ struct stored_send {
   core::send_state state;
 };
 
-/// A send's row id and current state.
-struct send_ref {
-  std::int64_t id = 0;
-  core::send_state state;
-  bool in_failover = false; ///< an Alimtalk send or a failover leg: its logical state may need refreshing
-};
-
 /// Where a send counts in the roll-ups, and its state there.
 struct rollup_key {
   std::int64_t id = 0;
@@ -39,6 +36,17 @@ struct rollup_key {
   std::string effective;    ///< its logical status (its own unless it is an Alimtalk send with legs)
   std::string send_id, fallback_of;
 };
+
+/// A send's row id and current state.
+struct send_ref {
+  std::int64_t id = 0;
+  core::send_state state;
+  bool in_failover = false; ///< an Alimtalk send or a failover leg: its logical state may need refreshing
+  std::optional<rollup_key> key{}; ///< where it counts, when read with it (saves a lookup on a state change)
+};
+
+/// One roll-up row's identity: scope, scope_id, day, medium, status.
+using rollup_row = std::tuple<std::string, std::string, std::int32_t, std::string, std::string>;
 
 /// Reads status, code, reason, category and decided_at from five consecutive columns starting at `first`.
 core::send_state read_state(SQLite::Statement& q, int first);
@@ -69,6 +77,11 @@ struct ledger_store::impl {
   SQLite::Statement price_of;
   poll_table polls;
   std::optional<core::zone> zone; ///< days of the roll-ups
+  bool in_transaction = false;    ///< between begin() and commit()/rollback()
+  /// Roll-up changes of the open transaction, summed per row and written by flush_rollups() just before the
+  /// commit: a group of a thousand sends touches a few dozen roll-up rows, once each.
+  std::map<rollup_row, std::pair<std::int64_t, std::int64_t>> pending_rollups;
+  std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
 
   /// Prepares every statement on a migrated connection.
   impl(SQLite::Database&& migrated, deadline_table table, poll_table poll_settings);
@@ -84,8 +97,16 @@ struct ledger_store::impl {
   std::optional<rollup_key> load_key(std::int64_t id);
   /// The Alimtalk send of the failover group `id` belongs to (itself, or what it is a leg of), if registered.
   std::optional<rollup_key> group_parent(std::int64_t id);
-  /// Adds to the counts of `key`'s day, medium and `status`, under 'all' and its campaign or one-time scope.
+  /// Adds to the counts of `key`'s day, medium and `status`, under 'all' and its campaign or one-time scope
+  /// (summed in pending_rollups until flush_rollups).
   void count(const rollup_key& key, const std::string& status, int sends, int logical);
+  /// Writes pending_rollups and empties it.
+  void flush_rollups();
+  /// Outside a transaction (a caller in autocommit mode), writes the roll-ups at once.
+  void settle_autocommit() {
+    if (!in_transaction)
+      flush_rollups();
+  }
   /// Moves a failover group's logical count from its state in `before` to its state now.
   void settle_group(const std::optional<rollup_key>& before, std::int64_t id);
   /// Counts a change of send `id`'s vendor price from (old_price, old_unit) to (price, unit).

@@ -1,5 +1,6 @@
 // The ledger writer's operations: register sends, apply vendor events and polls, fire deadlines.
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/codes.hpp"
 #include "db/store_impl.hpp"
@@ -70,6 +71,12 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
   intake_outcome out;
   events_outcome attached; // held events applied on the way: not part of the intake answer
   for (const auto& s : sends) {
+    // A new send is the common case: the insert itself finds out (its send_id and vendor message id are unique
+    // keys), which spares two index lookups per send. Only a send that is already there is read and compared.
+    if (insert_new(s, now, attached)) {
+      ++out.accepted;
+      continue;
+    }
     const auto vendor = vendor_text(s);
     auto old = d.load_send(s.send_id);
     if (s.vendor_message_id) {
@@ -80,86 +87,100 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
         continue;
       }
     }
-    if (old) {
-      auto [kind, field] = compare(*old, s);
-      if (kind == repost::conflict) {
-        rejected.push_back(conflict(s, field));
-      } else if (kind == repost::duplicate) {
-        ++out.duplicates;
-      } else {
-        auto& q = d.set_vendor_message_id;
-        q.reset();
-        q.clearBindings();
-        q.bind(1, *s.vendor_message_id);
-        q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
-        // Polling starts once the vendor's id is known.
-        if (old->state.current == core::status::pending || old->state.current == core::status::uncertain)
-          if (auto first = d.first_poll_at(core::parse_vendor(old->vendor), core::from_millis(old->requested_at), now))
-            q.bind(3, static_cast<std::int64_t>(*first));
-        q.bind(4, static_cast<std::int64_t>(old->id));
-        q.exec();
-        auto e = intake_event(s, now);
-        e.outcome = old->state.current; // an update changes no state: the history shows it as it was
-        e.code = old->state.code;
-        d.append_event(old->id, old->vendor, *s.vendor_message_id, e, now, &old->state, "");
-        const bool in_failover = old->medium == "alimtalk" || !old->fallback_of.empty();
-        d.attach_held({old->id, old->state, in_failover}, old->vendor, *s.vendor_message_id, now, attached);
-        ++out.updated;
-      }
-      continue;
+    if (!old) // the insert met a unique key that neither lookup finds: the schema and this code disagree
+      throw std::logic_error{"send " + s.send_id + " could not be inserted, yet no send holds its keys"};
+    auto [kind, field] = compare(*old, s);
+    if (kind == repost::conflict) {
+      rejected.push_back(conflict(s, field));
+    } else if (kind == repost::duplicate) {
+      ++out.duplicates;
+    } else {
+      auto& q = d.set_vendor_message_id;
+      q.reset();
+      q.clearBindings();
+      q.bind(1, *s.vendor_message_id);
+      q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
+      // Polling starts once the vendor's id is known.
+      if (old->state.current == core::status::pending || old->state.current == core::status::uncertain)
+        if (auto first = d.first_poll_at(core::parse_vendor(old->vendor), core::from_millis(old->requested_at), now))
+          q.bind(3, static_cast<std::int64_t>(*first));
+      q.bind(4, static_cast<std::int64_t>(old->id));
+      q.exec();
+      auto e = intake_event(s, now);
+      e.outcome = old->state.current; // an update changes no state: the history shows it as it was
+      e.code = old->state.code;
+      d.append_event(old->id, old->vendor, *s.vendor_message_id, e, now, &old->state, "");
+      const bool in_failover = old->medium == "alimtalk" || !old->fallback_of.empty();
+      d.attach_held({old->id, old->state, in_failover}, old->vendor, *s.vendor_message_id, now, attached);
+      ++out.updated;
     }
-    const auto e = intake_event(s, now);
-    const auto state = core::state_of(e);
-    std::optional<std::int64_t> deadline;
-    if (state.current == core::status::pending && s.vendor)
-      if (auto it = d.deadlines.find(*s.vendor); it != d.deadlines.end())
-        deadline = core::to_millis(s.requested_at + it->second);
-    auto& q = d.insert_send;
-    q.reset();
-    q.clearBindings();
-    q.bind(1, s.send_id);
-    q.bind(2, text(core::to_string(s.type)));
-    if (!s.source_id.empty()) q.bind(3, s.source_id);
-    if (!s.source_name.empty()) q.bind(4, s.source_name);
-    q.bind(5, text(core::to_string(s.medium)));
-    if (s.vendor) q.bind(6, vendor);
-    q.bind(7, s.contact);
-    q.bind(8, static_cast<std::int64_t>(core::to_millis(s.requested_at)));
-    if (s.vendor_message_id) q.bind(9, *s.vendor_message_id);
-    if (s.fallback_of) q.bind(10, *s.fallback_of);
-    if (s.excluded) q.bind(11, excluded_text(s));
-    q.bind(12, text(core::to_string(state.current)));
-    q.bind(13, state.code);
-    q.bind(14, state.reason);
-    q.bind(15, text(core::to_string(state.cat)));
-    q.bind(16, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
-    if (deadline) q.bind(17, static_cast<std::int64_t>(*deadline));
-    q.bind(18, static_cast<std::int64_t>(core::to_millis(now)));
-    if (state.current == core::status::pending && s.vendor_message_id)
-      if (auto first = d.first_poll_at(s.vendor, s.requested_at, now))
-        q.bind(19, static_cast<std::int64_t>(*first));
-    q.bind(20, d.zone->day_of(s.requested_at));
-    q.exec();
-    const auto id = d.db.getLastInsertRowid();
-    const std::string status{core::to_string(state.current)};
-    if (auto key = d.load_key(id))
-      d.count(*key, status, 1, s.fallback_of ? 0 : 1);
-    d.append_event(id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
-    const bool in_failover = s.medium == core::medium::alimtalk || s.fallback_of.has_value();
-    if (s.vendor_message_id)
-      d.attach_held({id, state, in_failover}, vendor, *s.vendor_message_id, now, attached);
-    if (in_failover) {
-      // The group's logical state may change now that this send is here (legs that came first, or a new leg).
-      const auto parent = d.group_parent(id);
-      d.refresh_failover(id);
-      d.settle_group(parent, id);
-    }
-    ++out.accepted;
   }
   std::stable_sort(rejected.begin(), rejected.end(),
                    [](const rejection& a, const rejection& b) { return a.index < b.index; });
   out.rejected = std::move(rejected);
+  d.settle_autocommit();
   return out;
+}
+
+bool ledger_store::insert_new(const send_request& s, core::timestamp now, events_outcome& attached) {
+  auto& d = *self_;
+  const auto e = intake_event(s, now);
+  const auto state = core::state_of(e);
+  std::optional<std::int64_t> deadline;
+  if (state.current == core::status::pending && s.vendor)
+    if (auto it = d.deadlines.find(*s.vendor); it != d.deadlines.end())
+      deadline = core::to_millis(s.requested_at + it->second);
+  rollup_key key;
+  key.day = d.zone->day_of(s.requested_at);
+  key.type = text(core::to_string(s.type));
+  key.source_id = s.source_id;
+  key.medium = text(core::to_string(s.medium));
+  key.fallback_of = s.fallback_of.value_or("");
+  key.leg = s.fallback_of.has_value();
+  key.status = text(core::to_string(state.current));
+  key.effective = key.status;
+  key.send_id = s.send_id;
+  const auto vendor = vendor_text(s);
+  auto& q = d.insert_send;
+  q.reset();
+  q.clearBindings();
+  q.bind(1, s.send_id);
+  q.bind(2, key.type);
+  if (!s.source_id.empty()) q.bind(3, s.source_id);
+  if (!s.source_name.empty()) q.bind(4, s.source_name);
+  q.bind(5, key.medium);
+  if (s.vendor) q.bind(6, vendor);
+  q.bind(7, s.contact);
+  q.bind(8, static_cast<std::int64_t>(core::to_millis(s.requested_at)));
+  if (s.vendor_message_id) q.bind(9, *s.vendor_message_id);
+  if (s.fallback_of) q.bind(10, *s.fallback_of);
+  if (s.excluded) q.bind(11, excluded_text(s));
+  q.bind(12, key.status);
+  q.bind(13, state.code);
+  q.bind(14, state.reason);
+  q.bind(15, text(core::to_string(state.cat)));
+  q.bind(16, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
+  if (deadline) q.bind(17, static_cast<std::int64_t>(*deadline));
+  q.bind(18, static_cast<std::int64_t>(core::to_millis(now)));
+  if (state.current == core::status::pending && s.vendor_message_id)
+    if (auto first = d.first_poll_at(s.vendor, s.requested_at, now))
+      q.bind(19, static_cast<std::int64_t>(*first));
+  q.bind(20, key.day);
+  if (q.exec() == 0)
+    return false; // ON CONFLICT DO NOTHING: its send_id or vendor message id is taken
+  key.id = d.db.getLastInsertRowid();
+  d.count(key, key.status, 1, key.leg ? 0 : 1);
+  d.append_event(key.id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
+  const bool in_failover = s.medium == core::medium::alimtalk || key.leg;
+  if (s.vendor_message_id)
+    d.attach_held({key.id, state, in_failover, key}, vendor, *s.vendor_message_id, now, attached);
+  if (in_failover) {
+    // The group's logical state may change now that this send is here (legs that came first, or a new leg).
+    const auto parent = d.group_parent(key.id);
+    d.refresh_failover(key.id);
+    d.settle_group(parent, key.id);
+  }
+  return true;
 }
 
 events_outcome ledger_store::apply_events(const std::vector<vendor_event>& events, core::timestamp now) {
@@ -177,6 +198,7 @@ events_outcome ledger_store::apply_events(const std::vector<vendor_event>& event
     }
     d.apply_to(*send, vendor, v.vendor_message_id, v.event, v.received_at, v.raw, now, out);
   }
+  d.settle_autocommit();
   return out;
 }
 
@@ -217,6 +239,7 @@ events_outcome ledger_store::apply_polls(const std::vector<poll_update>& polls, 
     q.bind(5, static_cast<std::int64_t>(send->id));
     q.exec();
   }
+  d.settle_autocommit();
   return out;
 }
 
@@ -247,6 +270,7 @@ std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit,
     clear.bind(1, static_cast<std::int64_t>(ref.id));
     clear.exec();
   }
+  d.settle_autocommit();
   return due.size();
 }
 

@@ -47,21 +47,32 @@ std::optional<rollup_key> ledger_store::impl::group_parent(std::int64_t id) {
 }
 
 void ledger_store::impl::count(const rollup_key& key, const std::string& status, int sends, int logical) {
-  auto add = [&](const char* scope, const std::string& scope_id) {
-    auto& q = rollup_upsert;
-    q.reset();
-    q.bind(1, scope);
-    q.bind(2, scope_id);
-    q.bind(3, key.day);
-    q.bind(4, key.medium);
-    q.bind(5, status);
-    q.bind(6, sends);
-    q.bind(7, logical);
-    q.exec();
+  auto add = [&](const std::string& scope, const std::string& scope_id) {
+    auto& sums = pending_rollups[rollup_row{scope, scope_id, key.day, key.medium, status}];
+    sums.first += sends;
+    sums.second += logical;
   };
   add("all", "");
   if (!key.source_id.empty() && (key.type == "campaign" || key.type == "one_time"))
-    add(key.type.c_str(), key.source_id);
+    add(key.type, key.source_id);
+}
+
+void ledger_store::impl::flush_rollups() {
+  for (const auto& [row, sums] : pending_rollups) {
+    if (sums.first == 0 && sums.second == 0)
+      continue; // moved there and away again within the transaction
+    auto& q = rollup_upsert;
+    q.reset();
+    q.bind(1, std::get<0>(row));
+    q.bind(2, std::get<1>(row));
+    q.bind(3, std::get<2>(row));
+    q.bind(4, std::get<3>(row));
+    q.bind(5, std::get<4>(row));
+    q.bind(6, static_cast<std::int64_t>(sums.first));
+    q.bind(7, static_cast<std::int64_t>(sums.second));
+    q.exec();
+  }
+  pending_rollups.clear();
 }
 
 void ledger_store::impl::settle_group(const std::optional<rollup_key>& before, std::int64_t id) {
@@ -153,6 +164,7 @@ void ledger_store::impl::ensure_rollup_zone() {
 
 purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::size_t limit) {
   auto& d = *self_;
+  d.flush_rollups(); // counts of the days about to go are deleted with them, not written after
   const auto first_kept = d.zone->day_of(now - std::chrono::days{retention_days});
   const auto cutoff = core::to_millis(d.zone->start_of_day(first_kept));
   purge_outcome out;

@@ -31,11 +31,13 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     deadlines{std::move(table)},
     find_send_by_id{db, std::string{"SELECT "} + send_columns + " FROM sends WHERE send_id = ?"},
     find_send_by_message{db, "SELECT id, status, code, reason, category, decided_at, "
-                             "medium = 'alimtalk' OR fallback_of IS NOT NULL FROM sends "
+                             "medium = 'alimtalk' OR fallback_of IS NOT NULL, day, type, coalesce(source_id, ''), "
+                             "medium, coalesce(fallback_of, ''), coalesce(logical_status, status), send_id FROM sends "
                              "WHERE vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
                     "requested_at, vendor_message_id, fallback_of, excluded_code, status, code, reason, category, "
-                    "decided_at, deadline_at, updated_at, next_poll_at, day) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+                    "decided_at, deadline_at, updated_at, next_poll_at, day) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT DO NOTHING"},
     set_vendor_message_id{db, "UPDATE sends SET vendor_message_id = ?, updated_at = ?, "
                               "next_poll_at = coalesce(next_poll_at, ?) WHERE id = ?"},
     update_state{db, "UPDATE sends SET status = ?1, code = ?2, reason = ?3, category = ?4, decided_at = ?5, "
@@ -157,12 +159,25 @@ std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view ven
   if (!q.executeStep())
     return std::nullopt;
   send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
+  rollup_key k; // the same columns as load_key, read in this lookup
+  k.id = ref.id;
+  k.day = q.getColumn(7).getInt();
+  k.type = q.getColumn(8).getString();
+  k.source_id = q.getColumn(9).getString();
+  k.medium = q.getColumn(10).getString();
+  k.fallback_of = q.getColumn(11).getString();
+  k.leg = !k.fallback_of.empty();
+  k.status = q.getColumn(1).getString();
+  k.effective = q.getColumn(12).getString();
+  k.send_id = q.getColumn(13).getString();
+  ref.key = std::move(k);
   q.reset();
   return ref;
 }
 
 void ledger_store::impl::write_state(const send_ref& send, const core::send_state& state, core::timestamp now) {
-  const auto key = load_key(send.id);
+  // The key read with the send still holds: nothing changes a send's row between its lookup and this write.
+  const auto key = send.key ? send.key : load_key(send.id);
   const auto group_before = send.in_failover ? group_parent(send.id) : std::nullopt;
   auto& q = update_state;
   q.reset();

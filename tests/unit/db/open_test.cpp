@@ -56,7 +56,7 @@ TEST_CASE("open creates the folder and the file at the latest schema", "[db][ope
     CHECK(store->probe());
   }
   CHECK(std::filesystem::is_regular_file(path));
-  CHECK(db::latest_schema_version() == 3);
+  CHECK(db::latest_schema_version() == 4);
   CHECK(peek_int(path, "PRAGMA user_version") == db::latest_schema_version());
   CHECK(peek_int(path, "PRAGMA application_id") == db::application_id);
   CHECK(peek_text(path, "PRAGMA journal_mode") == "wal");
@@ -79,6 +79,38 @@ TEST_CASE("reopening a ledger keeps its data and its version", "[db][open]") {
     CHECK(out.duplicates == 1);
   }
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 1);
+}
+
+TEST_CASE("a version 3 ledger moves to per-send event dedupe and keeps its duplicates", "[db][open]") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.ledger());
+    auto sent = make_send("a");
+    sent.vendor_message_id = "SM1";
+    REQUIRE(register_committed(*store, {sent}).accepted == 1);
+    REQUIRE(apply_committed(*store, {make_event("SM1", core::status::sent, t0 + 1s, "SM1|sent"),
+                                     make_event("SM9", core::status::sent, t0 + 1s, "SM9|sent")})
+              .held == 1);
+  }
+  { // Back to version 3's indexes, as a ledger written by the previous release has them.
+    SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
+    raw.exec("DROP INDEX events_dedupe; DROP INDEX events_held;"
+             "CREATE UNIQUE INDEX events_by_dedupe ON events(vendor, dedupe_key) WHERE dedupe_key IS NOT NULL;"
+             "CREATE INDEX events_held ON events(vendor, vendor_message_id) WHERE send IS NULL;"
+             "PRAGMA user_version = 3;");
+  }
+  auto store = open_store(dir.ledger());
+  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == 4);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name = 'events_by_dedupe'") == 0);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name IN ('events_dedupe', 'events_held')")
+        == 2);
+  // Stored and held events are still duplicates when they come again; a new one is applied.
+  auto again = apply_committed(*store, {make_event("SM1", core::status::sent, t0 + 1s, "SM1|sent"),
+                                        make_event("SM9", core::status::sent, t0 + 1s, "SM9|sent"),
+                                        make_event("SM1", core::status::failed, t0 + 2s, "SM1|undelivered")});
+  CHECK(again.duplicates == 2);
+  CHECK(again.applied == 1);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM events") == 4); // intake, sent, held SM9, undelivered
 }
 
 TEST_CASE("a ledger of a newer schema is refused", "[db][open]") {
