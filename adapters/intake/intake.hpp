@@ -3,6 +3,7 @@
 /// Pure apart from libphonenumber's metadata.
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -65,6 +66,14 @@ std::variant<parsed_batch, body_error> parse_body(std::string_view body, bool nd
 /// Normalises a phone number to E.164 ("010-1234-5678" in KR -> "+821012345678"); nullopt when it cannot be
 /// parsed as a phone number.
 std::optional<std::string> normalize_phone(std::string_view text, std::string_view default_region);
+
+/// `text` itself when it is an E.164 number that libphonenumber would give back unchanged ('+', 8 to 15
+/// digits, one of the fast calling codes, no national prefix after it); nullopt when only libphonenumber can
+/// tell.
+std::optional<std::string> canonical_e164(std::string_view text);
+
+/// The calling codes canonical_e164 accepts (for the test that holds it to libphonenumber).
+std::span<const int> fast_path_calling_codes();
 
 /// Normalises an e-mail address: trims, checks one '@' with a non-empty local part and a dotted domain, and
 /// lower-cases the domain; nullopt when it is not an address.

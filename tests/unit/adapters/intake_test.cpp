@@ -1,6 +1,10 @@
 /// Intake of the sending pipeline: body formats, per-item validation, contact normalisation.
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <phonenumbers/phonenumberutil.h>
+#include <set>
+#include <random>
 
 #include <string>
 
@@ -263,4 +267,66 @@ TEST_CASE("contacts", "[intake]") {
   CHECK(bad.error == "bad_contact");
   CHECK_THAT(bad.detail, Catch::Contains("contact"));
   CHECK(rejected(sms("x", R"(, "contact": "hello")")).error == "bad_contact");
+}
+
+TEST_CASE("canonical E.164 numbers skip libphonenumber and come out as it would give them", "[intake][property]") {
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const auto* util = PhoneNumberUtil::GetInstance();
+  auto slow = [&](const std::string& text) -> std::optional<std::string> {
+    i18n::phonenumbers::PhoneNumber number;
+    if (util->Parse(text, "KR", &number) != PhoneNumberUtil::NO_PARSING_ERROR)
+      return std::nullopt;
+    std::string out;
+    util->Format(number, PhoneNumberUtil::E164, &out);
+    return out;
+  };
+  // Every fast calling code, every three leading digits of the national number, national lengths 6 to 12: the
+  // rewrites libphonenumber makes depend on leading digits, so a code that has one shows up here.
+  std::size_t fast = 0, mismatched = 0;
+  for (int code : intake::fast_path_calling_codes())
+    for (std::size_t length : {6, 9, 12})
+      for (int lead = 0; lead < 1000; ++lead) {
+        char digits[4];
+        std::snprintf(digits, sizeof digits, "%03d", lead);
+        std::string text = "+" + std::to_string(code) + digits;
+        while (text.size() < 1 + std::to_string(code).size() + length)
+          text += static_cast<char>('0' + (text.size() * 7 + static_cast<std::size_t>(lead)) % 10);
+        const auto quick = intake::canonical_e164(text);
+        if (!quick)
+          continue;
+        ++fast;
+        if (slow(text) != quick) {
+          ++mismatched;
+          UNSCOPED_INFO(text << " is " << slow(text).value_or("not a number") << " to libphonenumber");
+        }
+      }
+  CHECK(mismatched == 0);
+  CHECK(fast > intake::fast_path_calling_codes().size() * 2000);
+
+  // Random numbers over every calling code libphonenumber knows: the fast path never disagrees with it.
+  std::set<int> codes;
+  util->GetSupportedCallingCodes(&codes);
+  std::mt19937_64 rng{20261127};
+  for (int round = 0; round < 20; ++round)
+    for (int code : codes) {
+      std::string text = "+" + std::to_string(code);
+      const auto length = std::uniform_int_distribution<std::size_t>{4, 13}(rng);
+      for (std::size_t i = 0; i < length; ++i)
+        text += static_cast<char>('0' + std::uniform_int_distribution<int>{0, 9}(rng));
+      if (const auto quick = intake::canonical_e164(text)) {
+        INFO(text);
+        CHECK(slow(text) == quick);
+      }
+    }
+
+  CHECK(intake::canonical_e164("+821012345678") == "+821012345678");
+  CHECK(intake::canonical_e164("+14155552671") == "+14155552671");
+  CHECK_FALSE(intake::canonical_e164("+8201012345678")); // the national prefix: libphonenumber removes it
+  CHECK(intake::normalize_phone("+8201012345678", "KR") == "+821012345678");
+  CHECK_FALSE(intake::canonical_e164("+5212018529630")); // Mexico: libphonenumber rewrites it
+  CHECK(intake::normalize_phone("+5212018529630", "KR") == "+522018529630");
+  CHECK_FALSE(intake::canonical_e164("+82 10 1234 5678"));
+  CHECK_FALSE(intake::canonical_e164("+0821012345678"));
+  CHECK_FALSE(intake::canonical_e164("+99912345678")); // no such calling code
+  CHECK_FALSE(intake::canonical_e164("+8210123456789012"));
 }
