@@ -9,11 +9,9 @@
 //   report_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--seed S] [--fill-only]
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -23,18 +21,14 @@
 #include <random>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
-
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <SQLiteCpp/Database.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_support.hpp"
 #include "core/reconcile.hpp"
 #include "core/time.hpp"
 #include "db/store.hpp"
@@ -43,7 +37,14 @@ namespace {
 
 using namespace std::chrono_literals;
 using deliveryd::adapters::intake::send_request;
-using steady = std::chrono::steady_clock;
+using deliveryd::bench::daemon_process;
+using deliveryd::bench::fmt;
+using deliveryd::bench::percentile;
+using deliveryd::bench::row;
+using deliveryd::bench::rss_watch;
+using deliveryd::bench::seconds_since;
+using deliveryd::bench::steady;
+namespace bench = deliveryd::bench;
 namespace core = deliveryd::core;
 namespace db = deliveryd::db;
 namespace fs = std::filesystem;
@@ -62,10 +63,6 @@ struct options {
   std::uint64_t seed = 4;
   bool fill_only = false;
 };
-
-double seconds_since(steady::time_point start) {
-  return std::chrono::duration<double>(steady::now() - start).count();
-}
 
 // ---------------------------------------------------------------------------------------------------- fill
 
@@ -245,22 +242,6 @@ bool fill(const options& opt) {
 
 // ---------------------------------------------------------------------------------------------------- daemon
 
-struct daemon_process {
-  pid_t pid = -1;
-  daemon_process() = default;
-  daemon_process(daemon_process&& other) noexcept : pid{std::exchange(other.pid, -1)} {}
-  daemon_process& operator=(daemon_process&&) = delete;
-  ~daemon_process() { stop(); }
-  void stop() {
-    if (pid <= 0)
-      return;
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-  }
-};
-
 std::string write_config(const options& opt) {
   const auto dir = fs::path{opt.ledger}.parent_path();
   const auto path = (dir / "report-bench.toml").string();
@@ -280,83 +261,10 @@ std::string write_config(const options& opt) {
 
 std::optional<daemon_process> start_daemon(const options& opt, const std::string& config) {
   const auto log = (fs::path{opt.ledger}.parent_path() / "report-bench-daemon.log").string();
-  daemon_process d;
-  d.pid = ::fork();
-  if (d.pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    ::execl(opt.daemon.c_str(), opt.daemon.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  if (d.pid < 0)
-    return std::nullopt;
-  httplib::Client client{"127.0.0.1", opt.port};
-  client.set_connection_timeout(1s);
-  const auto start = steady::now();
-  while (seconds_since(start) < 300) {
-    int status = 0;
-    if (::waitpid(d.pid, &status, WNOHANG) == d.pid) {
-      std::fprintf(stderr, "the daemon exited at start; see %s\n", log.c_str());
-      d.pid = -1;
-      return std::nullopt;
-    }
-    if (auto res = client.Get("/healthz"); res && res->status == 200) {
-      std::printf("daemon %s up (pid %d) in %.1f s; log %s\n", opt.daemon.c_str(), d.pid, seconds_since(start),
-                  log.c_str());
-      return std::optional<daemon_process>{std::move(d)};
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  std::fprintf(stderr, "the daemon did not answer /healthz in 300 s; see %s\n", log.c_str());
-  return std::nullopt;
+  return bench::start_daemon(opt.daemon, config, log, opt.port);
 }
 
 // ---------------------------------------------------------------------------------------------------- measures
-
-long rss_kb(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::strtol(line.c_str() + 6, nullptr, 10);
-  return 0;
-}
-
-/// Samples the daemon's VmRSS every 50 ms while alive; `peak` is the highest.
-struct rss_watch {
-  pid_t pid;
-  long baseline = rss_kb(pid);
-  std::atomic<long> peak{baseline};
-  std::atomic<bool> stop{false};
-  std::thread sampler{[this] {
-    while (!stop) {
-      const long now = rss_kb(pid);
-      long seen = peak;
-      while (now > seen && !peak.compare_exchange_weak(seen, now)) {}
-      std::this_thread::sleep_for(50ms);
-    }
-  }};
-  ~rss_watch() { finish(); }
-  void finish() {
-    stop = true;
-    if (sampler.joinable())
-      sampler.join();
-    const long last = rss_kb(pid);
-    if (last > peak)
-      peak = last;
-  }
-};
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty())
-    return 0;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return v[std::clamp<std::size_t>(rank, 1, v.size()) - 1];
-}
 
 struct timed {
   double ms = 0;
@@ -371,19 +279,6 @@ timed get(httplib::Client& client, const std::string& path) {
 
 std::string month_text(core::day_number day) {
   return core::format_day(day).substr(0, 7); // "YYYY-MM-DD" -> "YYYY-MM"
-}
-
-struct row {
-  std::string name;
-  std::string value;
-  std::string target;
-  std::optional<bool> pass;
-};
-
-std::string fmt(const char* f, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, f, v);
-  return text;
 }
 
 int measure(const options& opt, pid_t pid) {
@@ -529,16 +424,7 @@ int measure(const options& opt, pid_t pid) {
 
   std::printf("\nreport_bench: %" PRId64 " sends in %s, %zu day-page rows read\n", sends_in(opt.ledger),
               opt.ledger.c_str(), page_rows);
-  std::printf("%-34s %-26s %-18s %s\n", "measure", "value", "target", "");
-  std::printf("%s\n", std::string(84, '-').c_str());
-  bool all_pass = true;
-  for (const auto& r : table) {
-    std::printf("%-34s %-26s %-18s %s\n", r.name.c_str(), r.value.c_str(), r.target.c_str(),
-                r.pass ? (*r.pass ? "PASS" : "MISS") : "");
-    if (r.pass && !*r.pass)
-      all_pass = false;
-  }
-  std::fflush(stdout);
+  const bool all_pass = bench::print_table(table);
   return failed ? 2 : all_pass ? 0 : 1;
 }
 
