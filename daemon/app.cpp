@@ -39,7 +39,7 @@ public:
   /// Binds the address; false (after logging why) when it cannot.
   bool bind(const std::string& listen) {
     auto addr = split_listen(listen);
-    if (!addr || !server_.bind_to_port(addr->host, addr->port)) {
+    if (!addr || !bind_listener(server_, addr->host, addr->port)) {
       spdlog::critical("{} bind_failed: cannot listen on {} (in use, or not an address of this host)", name_, listen);
       return false;
     }
@@ -103,7 +103,7 @@ int run(const config::daemon_config& cfg) {
   std::optional<adapters::email::verification_key> email_key; // parsed once; a bad key stops the start
   if (cfg.email && !(email_key = actors::load_email_key(cfg.email->verification_key)))
     return 1;
-  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), true, polls_of(cfg), cfg.time.zone});
+  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), db::durability::fsync_after_commit, polls_of(cfg), cfg.time.zone});
   if (auto* err = std::get_if<db::open_error>(&opened)) {
     spdlog::critical("ledger open_failed: {}", err->message);
     return 1;

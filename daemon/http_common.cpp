@@ -1,6 +1,9 @@
 #include "daemon/http_common.hpp"
 
 #include <charconv>
+#include <memory>
+
+#include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -65,6 +68,21 @@ void configure_server(httplib::Server& server, std::size_t max_body_bytes, std::
     }
     send_error(res, 500, "internal", "deliveryd failed to handle this request; it has been logged");
   });
+}
+
+bool bind_listener(httplib::Server& server, const std::string& host, int port) {
+  // httplib creates the socket (one per address it tries) and binds it; the options hook sees each one, and
+  // the last one it saw is the one that was bound.
+  auto bound = std::make_shared<int>(-1);
+  server.set_socket_options([bound](socket_t sock) {
+    httplib::default_socket_options(sock);
+    *bound = sock;
+  });
+  if (!server.bind_to_port(host.c_str(), port))
+    return false;
+  if (*bound >= 0 && ::listen(*bound, SOMAXCONN) != 0)
+    spdlog::warn("http backlog_unchanged: the accept queue stays at httplib's 5 connections");
+  return true;
 }
 
 std::string header(const httplib::Request& req, const char* name) {

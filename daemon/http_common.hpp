@@ -52,6 +52,11 @@ std::optional<listen_address> split_listen(std::string_view text);
 /// JSON bodies for errors the library produces itself (413, 404), and a JSON 500 for any escaped exception.
 void configure_server(httplib::Server& server, std::size_t max_body_bytes, std::size_t threads);
 
+/// Binds `server` to host:port like httplib's bind_to_port, then widens the socket's accept queue from the 5
+/// connections compiled into Debian's cpp-httplib to the kernel's limit (SOMAXCONN): with 5, a burst of vendor
+/// connections loses SYNs, and each lost one costs the vendor a 1 s retransmission. False when it cannot bind.
+bool bind_listener(httplib::Server& server, const std::string& host, int port);
+
 /// The first value of a header, or "" when absent.
 std::string header(const httplib::Request& req, const char* name);
 
