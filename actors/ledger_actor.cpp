@@ -1,8 +1,11 @@
 #include "actors/ledger_actor.hpp"
 
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <variant>
 
 #include <caf/actor_system.hpp>
@@ -22,9 +25,106 @@ struct purge_totals {
   std::size_t events = 0;
 };
 
+/// Counts a successful commit of `jobs` jobs that took `took`.
+void record_commit(counters* stats, std::size_t jobs, std::chrono::microseconds took);
+
+/// Fails every job of a batch (nothing of it was stored).
+void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& detail);
+
+/// Answers committed groups once their WAL frames are on the disk (db::durability::fsync_after_commit). One
+/// fdatasync covers every group committed before it, and it runs here while the ledger builds its next
+/// transaction: the commit no longer waits for the disk, the acknowledgement still does.
+class ack_after_sync {
+public:
+  ack_after_sync(db::ledger_store& store, counters* stats) : store_{store}, stats_{stats} {}
+
+  /// Answers everything handed over (after a last sync), then stops.
+  ~ack_after_sync() {
+    {
+      std::lock_guard lock{mutex_};
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  ack_after_sync(const ack_after_sync&) = delete;
+  ack_after_sync& operator=(const ack_after_sync&) = delete;
+
+  /// A committed group: its jobs (to fail them should the sync fail) and their answers.
+  void hand_over(std::vector<job> batch, std::vector<std::function<void()>> answers,
+                 std::chrono::steady_clock::time_point started) {
+    {
+      std::lock_guard lock{mutex_};
+      groups_.push_back({std::move(batch), std::move(answers), started});
+    }
+    wake_.notify_one();
+  }
+
+  /// Why the last sync failed; "" while syncs work.
+  std::string failing() const {
+    std::lock_guard lock{mutex_};
+    return failing_;
+  }
+
+private:
+  struct group {
+    std::vector<job> batch;
+    std::vector<std::function<void()>> answers;
+    std::chrono::steady_clock::time_point started;
+  };
+
+  void run() {
+    std::unique_lock lock{mutex_};
+    for (;;) {
+      wake_.wait(lock, [this] { return stop_ || !groups_.empty(); });
+      if (groups_.empty())
+        return; // stopping, and everything is answered
+      std::deque<group> ready;
+      ready.swap(groups_);
+      lock.unlock();
+      std::string error;
+      try {
+        store_.sync_wal();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      for (auto& g : ready) {
+        if (error.empty()) {
+          for (auto& answer : g.answers)
+            answer();
+          record_commit(stats_, g.batch.size(), std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - g.started));
+        } else {
+          // Committed but perhaps not on the disk: the vendor retries, and the retry is a duplicate.
+          fail_all(g.batch, ledger_failure::storage_failing,
+                   "the ledger could not make its commit durable (" + error + "); retry later");
+        }
+      }
+      lock.lock();
+      if (error.empty() != failing_.empty()) {
+        if (error.empty())
+          spdlog::info("ledger sync_recovered: the WAL reaches the disk again");
+        else
+          spdlog::error("ledger sync_failed: {}", error);
+      }
+      failing_ = std::move(error);
+    }
+  }
+
+  db::ledger_store& store_;
+  counters* stats_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<group> groups_;
+  bool stop_ = false;
+  std::string failing_;
+  std::thread thread_{[this] { run(); }}; ///< last: starts once everything above exists
+};
+
 /// What the ledger actor keeps between messages.
 struct ledger_state {
   ledger_deps deps;
+  std::unique_ptr<ack_after_sync> acks; ///< set with db::durability::fsync_after_commit; after deps: goes first
   std::deque<job> queue;         ///< arrived since the last commit
   bool flush_scheduled = false;  ///< a flush_atom is in the mailbox
   bool deadlines_due = false;    ///< the next commit also fires deadlines
@@ -38,7 +138,6 @@ struct ledger_state {
 
 using ledger_pointer = ledger_actor::stateful_pointer<ledger_state>;
 
-/// Fails every job of a batch (nothing of it was stored).
 void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& detail) {
   for (auto& j : batch)
     std::visit([&](auto& p) { p->done({why, detail}); }, j);
@@ -69,7 +168,6 @@ std::function<void()> apply(db::ledger_store& store, job& j, core::timestamp now
   return [p = ev, out] { p->done({out, {}}); };
 }
 
-/// Counts a successful commit of `jobs` jobs that took `took`.
 void record_commit(counters* stats, std::size_t jobs, std::chrono::microseconds took) {
   if (!stats)
     return;
@@ -148,12 +246,17 @@ void flush(ledger_pointer self) {
     spdlog::info("ledger commit_recovered: commits work again");
     st.failing.clear();
   }
-  for (auto& answer : answers)
-    answer();
-  // Housekeeping-only commits (deadlines, purge, the probe) would skew the batch size and latency figures.
-  if (!batch.empty())
-    record_commit(st.deps.stats, batch.size(),
-                  std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+  if (st.acks) {
+    if (!batch.empty())
+      st.acks->hand_over(std::move(batch), std::move(answers), started);
+  } else {
+    for (auto& answer : answers)
+      answer();
+    // Housekeeping-only commits (deadlines, purge, the probe) would skew the batch size and latency figures.
+    if (!batch.empty())
+      record_commit(st.deps.stats, batch.size(),
+                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+  }
   note_purge(st, purged);
   for (auto [vendor, n] : fired) {
     spdlog::info("ledger deadlines_fired: {} {} sends became uncertain (ME09)", n, core::to_string(vendor));
@@ -185,6 +288,8 @@ void enqueue(ledger_pointer self, job j) {
 
 ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr<ledger_deps> deps) {
   self->state.deps = std::move(*deps);
+  if (self->state.deps.store->sync_mode() == db::durability::fsync_after_commit)
+    self->state.acks = std::make_unique<ack_after_sync>(*self->state.deps.store, self->state.deps.stats);
   self->state.deadlines_due = true; // deadlines that passed while the daemon was down fire at start
   self->state.purge_due = true;     // and the daily purge runs once at start
   self->state.next_purge = std::chrono::steady_clock::now() + self->state.deps.purge_every;
@@ -198,6 +303,8 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
       auto& st = self->state;
       if (!st.failing.empty())
         j->done({false, "the ledger cannot commit: " + st.failing});
+      else if (auto why = st.acks ? st.acks->failing() : std::string{}; !why.empty())
+        j->done({false, "the ledger cannot make its commits durable: " + why});
       else if (!st.deps.store->probe())
         j->done({false, "the ledger does not answer queries"});
       else
@@ -219,6 +326,7 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
     },
     [=](stop_atom) {
       flush(self);
+      self->state.acks.reset(); // answers every committed job before the actor goes
       self->state.stopping = true;
       self->quit();
     },

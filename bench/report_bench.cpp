@@ -186,7 +186,7 @@ bool fill(const options& opt) {
   fs::create_directories(fs::path{opt.ledger}.parent_path());
   db::store_options so;
   so.path = opt.ledger;
-  so.synchronous_full = false; // synchronous=NORMAL for the fill: a bench ledger need not survive power loss
+  so.sync = db::durability::no_fsync; // synchronous=NORMAL for the fill: a bench ledger need not survive power loss
   so.zone = std::string{zone_name};
   // No deadlines and no polls: pending sends stay pending, so the daemon writes nothing while it is measured.
   auto opened = db::ledger_store::open(so);

@@ -154,7 +154,9 @@ struct ledger_reader::impl {
       // partial index holds the pending sends and nothing else. next_poll_at would not do: only Twilio and
       // Kakao have it, and it also marks uncertain sends being rechecked and final sends awaiting a price.
       // The index does not hold the vendor, so each pending row is read once: the caller caches the answer.
-      pending{db, "SELECT coalesce(vendor, ''), count(*) FROM sends WHERE deadline_at IS NOT NULL GROUP BY 1"},
+      // GROUP BY the bare column walks sends_pending in its order; an expression there (coalesce) made SQLite
+      // sort every pending send first: 4.3 s instead of 0.35 s for 4.7 million of them.
+      pending{db, "SELECT vendor, count(*) FROM sends WHERE deadline_at IS NOT NULL GROUP BY vendor"},
       rollups{db, "SELECT day, medium, status, sends, logical FROM rollups WHERE scope = ? AND scope_id = ? "
                   "AND day BETWEEN ? AND ? AND (sends != 0 OR logical != 0)"},
       prices{db, "SELECT currency, sum(micros) FROM price_rollups WHERE scope = ? AND scope_id = ? "

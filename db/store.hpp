@@ -14,11 +14,23 @@
 
 namespace deliveryd::db {
 
+/// When a commit reaches the disk.
+enum class durability {
+  /// synchronous=FULL: COMMIT itself fsyncs the WAL.
+  fsync_in_commit,
+  /// synchronous=NORMAL, and whoever acknowledges a commit first calls sync_wal(): as durable as FULL for what
+  /// is acknowledged, but the fsync can run on another thread while the next transaction is built (the daemon).
+  fsync_after_commit,
+  /// synchronous=NORMAL and nothing more: survives a crash of the process, not of the machine (bench fills,
+  /// tests).
+  no_fsync,
+};
+
 /// How to open the ledger for writing.
 struct store_options {
   std::string path;             ///< the database file; created with its folder on first start
   deadline_table deadlines;     ///< uncertain_after per enabled vendor
-  bool synchronous_full = true; ///< fsync every commit (durable across power loss), else NORMAL
+  durability sync = durability::fsync_in_commit; ///< when a commit reaches the disk
   poll_table polls;             ///< first polls of the vendors that poll
   std::string zone = "Asia/Seoul"; ///< IANA zone of the roll-ups' days
   /// How often a thread of its own checkpoints the WAL (see db/checkpointer.hpp); zero leaves checkpoints to
@@ -47,6 +59,13 @@ public:
   void commit();
   /// Rolls back the group transaction; never throws.
   void rollback() noexcept;
+
+  /// How this store was opened.
+  durability sync_mode() const noexcept;
+  /// fdatasync of the WAL: every transaction committed before the call is on the disk when it returns. Safe to
+  /// call from another thread than the writer's (its own file descriptor). Throws std::system_error when the
+  /// disk refuses.
+  void sync_wal();
 
   /// Registers or updates sends (inside the transaction). `rejected` already holds the parser's rejections;
   /// the store adds conflicts and merges everything in item order.

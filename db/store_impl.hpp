@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -82,6 +83,12 @@ struct ledger_store::impl {
   /// commit: a group of a thousand sends touches a few dozen roll-up rows, once each.
   std::map<rollup_row, std::pair<std::int64_t, std::int64_t>> pending_rollups;
   std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
+  durability sync = durability::fsync_in_commit;
+  std::string wal_path;   ///< the database's path + "-wal"
+  std::mutex wal_mutex;   ///< guards wal_fd (sync_wal may run on another thread than the writer)
+  int wal_fd = -1;        ///< the WAL, opened by sync_wal for its fdatasync
+
+  ~impl();
 
   /// Prepares every statement on a migrated connection.
   impl(SQLite::Database&& migrated, deadline_table table, poll_table poll_settings);

@@ -1,4 +1,6 @@
 // The row-level steps of the ledger writer, each one prepared statement.
+#include <unistd.h>
+
 #include "core/codes.hpp"
 #include "core/failover.hpp"
 #include "db/store_impl.hpp"
@@ -76,6 +78,11 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                      "ON CONFLICT DO UPDATE SET micros = micros + excluded.micros"},
     price_of{db, "SELECT coalesce(vendor_price, ''), coalesce(vendor_price_unit, '') FROM sends WHERE id = ?"},
     polls{std::move(poll_settings)} {}
+
+ledger_store::impl::~impl() {
+  if (wal_fd >= 0)
+    ::close(wal_fd);
+}
 
 std::optional<std::int64_t> ledger_store::impl::first_poll_at(std::optional<core::vendor> vendor,
                                                               core::timestamp requested_at,

@@ -89,8 +89,9 @@ inline db::vendor_event make_event(std::string message_id, core::status outcome,
 /// Opens the writer or fails the test with the open error's sentence.
 inline std::unique_ptr<db::ledger_store> open_store(const std::string& path,
                                                     db::deadline_table deadlines = {{core::vendor::twilio,
-                                                                                     twilio_after}}) {
-  auto opened = db::ledger_store::open({path, std::move(deadlines), false, {}});
+                                                                                     twilio_after}},
+                                                    db::durability sync = db::durability::no_fsync) {
+  auto opened = db::ledger_store::open({path, std::move(deadlines), sync, {}});
   if (auto* err = std::get_if<db::open_error>(&opened))
     FAIL("open failed: " << err->message);
   return std::move(std::get<std::unique_ptr<db::ledger_store>>(opened));

@@ -39,7 +39,7 @@ std::vector<std::string> files_in(const std::filesystem::path& folder) {
 
 /// The error of an open that must fail.
 std::string refusal(const std::string& path) {
-  auto opened = db::ledger_store::open({path, {}, false, {}});
+  auto opened = db::ledger_store::open({path, {}, db::durability::no_fsync, {}});
   auto* err = std::get_if<db::open_error>(&opened);
   REQUIRE(err != nullptr);
   return err->message;

@@ -103,7 +103,7 @@ TEST_CASE("roll-ups equal a recount from the sends after random histories", "[db
   }
   // Reopening in another zone moves every send to its day there and rebuilds the roll-ups to match.
   store.reset();
-  auto opened = db::ledger_store::open({dir.ledger(), {{core::vendor::twilio, twilio_after}}, false, {}, "UTC"});
+  auto opened = db::ledger_store::open({dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::no_fsync, {}, "UTC"});
   REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
   CHECK(stored(dir.ledger()) == recount(dir.ledger()));
 }
