@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
@@ -113,6 +114,7 @@ int run(const config::daemon_config& cfg) {
   actors::counters stats; // declared before the actor system: it outlives every actor
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", 2);
+  caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
   auto ledger = actors::spawn_ledger(
     sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000, &stats, cfg.storage.retention_days});
