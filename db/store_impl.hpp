@@ -64,6 +64,7 @@ struct ledger_store::impl {
   SQLite::Statement select_held;
   SQLite::Statement delete_event;
   SQLite::Statement select_due;
+  SQLite::Statement has_legs; ///< whether any send is a failover leg of this send_id
   SQLite::Statement clear_deadline;
   SQLite::Statement touch_probe;
   SQLite::Statement set_poll;

@@ -171,7 +171,15 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
   key.id = d.db.getLastInsertRowid();
   d.count(key, key.status, 1, key.leg ? 0 : 1);
   d.append_event(key.id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
-  const bool in_failover = s.medium == core::medium::alimtalk || key.leg;
+  // A new Alimtalk send concerns its failover group only when legs came before it.
+  bool in_failover = key.leg;
+  if (!in_failover && s.medium == core::medium::alimtalk) {
+    auto& legs = d.has_legs;
+    legs.reset();
+    legs.bind(1, s.send_id);
+    in_failover = legs.executeStep();
+    legs.reset();
+  }
   if (s.vendor_message_id)
     d.attach_held({key.id, state, in_failover, key}, vendor, *s.vendor_message_id, now, attached);
   if (in_failover) {

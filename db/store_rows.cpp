@@ -16,6 +16,12 @@ constexpr const char* send_columns =
 
 std::string text(std::string_view v) { return std::string{v}; }
 
+/// Whether a send's state change concerns a failover group: it is a leg, or an Alimtalk send that has legs. An
+/// Alimtalk send without legs is its own logical state, and refreshing its group would change nothing.
+constexpr const char* in_failover_sql =
+  "(fallback_of IS NOT NULL OR (medium = 'alimtalk' AND EXISTS (SELECT 1 FROM sends AS leg "
+  "WHERE leg.fallback_of = sends.send_id)))";
+
 } // namespace
 
 core::send_state read_state(SQLite::Statement& q, int first) {
@@ -32,8 +38,8 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
   : db{std::move(migrated)},
     deadlines{std::move(table)},
     find_send_by_id{db, std::string{"SELECT "} + send_columns + " FROM sends WHERE send_id = ?"},
-    find_send_by_message{db, "SELECT id, status, code, reason, category, decided_at, "
-                             "medium = 'alimtalk' OR fallback_of IS NOT NULL, day, type, coalesce(source_id, ''), "
+    find_send_by_message{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
+                               + ", day, type, coalesce(source_id, ''), "
                              "medium, coalesce(fallback_of, ''), coalesce(logical_status, status), send_id FROM sends "
                              "WHERE vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
@@ -53,9 +59,9 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                     "vendor_code, coalesce(dedupe_key, ''), coalesce(raw, '') FROM events "
                     "WHERE vendor = ? AND vendor_message_id = ? AND send IS NULL ORDER BY id"},
     delete_event{db, "DELETE FROM events WHERE id = ?"},
-    select_due{db, "SELECT id, status, code, reason, category, decided_at, "
-                   "medium = 'alimtalk' OR fallback_of IS NOT NULL, coalesce(vendor, '') FROM sends "
-                   "WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?"},
+    select_due{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
+                     + ", coalesce(vendor, '') FROM sends WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?"},
+    has_legs{db, "SELECT 1 FROM sends WHERE fallback_of = ? LIMIT 1"},
     clear_deadline{db, "UPDATE sends SET deadline_at = NULL WHERE id = ?"},
     touch_probe{db, "INSERT INTO write_probe (id, written_at) VALUES (1, ?) "
                     "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at"},
