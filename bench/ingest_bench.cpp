@@ -22,7 +22,7 @@
 // After each daemon phase the ledger's group-commit counters (GET /metrics) show where the time went.
 //
 //   ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]
-//                [--intake-batches N] [--prepare-only]
+//                [--intake-batches N] [--intake-without-ids] [--prepare-only]
 
 #include <algorithm>
 #include <array>
@@ -115,6 +115,7 @@ struct options {
   std::size_t requests = 400'000;
   std::size_t batches = 3'000;
   std::size_t intake_batches = 400;
+  bool intake_ids = true; ///< intake sends carry their vendor message id (random, like Twilio's SIDs)
   bool prepare_only = false;
 };
 
@@ -1103,7 +1104,7 @@ email_plan build_email(std::int64_t from, std::int64_t limit, std::size_t batche
 
 /// `batches` intake posts of 1000 new sends (send ids unique to this run): Twilio 50 %, carrier 20 %, Alimtalk
 /// 15 %, e-mail 15 %, each with its vendor_message_id, requested in the last minute.
-std::vector<std::string> build_intake(std::size_t batches, int ops_port) {
+std::vector<std::string> build_intake(std::size_t batches, int ops_port, bool with_ids) {
   const auto seoul = *core::zone::locate(zone_name);
   const auto now = now_ms();
   const auto run = static_cast<std::uint64_t>(core::to_millis(now));
@@ -1127,22 +1128,26 @@ std::vector<std::string> build_intake(std::size_t batches, int ops_port) {
         j["medium"] = "sms";
         j["vendor"] = "twilio";
         j["contact"] = phone_of(u);
-        j["vendor_message_id"] = twilio_sid(u);
+        if (with_ids)
+          j["vendor_message_id"] = twilio_sid(u);
       } else if (h < 70) {
         j["medium"] = h < 65 ? "sms" : "lms";
         j["vendor"] = "carrier";
         j["contact"] = phone_of(u);
-        j["vendor_message_id"] = "cr-" + hex16(mix(u, 43));
+        if (with_ids)
+          j["vendor_message_id"] = "cr-" + hex16(mix(u, 43));
       } else if (h < 85) {
         j["medium"] = "alimtalk";
         j["vendor"] = "kakao";
         j["contact"] = phone_of(u);
-        j["vendor_message_id"] = "kk-" + hex16(mix(u, 44));
+        if (with_ids)
+          j["vendor_message_id"] = "kk-" + hex16(mix(u, 44));
       } else {
         j["medium"] = "email";
         j["vendor"] = "email";
         j["contact"] = "in" + std::to_string(n) + "@example.com";
-        j["vendor_message_id"] = id22(mix(u, 45), mix(u, 46));
+        if (with_ids)
+          j["vendor_message_id"] = id22(mix(u, 45), mix(u, 46));
       }
       j["requested_at"] = seoul.format(now - std::chrono::milliseconds{static_cast<std::int64_t>(mix(u, 47) % 60'000)});
       sends.push_back(std::move(j));
@@ -1260,7 +1265,7 @@ int run(const options& opt) {
 
   // ---- phase 4: intake
   built = steady::now();
-  const auto in = build_intake(opt.intake_batches, opt.port);
+  const auto in = build_intake(opt.intake_batches, opt.port, opt.intake_ids);
   std::printf("built %zu intake batches of %zu sends, %.0f MB, in %.1f s\n", in.size(), intake_batch,
               static_cast<double>(bytes_of(in)) / 1e6, seconds_since(built));
   std::fflush(stdout);
@@ -1406,7 +1411,7 @@ int run(const options& opt) {
 void usage() {
   std::fputs(
     "usage: ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]\n"
-    "                    [--intake-batches N] [--prepare-only]\n"
+    "                    [--intake-batches N] [--intake-without-ids] [--prepare-only]\n"
     "  --ledger PATH         the bench ledger (default build/bench/ingest-ledger.db); prepared once and reused\n"
     "                        while it holds N prepared sends, is younger than 12 h and has unused sends left\n"
     "  --sends N             sends to prepare (default 5000000)\n"
@@ -1415,6 +1420,7 @@ void usage() {
     "  --requests N          Twilio callbacks of the ceiling and Twilio phases (default 400000)\n"
     "  --batches N           SendGrid batches of 100 events (default 3000)\n"
     "  --intake-batches N    intake batches of 1000 sends (default 400)\n"
+    "  --intake-without-ids  intake sends without vendor message ids (registered before the vendor call)\n"
     "  --prepare-only        prepare the ledger and stop\n",
     stderr);
 }
@@ -1441,6 +1447,7 @@ int main(int argc, char** argv) {
     else if (arg == "--requests") opt.requests = std::stoull(value());
     else if (arg == "--batches") opt.batches = std::stoull(value());
     else if (arg == "--intake-batches") opt.intake_batches = std::stoull(value());
+    else if (arg == "--intake-without-ids") opt.intake_ids = false;
     else if (arg == "--prepare-only") opt.prepare_only = true;
     else if (arg == "--help" || arg == "-h") {
       usage();
