@@ -24,6 +24,8 @@ CAF_ADD_ATOM(deliveryd, deliveryd::actors, flush_atom, "flush")
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, tick_atom, "tick")
 /// Orderly stop: finish queued work, then quit.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, stop_atom, "stop")
+/// The WAL has been synced for this many committed groups (from the ledger's sync thread to the ledger).
+CAF_ADD_ATOM(deliveryd, deliveryd::actors, synced_atom, "synced")
 /// A poll's result has been committed (or has failed): the send may be fetched again.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, polled_atom, "polled")
 
@@ -46,6 +48,8 @@ using ledger_actor = caf::typed_actor<
   caf::reacts_to<health_job_ptr>,
   /// Commits everything queued since the last commit (sent to itself).
   caf::reacts_to<flush_atom>,
+  /// Its sync thread made this many committed groups durable: the open transaction may commit.
+  caf::reacts_to<synced_atom, std::uint64_t>,
   /// Fires due deadlines and re-probes a failing disk (sent to itself every second).
   caf::reacts_to<tick_atom>,
   /// Commits what is queued and quits.

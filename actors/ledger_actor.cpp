@@ -8,7 +8,9 @@
 #include <thread>
 #include <variant>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
@@ -36,7 +38,9 @@ void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& de
 /// transaction: the commit no longer waits for the disk, the acknowledgement still does.
 class ack_after_sync {
 public:
-  ack_after_sync(db::ledger_store& store, counters* stats) : store_{store}, stats_{stats} {}
+  /// `synced(n)` is called after each sync with the number of groups it covered (answered or failed).
+  ack_after_sync(db::ledger_store& store, counters* stats, std::function<void(std::uint64_t)> synced)
+    : store_{store}, stats_{stats}, synced_{std::move(synced)} {}
 
   /// Answers everything handed over (after a last sync), then stops.
   ~ack_after_sync() {
@@ -100,6 +104,7 @@ private:
                    "the ledger could not make its commit durable (" + error + "); retry later");
         }
       }
+      synced_(ready.size());
       lock.lock();
       if (error.empty() != failing_.empty()) {
         if (error.empty())
@@ -113,6 +118,7 @@ private:
 
   db::ledger_store& store_;
   counters* stats_;
+  std::function<void(std::uint64_t)> synced_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<group> groups_;
@@ -125,7 +131,12 @@ private:
 struct ledger_state {
   ledger_deps deps;
   std::unique_ptr<ack_after_sync> acks; ///< set with db::durability::fsync_after_commit; after deps: goes first
-  std::deque<job> queue;         ///< arrived since the last commit
+  std::size_t syncs_pending = 0;  ///< groups handed to acks and not synced yet
+  bool tx_open = false;           ///< a transaction holds the jobs applied since the last commit
+  core::timestamp tx_now{};       ///< the clock when it began: the jobs' "now"
+  std::chrono::steady_clock::time_point tx_started{};
+  std::vector<job> batch;         ///< the jobs applied in the open transaction
+  std::vector<std::function<void()>> answers; ///< and how to answer each once durable
   bool flush_scheduled = false;  ///< a flush_atom is in the mailbox
   bool deadlines_due = false;    ///< the next commit also fires deadlines
   bool purge_due = false;        ///< the next commit also purges a step
@@ -197,27 +208,54 @@ void note_purge(ledger_state& st, const db::purge_outcome& step) {
   }
 }
 
-/// One group transaction: every queued job, plus due deadlines. Jobs are answered only after COMMIT.
+/// Opens the group transaction if none is open.
+void open_transaction(ledger_state& st) {
+  if (st.tx_open)
+    return;
+  st.deps.store->begin();
+  st.tx_open = true;
+  st.tx_now = st.deps.clock();
+  st.tx_started = std::chrono::steady_clock::now();
+}
+
+/// Rolls the open transaction back and answers every job in it 503: nothing of them is stored.
+void abandon_transaction(ledger_state& st, const std::string& why) {
+  st.deps.store->rollback();
+  st.tx_open = false;
+  if (st.failing.empty())
+    spdlog::error("ledger commit_failed: {} ({} jobs answered 503)", why, st.batch.size());
+  st.failing = why;
+  if (st.deps.stats)
+    bump(st.deps.stats->ledger.commit_failures);
+  fail_all(st.batch, ledger_failure::storage_failing,
+           "the ledger could not commit (" + st.failing + "); nothing was stored, retry later");
+  st.batch.clear();
+  st.answers.clear();
+}
+
+/// Schedules a commit of the open transaction unless one is scheduled, or a sync is still on its way: then the
+/// transaction keeps taking jobs, and the sync's end commits it (one commit, and one sync, per disk round trip).
+void request_commit(ledger_pointer self) {
+  auto& st = self->state;
+  if (st.flush_scheduled || (st.acks && st.syncs_pending > 0))
+    return;
+  st.flush_scheduled = true;
+  self->send(self, flush_atom_v); // behind the jobs already in the mailbox: they join this transaction
+}
+
+/// Commits the group transaction: the jobs applied so far, plus due deadlines, a purge step and the probe.
+/// Jobs are answered only once the commit is durable.
 void flush(ledger_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (st.queue.empty() && !st.deadlines_due && !st.purge_due)
+  if (!st.tx_open && !st.deadlines_due && !st.purge_due)
     return;
-  std::vector<job> batch{std::make_move_iterator(st.queue.begin()), std::make_move_iterator(st.queue.end())};
-  st.queue.clear();
-  if (st.deps.stats)
-    st.deps.stats->ledger.queue_depth.store(0, std::memory_order_relaxed);
   auto& store = *st.deps.store;
-  const auto now = st.deps.clock();
-  std::vector<std::function<void()>> answers;
-  answers.reserve(batch.size());
-  const auto started = std::chrono::steady_clock::now();
   std::map<core::vendor, std::size_t> fired;
   db::purge_outcome purged;
   try {
-    store.begin();
-    for (auto& j : batch)
-      answers.push_back(apply(store, j, now, st.deps.stats));
+    open_transaction(st);
+    const auto now = st.tx_now;
     if (st.deadlines_due) {
       // A full batch means more are due: keep firing in the next transactions.
       st.deadlines_due = store.fire_deadlines(now, st.deps.deadline_batch, &fired) == st.deps.deadline_batch;
@@ -231,31 +269,34 @@ void flush(ledger_pointer self) {
     if (!st.failing.empty())
       store.write_probe(now);
     store.commit();
+    st.tx_open = false;
   } catch (const std::exception& e) {
-    store.rollback();
-    if (st.failing.empty())
-      spdlog::error("ledger commit_failed: {} ({} jobs answered 503)", e.what(), batch.size());
-    st.failing = e.what();
-    if (st.deps.stats)
-      bump(st.deps.stats->ledger.commit_failures);
-    fail_all(batch, ledger_failure::storage_failing,
-             "the ledger could not commit (" + st.failing + "); nothing was stored, retry later");
+    abandon_transaction(st, e.what());
     return;
   }
+  if (st.deps.stats)
+    st.deps.stats->ledger.queue_depth.store(0, std::memory_order_relaxed);
   if (!st.failing.empty()) {
     spdlog::info("ledger commit_recovered: commits work again");
     st.failing.clear();
   }
+  std::vector<job> batch;
+  std::vector<std::function<void()>> answers;
+  batch.swap(st.batch);
+  answers.swap(st.answers);
   if (st.acks) {
-    if (!batch.empty())
-      st.acks->hand_over(std::move(batch), std::move(answers), started);
+    if (!batch.empty()) {
+      ++st.syncs_pending;
+      st.acks->hand_over(std::move(batch), std::move(answers), st.tx_started);
+    }
   } else {
     for (auto& answer : answers)
       answer();
     // Housekeeping-only commits (deadlines, purge, the probe) would skew the batch size and latency figures.
     if (!batch.empty())
       record_commit(st.deps.stats, batch.size(),
-                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now()
+                                                                          - st.tx_started));
   }
   note_purge(st, purged);
   for (auto [vendor, n] : fired) {
@@ -269,6 +310,8 @@ void flush(ledger_pointer self) {
   }
 }
 
+/// Applies a job in the group transaction as soon as it arrives, so that the transaction is built while the
+/// previous commit's sync runs; the answer waits for the commit and its sync.
 void enqueue(ledger_pointer self, job j) {
   auto& st = self->state;
   if (st.stopping) {
@@ -276,20 +319,28 @@ void enqueue(ledger_pointer self, job j) {
     fail_all(one, ledger_failure::shutting_down, "deliveryd is shutting down; retry later");
     return;
   }
-  st.queue.push_back(std::move(j));
-  if (st.deps.stats)
-    st.deps.stats->ledger.queue_depth.store(st.queue.size(), std::memory_order_relaxed);
-  // Everything that arrives before this flush message is processed joins the same transaction.
-  if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, flush_atom_v);
+  try {
+    open_transaction(st);
+    st.answers.push_back(apply(*st.deps.store, j, st.tx_now, st.deps.stats));
+    st.batch.push_back(std::move(j));
+  } catch (const std::exception& e) {
+    st.batch.push_back(std::move(j));
+    abandon_transaction(st, e.what());
+    return;
   }
+  if (st.deps.stats)
+    st.deps.stats->ledger.queue_depth.store(st.batch.size(), std::memory_order_relaxed);
+  request_commit(self);
 }
 
 ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr<ledger_deps> deps) {
   self->state.deps = std::move(*deps);
-  if (self->state.deps.store->sync_mode() == db::durability::fsync_after_commit)
-    self->state.acks = std::make_unique<ack_after_sync>(*self->state.deps.store, self->state.deps.stats);
+  if (self->state.deps.store->sync_mode() == db::durability::fsync_after_commit) {
+    auto me = caf::actor_cast<ledger_actor>(self);
+    self->state.acks = std::make_unique<ack_after_sync>(
+      *self->state.deps.store, self->state.deps.stats,
+      [me](std::uint64_t groups) { caf::anon_send(me, synced_atom_v, groups); });
+  }
   self->state.deadlines_due = true; // deadlines that passed while the daemon was down fire at start
   self->state.purge_due = true;     // and the daily purge runs once at start
   self->state.next_purge = std::chrono::steady_clock::now() + self->state.deps.purge_every;
@@ -311,6 +362,12 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
         j->done({true, ""});
     },
     [=](flush_atom) { flush(self); },
+    [=](synced_atom, std::uint64_t groups) {
+      auto& st = self->state;
+      st.syncs_pending -= std::min<std::size_t>(st.syncs_pending, groups);
+      if (st.tx_open)
+        request_commit(self);
+    },
     [=](tick_atom) {
       auto& st = self->state;
       st.deadlines_due = true;
