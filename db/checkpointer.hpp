@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,20 +26,14 @@ public:
   wal_checkpointer(const wal_checkpointer&) = delete;
   wal_checkpointer& operator=(const wal_checkpointer&) = delete;
 
-  /// Checkpoints run while the WAL held frames, and the last error ("" when the last one worked).
-  std::uint64_t checkpoints() const;
-  std::string last_error() const;
-
 private:
   void run();
 
   const std::string path_;
   const std::chrono::milliseconds every_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  std::uint64_t checkpoints_ = 0;
-  std::string last_error_;
   std::thread thread_; ///< last: starts once everything above exists
 };
 

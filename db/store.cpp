@@ -95,18 +95,15 @@ ledger_store::~ledger_store() = default;
 void ledger_store::begin() {
   self_->pending_rollups.clear();
   self_->db.exec("BEGIN IMMEDIATE");
-  self_->in_transaction = true;
 }
 
 void ledger_store::commit() {
   self_->flush_rollups();
   self_->db.exec("COMMIT");
-  self_->in_transaction = false;
 }
 
 void ledger_store::rollback() noexcept {
   self_->pending_rollups.clear();
-  self_->in_transaction = false;
   try {
     self_->db.exec("ROLLBACK");
   } catch (...) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <tuple>
 
+#include <sqlite3.h>
+
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
@@ -49,6 +51,10 @@ struct send_ref {
 /// One roll-up row's identity: scope, scope_id, day, medium, status.
 using rollup_row = std::tuple<std::string, std::string, std::int32_t, std::string, std::string>;
 
+/// Reads the roll-up key of send `id` from the eight consecutive columns of `key_columns` (store_rows.cpp)
+/// starting at `first`.
+rollup_key read_key(SQLite::Statement& q, int first, std::int64_t id);
+
 /// Reads status, code, reason, category and decided_at from five consecutive columns starting at `first`.
 core::send_state read_state(SQLite::Statement& q, int first);
 
@@ -64,7 +70,7 @@ struct ledger_store::impl {
   SQLite::Statement select_held;
   SQLite::Statement delete_event;
   SQLite::Statement select_due;
-  SQLite::Statement has_legs; ///< whether any send is a failover leg of this send_id
+  SQLite::Statement in_failover_of; ///< whether a change of send `id` concerns a failover group
   SQLite::Statement clear_deadline;
   SQLite::Statement touch_probe;
   SQLite::Statement set_poll;
@@ -79,7 +85,6 @@ struct ledger_store::impl {
   SQLite::Statement price_of;
   poll_table polls;
   std::optional<core::zone> zone; ///< days of the roll-ups
-  bool in_transaction = false;    ///< between begin() and commit()/rollback()
   /// Roll-up changes of the open transaction, summed per row and written by flush_rollups() just before the
   /// commit: a group of a thousand sends touches a few dozen roll-up rows, once each.
   std::map<rollup_row, std::pair<std::int64_t, std::int64_t>> pending_rollups;
@@ -112,7 +117,7 @@ struct ledger_store::impl {
   void flush_rollups();
   /// Outside a transaction (a caller in autocommit mode), writes the roll-ups at once.
   void settle_autocommit() {
-    if (!in_transaction)
+    if (sqlite3_get_autocommit(db.getHandle()))
       flush_rollups();
   }
   /// Moves a failover group's logical count from its state in `before` to its state now.

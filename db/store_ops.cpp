@@ -171,14 +171,15 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
   key.id = d.db.getLastInsertRowid();
   d.count(key, key.status, 1, key.leg ? 0 : 1);
   d.append_event(key.id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
-  // A new Alimtalk send concerns its failover group only when legs came before it.
-  bool in_failover = key.leg;
-  if (!in_failover && s.medium == core::medium::alimtalk) {
-    auto& legs = d.has_legs;
-    legs.reset();
-    legs.bind(1, s.send_id);
-    in_failover = legs.executeStep();
-    legs.reset();
+  // Only a leg or an Alimtalk send can concern a failover group (a new Alimtalk send only when legs came before
+  // it); in_failover_sql decides, as it does for every later state change.
+  bool in_failover = false;
+  if (key.leg || s.medium == core::medium::alimtalk) {
+    auto& group = d.in_failover_of;
+    group.reset();
+    group.bind(1, static_cast<std::int64_t>(key.id));
+    in_failover = group.executeStep() && group.getColumn(0).getInt() != 0;
+    group.reset();
   }
   if (s.vendor_message_id)
     d.attach_held({key.id, state, in_failover, key}, vendor, *s.vendor_message_id, now, attached);

@@ -15,17 +15,7 @@ std::optional<rollup_key> ledger_store::impl::load_key(std::int64_t id) {
   q.bind(1, static_cast<std::int64_t>(id));
   if (!q.executeStep())
     return std::nullopt;
-  rollup_key k;
-  k.id = id;
-  k.day = q.getColumn(0).getInt();
-  k.type = q.getColumn(1).getString();
-  k.source_id = q.getColumn(2).getString();
-  k.medium = q.getColumn(3).getString();
-  k.fallback_of = q.getColumn(4).getString();
-  k.leg = !k.fallback_of.empty();
-  k.status = q.getColumn(5).getString();
-  k.effective = q.getColumn(6).getString();
-  k.send_id = q.getColumn(7).getString();
+  auto k = read_key(q, 0, id);
   q.reset();
   return k;
 }

@@ -22,7 +22,26 @@ constexpr const char* in_failover_sql =
   "(fallback_of IS NOT NULL OR (medium = 'alimtalk' AND EXISTS (SELECT 1 FROM sends AS leg "
   "WHERE leg.fallback_of = sends.send_id)))";
 
+/// Where a send counts in the roll-ups, in the order read_key reads them.
+constexpr const char* key_columns = "day, type, coalesce(source_id, ''), medium, coalesce(fallback_of, ''), status, "
+                                    "coalesce(logical_status, status), send_id";
+
 } // namespace
+
+rollup_key read_key(SQLite::Statement& q, int first, std::int64_t id) {
+  rollup_key k;
+  k.id = id;
+  k.day = q.getColumn(first).getInt();
+  k.type = q.getColumn(first + 1).getString();
+  k.source_id = q.getColumn(first + 2).getString();
+  k.medium = q.getColumn(first + 3).getString();
+  k.fallback_of = q.getColumn(first + 4).getString();
+  k.leg = !k.fallback_of.empty();
+  k.status = q.getColumn(first + 5).getString();
+  k.effective = q.getColumn(first + 6).getString();
+  k.send_id = q.getColumn(first + 7).getString();
+  return k;
+}
 
 core::send_state read_state(SQLite::Statement& q, int first) {
   core::send_state s;
@@ -39,9 +58,7 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     deadlines{std::move(table)},
     find_send_by_id{db, std::string{"SELECT "} + send_columns + " FROM sends WHERE send_id = ?"},
     find_send_by_message{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
-                               + ", day, type, coalesce(source_id, ''), "
-                             "medium, coalesce(fallback_of, ''), coalesce(logical_status, status), send_id FROM sends "
-                             "WHERE vendor = ? AND vendor_message_id = ?"},
+                               + ", " + key_columns + " FROM sends WHERE vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
                     "requested_at, vendor_message_id, fallback_of, excluded_code, status, code, reason, category, "
                     "decided_at, deadline_at, updated_at, next_poll_at, day) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -61,7 +78,7 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     delete_event{db, "DELETE FROM events WHERE id = ?"},
     select_due{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
                      + ", coalesce(vendor, '') FROM sends WHERE deadline_at <= ? ORDER BY deadline_at LIMIT ?"},
-    has_legs{db, "SELECT 1 FROM sends WHERE fallback_of = ? LIMIT 1"},
+    in_failover_of{db, std::string{"SELECT "} + in_failover_sql + " FROM sends WHERE id = ?"},
     clear_deadline{db, "UPDATE sends SET deadline_at = NULL WHERE id = ?"},
     touch_probe{db, "INSERT INTO write_probe (id, written_at) VALUES (1, ?) "
                     "ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at"},
@@ -74,8 +91,7 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                       "ORDER BY id"},
     set_logical{db, "UPDATE sends SET logical_status = ?, logical_code = ?, logical_reason = ?, "
                     "logical_category = ? WHERE id = ?"},
-    load_key_stmt{db, "SELECT day, type, coalesce(source_id, ''), medium, coalesce(fallback_of, ''), status, "
-                      "coalesce(logical_status, status), send_id FROM sends WHERE id = ?"},
+    load_key_stmt{db, std::string{"SELECT "} + key_columns + " FROM sends WHERE id = ?"},
     parent_of_stmt{db, "SELECT id FROM sends WHERE send_id = ? AND medium = 'alimtalk'"},
     rollup_upsert{db, "INSERT INTO rollups (scope, scope_id, day, medium, status, sends, logical) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET sends = sends + excluded.sends, "
@@ -172,18 +188,7 @@ std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view ven
   if (!q.executeStep())
     return std::nullopt;
   send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
-  rollup_key k; // the same columns as load_key, read in this lookup
-  k.id = ref.id;
-  k.day = q.getColumn(7).getInt();
-  k.type = q.getColumn(8).getString();
-  k.source_id = q.getColumn(9).getString();
-  k.medium = q.getColumn(10).getString();
-  k.fallback_of = q.getColumn(11).getString();
-  k.leg = !k.fallback_of.empty();
-  k.status = q.getColumn(1).getString();
-  k.effective = q.getColumn(12).getString();
-  k.send_id = q.getColumn(13).getString();
-  ref.key = std::move(k);
+  ref.key = read_key(q, 7, ref.id);
   q.reset();
   return ref;
 }
