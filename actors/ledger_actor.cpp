@@ -27,8 +27,9 @@ struct purge_totals {
   std::size_t events = 0;
 };
 
-/// Counts a successful commit of `jobs` jobs that took `took`.
-void record_commit(counters* stats, std::size_t jobs, std::chrono::microseconds took);
+/// Answers the jobs of a durable commit and counts the commit (`jobs` of them, from `started` until now).
+void answer_committed(std::vector<std::function<void()>>& answers, std::size_t jobs, counters* stats,
+                      std::chrono::steady_clock::time_point started);
 
 /// Fails every job of a batch (nothing of it was stored).
 void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& detail);
@@ -94,10 +95,7 @@ private:
       }
       for (auto& g : ready) {
         if (error.empty()) {
-          for (auto& answer : g.answers)
-            answer();
-          record_commit(stats_, g.batch.size(), std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  std::chrono::steady_clock::now() - g.started));
+          answer_committed(g.answers, g.batch.size(), stats_, g.started);
         } else {
           // Committed but perhaps not on the disk: the vendor retries, and the retry is a duplicate.
           fail_all(g.batch, ledger_failure::storage_failing,
@@ -179,9 +177,13 @@ std::function<void()> apply(db::ledger_store& store, job& j, core::timestamp now
   return [p = ev, out] { p->done({out, {}}); };
 }
 
-void record_commit(counters* stats, std::size_t jobs, std::chrono::microseconds took) {
+void answer_committed(std::vector<std::function<void()>>& answers, std::size_t jobs, counters* stats,
+                      std::chrono::steady_clock::time_point started) {
+  for (auto& answer : answers)
+    answer();
   if (!stats)
     return;
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   auto& l = stats->ledger;
   bump(l.commits);
   bump(l.jobs_committed, jobs);
@@ -289,14 +291,10 @@ void flush(ledger_pointer self) {
       ++st.syncs_pending;
       st.acks->hand_over(std::move(batch), std::move(answers), st.tx_started);
     }
-  } else {
-    for (auto& answer : answers)
-      answer();
-    // Housekeeping-only commits (deadlines, purge, the probe) would skew the batch size and latency figures.
-    if (!batch.empty())
-      record_commit(st.deps.stats, batch.size(),
-                    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now()
-                                                                          - st.tx_started));
+  } else if (!batch.empty()) {
+    // Housekeeping-only commits (deadlines, purge, the probe) answer no one, and would skew the batch size and
+    // latency figures.
+    answer_committed(answers, batch.size(), st.deps.stats, st.tx_started);
   }
   note_purge(st, purged);
   for (auto [vendor, n] : fired) {
