@@ -1,11 +1,13 @@
 #pragma once
 /// What the benchmarks share: starting the built daemon (or any helper process) and stopping it, its RSS and
-/// CPU time from /proc, and the result table printed against the targets.
+/// CPU time from /proc, the result table printed against the targets, and reading the command line.
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -81,5 +83,34 @@ struct row {
 
 /// Prints the table (measure / value / target / PASS|MISS); true when no row missed its target.
 bool print_table(const std::vector<row>& table);
+
+/// Walks a command line: `next()` gives each argument in turn, `value()` the one after it. A missing value prints
+/// the usage and exits 2.
+class arguments {
+public:
+  arguments(int argc, char** argv, void (*usage)()) : argc_{argc}, argv_{argv}, usage_{usage} {}
+
+  /// The next argument; nullopt after the last.
+  std::optional<std::string_view> next() {
+    if (++i_ >= argc_)
+      return std::nullopt;
+    return std::string_view{argv_[i_]};
+  }
+
+  /// The value of the option just read.
+  std::string value() {
+    if (i_ + 1 >= argc_) {
+      usage_();
+      std::exit(2);
+    }
+    return argv_[++i_];
+  }
+
+private:
+  int argc_;
+  char** argv_;
+  void (*usage_)();
+  int i_ = 0;
+};
 
 } // namespace deliveryd::bench

@@ -1429,15 +1429,10 @@ void usage() {
 
 int main(int argc, char** argv) {
   options opt;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg{argv[i]};
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+  deliveryd::bench::arguments args{argc, argv, usage};
+  while (const auto next = args.next()) {
+    const auto arg = *next;
+    auto value = [&] { return args.value(); };
     if (arg == "--ceiling-server")
       return ceiling_server(std::stoi(value())); // the bench's own helper process (phase 1)
     if (arg == "--ledger") opt.ledger = value();
