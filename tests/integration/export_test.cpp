@@ -11,8 +11,10 @@
 
 #include "harness.hpp"
 #include "vendor_hooks.hpp"
+#include "../support/shell_text.hpp"
 
 using namespace it;
+using deliveryd::testing::count_of;
 using namespace std::chrono_literals;
 
 namespace {
@@ -88,13 +90,6 @@ std::pair<std::string, int> shell(const std::string& command) {
   while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
     out.append(buffer, got);
   return {out, ::pclose(pipe)};
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size()))
-    ++n;
-  return n;
 }
 
 /// The daemon of these tests: Twilio, e-mail and Kakao enabled, every vendor's sends uncertain an hour after

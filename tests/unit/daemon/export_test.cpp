@@ -11,6 +11,7 @@
 #include "../db/ledger_fixture.hpp"
 #include "core/month.hpp"
 #include "daemon/export.hpp"
+#include "../../support/shell_text.hpp"
 
 using namespace deliveryd;
 using namespace deliveryd::testing;
@@ -26,26 +27,6 @@ daemon::view_context view() {
   prices.lms = 39;
   prices.alimtalk = 8;
   return {seoul, prices};
-}
-
-/// Output of a shell command, "" when it fails.
-std::string run(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    std::array<char, 4096> buffer;
-    std::size_t got = 0;
-    while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-      out.append(buffer.data(), got);
-    ::pclose(pipe);
-  }
-  return out;
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size()))
-    ++n;
-  return n;
 }
 
 /// A ledger with `n` Twilio sends in November 2026 (Seoul), a failed one and a logical send with a leg.

@@ -12,6 +12,7 @@
 #include "db/export.hpp"
 #include "db/xlsx_writer.hpp"
 #include "ledger_fixture.hpp"
+#include "../../support/shell_text.hpp"
 
 using namespace deliveryd;
 using namespace deliveryd::testing;
@@ -66,26 +67,6 @@ adapters::intake::send_request filtered(std::string id, core::send_type type, st
   s.medium = medium;
   s.contact = std::move(contact);
   return s;
-}
-
-/// Output of a shell command, "" when it fails.
-std::string run(const std::string& command) {
-  std::string out;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    std::array<char, 4096> buffer;
-    std::size_t got = 0;
-    while ((got = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-      out.append(buffer.data(), got);
-    ::pclose(pipe);
-  }
-  return out;
-}
-
-std::size_t count_of(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size()))
-    ++n;
-  return n;
 }
 
 } // namespace
