@@ -63,8 +63,8 @@ void handle_aggregator(carrier_pointer self, const vendor_webhook_job_ptr& job, 
     job->done(nothing_to_store("no report of the batch is usable"));
     return;
   }
-  self->send(self->state.deps->ledger,
-             make_events_job(core::vendor::carrier, std::move(batch.events), job->received_at, stats, job->done));
+  submit_events(self->state.deps->ledger, self->state.deps->gate, core::vendor::carrier, std::move(batch.events),
+                job->received_at, stats, job->done);
 }
 
 void handle_jasmin(carrier_pointer self, const vendor_webhook_job_ptr& job, vendor_counters& stats) {
@@ -83,9 +83,8 @@ void handle_jasmin(carrier_pointer self, const vendor_webhook_job_ptr& job, vend
   }
   std::vector<adapters::mapped_event> events;
   events.push_back(std::move(std::get<adapters::mapped_event>(mapped)));
-  self->send(self->state.deps->ledger,
-             make_events_job(core::vendor::carrier, std::move(events), job->received_at, stats, job->done,
-                             vendor_reply{std::string{jasmin_ack}, "text/plain"}));
+  submit_events(self->state.deps->ledger, self->state.deps->gate, core::vendor::carrier, std::move(events),
+                job->received_at, stats, job->done, vendor_reply{std::string{jasmin_ack}, "text/plain"});
 }
 
 void handle(carrier_pointer self, const vendor_webhook_job_ptr& job) {

@@ -8,6 +8,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/backlog.hpp"
 #include "actors/counters.hpp"
 #include "core/time.hpp"
 
@@ -28,6 +29,7 @@ struct carrier_deps {
   core::zone zone;           ///< [time] zone: Jasmin's `donedate` (YYMMDDhhmm) is read in it
   ledger_actor ledger;
   counters* stats = nullptr; ///< the daemon's counters; they outlive the actor
+  backlog* gate = nullptr;   ///< the bound on the ledger's backlog (none when null); it outlives the actor
 };
 
 /// Spawns the carrier actor (cooperative: it only checks, parses and maps, all in memory).

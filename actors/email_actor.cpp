@@ -46,8 +46,8 @@ void handle(email_pointer self, const vendor_webhook_job_ptr& job) {
     job->done(nothing_to_store("no event of the batch changes a send"));
     return;
   }
-  self->send(deps.ledger,
-             make_events_job(core::vendor::email, std::move(batch.events), job->received_at, stats, job->done));
+  submit_events(deps.ledger, deps.gate, core::vendor::email, std::move(batch.events), job->received_at, stats,
+                job->done);
 }
 
 email_actor::behavior_type email_behavior(email_pointer self, std::shared_ptr<email_deps> deps) {

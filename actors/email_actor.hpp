@@ -9,6 +9,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/backlog.hpp"
 #include "actors/counters.hpp"
 #include "adapters/email/sendgrid.hpp"
 
@@ -24,6 +25,7 @@ struct email_deps {
   std::chrono::milliseconds max_skew{std::chrono::minutes{5}}; ///< [email] max_skew
   ledger_actor ledger;
   counters* stats = nullptr;                      ///< the daemon's counters; they outlive the actor
+  backlog* gate = nullptr;   ///< the bound on the ledger's backlog (none when null); it outlives the actor
 };
 
 /// Parses `[email] verification_key` once, at start. Logs why (never the key) and answers nullopt when it is not

@@ -21,6 +21,7 @@ namespace deliveryd::actors {
 enum class ledger_failure {
   storage_failing, ///< the commit failed (disk full, read-only, I/O error): nothing of the job is stored
   shutting_down,   ///< the daemon is stopping and takes no new work
+  overloaded,      ///< the ledger's backlog is full (actors/backlog.hpp): nothing was handed to it
 };
 
 /// A ledger answer: the outcome, or a failure with a sentence for a person.
@@ -65,6 +66,7 @@ struct webhook_result {
     bad_signature,   ///< authentication failed: 403
     malformed,       ///< the body or a required field is unusable: 400
     storage_failing, ///< the ledger could not commit: 503
+    overloaded,      ///< the ledger's backlog is full, nothing was handed to it: 503 with a short Retry-After
   };
   kind what = kind::stored;
   std::string detail;          ///< a sentence for a person, for every kind but stored

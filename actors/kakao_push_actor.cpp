@@ -41,8 +41,8 @@ void handle(kakao_push_pointer self, const vendor_webhook_job_ptr& job) {
     job->done(nothing_to_store("no result of the batch is usable"));
     return;
   }
-  self->send(deps.ledger,
-             make_events_job(core::vendor::kakao, std::move(batch.events), job->received_at, stats, job->done));
+  submit_events(deps.ledger, deps.gate, core::vendor::kakao, std::move(batch.events), job->received_at, stats,
+                job->done);
 }
 
 kakao_push_actor::behavior_type kakao_push_behavior(kakao_push_pointer self,

@@ -8,6 +8,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/backlog.hpp"
 #include "actors/counters.hpp"
 #include "core/time.hpp"
 
@@ -25,6 +26,7 @@ struct kakao_push_deps {
   core::zone zone;           ///< [time] zone: a SENS local `done_at` is read in it
   ledger_actor ledger;
   counters* stats = nullptr; ///< the daemon's counters; they outlive the actor
+  backlog* gate = nullptr;   ///< the bound on the ledger's backlog (none when null); it outlives the actor
 };
 
 /// Spawns the Kakao push actor (cooperative: it only checks, parses and maps, all in memory).

@@ -58,8 +58,8 @@ void handle(twilio_pointer self, const twilio_callback_job_ptr& job) {
   }
   std::vector<adapters::mapped_event> events;
   events.push_back({cb.message_sid, std::move(event), job->body});
-  self->send(self->state.deps.ledger,
-             make_events_job(core::vendor::twilio, std::move(events), job->received_at, stats, job->done));
+  submit_events(self->state.deps.ledger, self->state.deps.gate, core::vendor::twilio, std::move(events),
+                job->received_at, stats, job->done);
 }
 
 twilio_actor::behavior_type twilio_behavior(twilio_pointer self, std::shared_ptr<twilio_deps> deps) {

@@ -8,6 +8,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/backlog.hpp"
 #include "actors/counters.hpp"
 
 namespace deliveryd::actors {
@@ -18,6 +19,7 @@ struct twilio_deps {
   std::optional<std::string> webhook_shared_key;///< key of the HMAC-SHA256 rule signature, if configured
   ledger_actor ledger;
   counters* stats = nullptr;                    ///< the daemon's counters; they outlive the actor
+  backlog* gate = nullptr;   ///< the bound on the ledger's backlog (none when null); it outlives the actor
 };
 
 /// Spawns the Twilio actor (cooperative: it only verifies, parses and maps, all in memory).

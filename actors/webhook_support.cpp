@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <caf/send.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "adapters/carrier/carrier.hpp"
@@ -60,6 +62,29 @@ events_job_ptr make_events_job(core::vendor vendor, std::vector<adapters::mapped
   return job;
 }
 
+void submit_events(const ledger_actor& ledger, backlog* gate, core::vendor vendor,
+                   std::vector<adapters::mapped_event> events, core::timestamp received_at, vendor_counters& stats,
+                   std::function<void(webhook_result)> done, std::optional<vendor_reply> reply) {
+  const auto n = events.size();
+  if (gate && !gate->try_admit(n)) {
+    done({webhook_result::kind::overloaded, overloaded_detail(*gate), {}});
+    return;
+  }
+  auto job = make_events_job(vendor, std::move(events), received_at, stats, std::move(done), std::move(reply));
+  if (gate)
+    job->done = [gate, n, answer = std::move(job->done)](ledger_result<db::events_outcome> r) {
+      gate->release(n);
+      answer(std::move(r));
+    };
+  caf::anon_send(ledger, std::move(job));
+}
+
+std::string overloaded_detail(const backlog& gate) {
+  return fmt::format("deliveryd is receiving more than its ledger commits ({} items waiting, at most {}); "
+                     "retry in a second",
+                     gate.items(), gate.limit());
+}
+
 webhook_result refuse(webhook_result::kind what, std::string detail, vendor_counters& stats) {
   if (what == webhook_result::kind::bad_signature)
     bump(stats.bad_signatures);
@@ -82,10 +107,16 @@ bool token_presented(std::string_view configured, const vendor_webhook_job& job,
   // Every presented token is compared, without a short cut: the timing tells nothing about which matched.
   if (const auto given = job.header(header_name); !given.empty())
     match = adapters::carrier::token_matches(configured, given) || match;
-  if (auto params = adapters::twilio::parse_form(job.query()))
-    for (const auto& [name, value] : *params)
-      if (name == "token")
-        match = adapters::carrier::token_matches(configured, value) || match;
+  // Parameter by parameter: a malformed other parameter (a DLR field with %00 or bad UTF-8) must be refused as
+  // malformed by the parser, not hide a good token and be refused as unauthenticated.
+  for (auto query = job.query(); !query.empty();) {
+    const auto end = std::min(query.find('&'), query.size());
+    if (auto params = adapters::twilio::parse_form(query.substr(0, end)))
+      for (const auto& [name, value] : *params)
+        if (name == "token")
+          match = adapters::carrier::token_matches(configured, value) || match;
+    query.remove_prefix(std::min(end + 1, query.size()));
+  }
   return match;
 }
 

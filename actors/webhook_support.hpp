@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/actors.hpp"
+#include "actors/backlog.hpp"
 #include "actors/counters.hpp"
 #include "actors/jobs.hpp"
 #include "adapters/common.hpp"
@@ -26,6 +28,16 @@ struct vendor_reply {
 events_job_ptr make_events_job(core::vendor vendor, std::vector<adapters::mapped_event> events,
                                core::timestamp received_at, vendor_counters& stats,
                                std::function<void(webhook_result)> done, std::optional<vendor_reply> reply = {});
+
+/// Hands a webhook's usable events to the ledger through the backlog `gate` (none when null): when they do not
+/// fit, answers `done` with overloaded at once and hands nothing over; otherwise builds the job with
+/// make_events_job, counts the events in the backlog until the ledger answers, and sends it.
+void submit_events(const ledger_actor& ledger, backlog* gate, core::vendor vendor,
+                   std::vector<adapters::mapped_event> events, core::timestamp received_at, vendor_counters& stats,
+                   std::function<void(webhook_result)> done, std::optional<vendor_reply> reply = {});
+
+/// The sentence of a 503 overloaded answer, with the backlog's size.
+std::string overloaded_detail(const backlog& gate);
 
 /// A refusal with `detail`: bad_signature (403) and malformed (400) are counted in `stats`.
 webhook_result refuse(webhook_result::kind what, std::string detail, vendor_counters& stats);

@@ -466,7 +466,8 @@ int ceiling_server(int port) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   httplib::Server server;
-  deliveryd::daemon::configure_server(server, 1 << 20, 64); // as deliveryd's webhooks listener (daemon/app.cpp)
+  // As deliveryd's webhooks listener (daemon/app.cpp).
+  deliveryd::daemon::configure_server(server, 1 << 20, deliveryd::daemon::webhooks_threads);
   server.Post("/webhooks/twilio", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });

@@ -41,4 +41,22 @@ constexpr std::size_t utf8_sequence(std::string_view text, std::size_t pos) noex
   return len;
 }
 
+/// True when `text` is well-formed UTF-8 without control characters (C0, DEL, C1, so no NUL), the rule intake
+/// applies to every field it stores. With `line_breaks`, tab, LF and CR are allowed too (free text such as a
+/// vendor's reason, which XML 1.0 and thus XLSX can still carry).
+constexpr bool is_printable_utf8(std::string_view text, bool line_breaks = false) noexcept {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t len = utf8_sequence(text, i);
+    if (len == 0)
+      return false;
+    const bool c0 = c < 0x20 && !(line_breaks && (c == '\t' || c == '\n' || c == '\r'));
+    const bool c1 = c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F; // U+0080..U+009F
+    if (c0 || c == 0x7F || c1)
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 } // namespace deliveryd::core

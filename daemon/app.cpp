@@ -31,7 +31,7 @@ core::timestamp system_now() {
 /// One HTTP listener on a thread of its own.
 class listener {
 public:
-  listener(const char* name, std::size_t max_body, std::size_t threads) : name_{name} {
+  listener(const char* name, std::size_t max_body, pool_limits threads) : name_{name} {
     configure_server(server_, max_body, threads);
   }
 
@@ -112,6 +112,7 @@ int run(const config::daemon_config& cfg) {
   spdlog::info("ledger opened: {}", cfg.storage.path);
 
   actors::counters stats; // declared before the actor system: it outlives every actor
+  actors::backlog gate;    // likewise
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", 2);
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
@@ -120,16 +121,16 @@ int run(const config::daemon_config& cfg) {
     sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000, &stats, cfg.storage.retention_days});
   std::optional<actors::twilio_actor> twilio;
   if (cfg.twilio)
-    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats});
+    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats, &gate});
   std::optional<actors::email_actor> email;
   if (cfg.email)
-    email = actors::spawn_email(sys, {*email_key, cfg.email->max_skew, ledger, &stats});
+    email = actors::spawn_email(sys, {*email_key, cfg.email->max_skew, ledger, &stats, &gate});
   std::optional<actors::carrier_actor> carrier;
   if (cfg.carrier)
-    carrier = actors::spawn_carrier(sys, {cfg.carrier->token, *zone, ledger, &stats});
+    carrier = actors::spawn_carrier(sys, {cfg.carrier->token, *zone, ledger, &stats, &gate});
   std::optional<actors::kakao_push_actor> kakao_push; // without a push_token, POST /webhooks/kakao is 404
   if (cfg.kakao && cfg.kakao->push_token)
-    kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats});
+    kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats, &gate});
 
   db::reader_pool readers{cfg.storage.path};
   std::vector<core::vendor> enabled;
@@ -142,11 +143,14 @@ int run(const config::daemon_config& cfg) {
 
   auto pollers = spawn_pollers(sys, cfg, *zone, readers, ledger, stats, system_now);
 
-  listener hooks{"webhooks", cfg.webhooks.max_body_bytes, 64};
-  listener ops{"ops", cfg.ops.max_body_bytes, 16};
-  install_webhook_routes(hooks.server(), {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now});
+  listener hooks{"webhooks", cfg.webhooks.max_body_bytes, webhooks_threads};
+  listener ops{"ops", cfg.ops.max_body_bytes, ops_threads};
+  install_webhook_routes(hooks.server(),
+                         {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now, &gate,
+                          cfg.webhooks.max_body_bytes});
   install_ops_routes(ops.server(), {ledger, &readers, {*zone, cfg.pricing}, cfg.intake.default_region,
-                                    cfg.storage.retention_days, enabled, cfg.ops.token, system_now, &stats});
+                                    cfg.storage.retention_days, enabled, cfg.ops.token, system_now, &stats, &gate,
+                                    cfg.ops.max_body_bytes});
   int code = 0;
   if (hooks.bind(cfg.webhooks.listen) && ops.bind(cfg.ops.listen)) {
     notify_ready();

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/webhook_support.hpp"
+
 namespace deliveryd::daemon {
 
 void send_json(httplib::Response& res, int status, const std::string& body) {
@@ -15,11 +17,24 @@ void send_json(httplib::Response& res, int status, const std::string& body) {
   res.set_content(body, "application/json");
 }
 
-void send_error(httplib::Response& res, int status, std::string_view word, std::string_view detail) {
+void send_error(httplib::Response& res, int status, std::string_view word, std::string_view detail,
+                int retry_after_s) {
   nlohmann::json body{{"error", word}, {"detail", detail}};
   if (status == 503)
-    res.set_header("Retry-After", "5");
+    res.set_header("Retry-After", std::to_string(retry_after_s));
   send_json(res, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void send_overloaded(httplib::Response& res, const actors::backlog& gate) {
+  send_error(res, 503, "overloaded", actors::overloaded_detail(gate), overload_retry_after_s);
+}
+
+bool refuse_when_full(actors::backlog* gate, httplib::Response& res, actors::backlog::source who) {
+  if (!gate || !gate->full(who))
+    return false;
+  gate->refused();
+  send_overloaded(res, *gate);
+  return true;
 }
 
 std::optional<listen_address> split_listen(std::string_view text) {
@@ -37,7 +52,7 @@ std::optional<listen_address> split_listen(std::string_view text) {
   return out;
 }
 
-void configure_server(httplib::Server& server, std::size_t max_body_bytes, std::size_t threads) {
+void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_limits threads) {
   server.set_tcp_nodelay(true); // off by default in the .so: 40 ms Nagle stalls on keep-alive connections
   server.set_keep_alive_max_count(1000);
   // cpp-httplib 0.11 notices a stop only when an idle keep-alive connection times out: a short idle timeout
@@ -46,14 +61,22 @@ void configure_server(httplib::Server& server, std::size_t max_body_bytes, std::
   server.set_read_timeout(10, 0);
   server.set_write_timeout(10, 0);
   server.set_payload_max_length(max_body_bytes);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.new_task_queue = [threads] { return new elastic_pool(threads); };
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;
+    // httplib stopped reading this request midway (a header line over 8 KiB, a bad request line, a body cut
+    // short, a URI over 8 KiB): what is left on the connection must not be read as the next request.
+    if (res.status == 400 || res.status == 414)
+      res.set_header("Connection", "close");
     switch (res.status) {
       case 404: send_error(res, 404, "not_found", "there is no such resource here"); break;
       case 413: send_error(res, 413, "body_too_large", "the request body is larger than this listener accepts"); break;
-      case 400: send_error(res, 400, "malformed", "the request could not be read"); break;
+      case 414: send_error(res, 414, "uri_too_long", "the request line is longer than 8 KiB"); break;
+      case 400:
+        send_error(res, 400, "malformed", "the request could not be read (a malformed request line or header, a "
+                                          "header line over 8 KiB, or a body cut short)");
+        break;
       default: send_error(res, res.status, "error", "the request failed"); break;
     }
   });

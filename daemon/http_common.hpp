@@ -11,13 +11,31 @@
 
 #include <httplib.h>
 
+#include "actors/backlog.hpp"
+#include "daemon/task_pool.hpp"
+
 namespace deliveryd::daemon {
 
 /// How long a listener thread waits for an actor before answering 503.
 inline constexpr std::chrono::seconds actor_timeout{30};
 
-/// Writes the contract's error shape `{"error": word, "detail": sentence}` with `status`; 503 adds Retry-After.
-void send_error(httplib::Response& res, int status, std::string_view word, std::string_view detail);
+/// Seconds a 503 asks the client to wait: a failing disk is not back in a second.
+inline constexpr int storage_retry_after_s = 5;
+/// Seconds a 503 overloaded asks the client to wait: the backlog drains in about a second.
+inline constexpr int overload_retry_after_s = 1;
+
+/// Writes the contract's error shape `{"error": word, "detail": sentence}` with `status`; 503 adds
+/// `Retry-After: retry_after_s`.
+void send_error(httplib::Response& res, int status, std::string_view word, std::string_view detail,
+                int retry_after_s = storage_retry_after_s);
+
+/// Answers 503 overloaded (with a short Retry-After) when `gate` is set and full, counting the refusal; false
+/// otherwise. Listeners call it before reading a request's content, so that a burst costs little per refusal.
+bool refuse_when_full(actors::backlog* gate, httplib::Response& res,
+                      actors::backlog::source who = actors::backlog::source::vendor);
+
+/// 503 overloaded with the backlog's figures.
+void send_overloaded(httplib::Response& res, const actors::backlog& gate);
 
 /// Writes a JSON body with `status`.
 void send_json(httplib::Response& res, int status, const std::string& body);
@@ -48,9 +66,17 @@ struct listen_address {
 /// Splits "host:port" (IPv6 hosts in brackets).
 std::optional<listen_address> split_listen(std::string_view text);
 
-/// Applies the settings both listeners use: TCP_NODELAY, keep-alive, time-outs, body limit, a thread pool,
-/// JSON bodies for errors the library produces itself (413, 404), and a JSON 500 for any escaped exception.
-void configure_server(httplib::Server& server, std::size_t max_body_bytes, std::size_t threads);
+/// The webhooks listener's threads: 64 kept (the benchmarks' 32 keep-alive vendor connections never wait for a
+/// thread to start), up to 256 so that slow or stalled senders each hold one without delaying anyone (memory at
+/// worst: 256 request bodies of [webhooks] max_body_bytes).
+inline constexpr pool_limits webhooks_threads{64, 256, std::chrono::seconds{30}};
+/// The ops listener's threads: intake clients and queries are few, but a stuck client must not block them either.
+inline constexpr pool_limits ops_threads{16, 256, std::chrono::seconds{30}};
+
+/// Applies the settings both listeners use: TCP_NODELAY, keep-alive, time-outs, body limit, an elastic thread
+/// pool (daemon/task_pool.hpp), JSON bodies for errors the library produces itself (413, 404), and a JSON 500 for
+/// any escaped exception.
+void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_limits threads);
 
 /// Binds `server` to host:port like httplib's bind_to_port, then widens the socket's accept queue from the 5
 /// connections compiled into Debian's cpp-httplib to the kernel's limit (SOMAXCONN): with 5, a burst of vendor

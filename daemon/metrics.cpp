@@ -186,6 +186,22 @@ void ledger_metrics(exposition& out, const actors::ledger_counters& l) {
   out.sample("deliveryd_purged_events_total", {}, read(l.purged_events));
 }
 
+void backlog_metrics(exposition& out, const actors::backlog* gate) {
+  // Each family is followed by its own sample (the exposition format wants them together); without a gate the
+  // families stay, without samples.
+  out.family("deliveryd_ledger_backlog_items", "gauge",
+             "Sends and events handed to the ledger and not yet answered (webhooks and intake).");
+  if (gate)
+    out.sample("deliveryd_ledger_backlog_items", {}, gate->items());
+  out.family("deliveryd_ledger_backlog_limit", "gauge",
+             "The backlog past which webhooks and intake are answered 503 overloaded (intake at three quarters).");
+  if (gate)
+    out.sample("deliveryd_ledger_backlog_limit", {}, gate->limit());
+  out.family("deliveryd_overloaded_total", "counter", "Webhook and intake requests answered 503 overloaded.");
+  if (gate)
+    out.sample("deliveryd_overloaded_total", {}, gate->refusals());
+}
+
 void process_metrics(exposition& out, const process_sample& p) {
   auto gauge = [&out](std::string_view name, std::string_view help, const std::optional<std::string>& value) {
     out.family(name, "gauge", help);
@@ -242,11 +258,12 @@ std::string micros_as_seconds(std::uint64_t micros) {
 }
 
 std::string format_metrics(const actors::counters& stats, const std::optional<pending_counts>& pending,
-                           const process_sample& process) {
+                           const process_sample& process, const actors::backlog* gate) {
   exposition out;
   vendor_metrics(out, stats);
   pending_metrics(out, pending);
   ledger_metrics(out, stats.ledger);
+  backlog_metrics(out, gate);
   process_metrics(out, process);
   return out.take();
 }

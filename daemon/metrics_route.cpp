@@ -54,7 +54,7 @@ void install_metrics_route(httplib::Server& server, std::shared_ptr<const ops_de
     auto process = sample_process();
     process.start_time_seconds = state->started;
     res.status = 200;
-    res.set_content(format_metrics(stats, pending, process), metrics_content_type);
+    res.set_content(format_metrics(stats, pending, process, deps->gate), metrics_content_type);
   });
 }
 

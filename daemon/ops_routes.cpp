@@ -3,6 +3,7 @@
 #include <caf/send.hpp>
 
 #include "adapters/twilio/twilio.hpp"
+#include "daemon/body_limits.hpp"
 #include "daemon/export_routes.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/metrics.hpp"
@@ -16,9 +17,11 @@ namespace {
 using shared_deps = std::shared_ptr<const ops_deps>;
 
 void intake_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  if (refuse_when_full(deps.gate, res, actors::backlog::source::intake))
+    return;
   const auto type = header(req, "Content-Type");
-  // NDJSON only when the pipeline says so; any other type is read as a JSON array. (cpp-httplib itself caps
-  // form-encoded bodies at 8 KiB: a pipeline must send application/json, as the contract says.)
+  // NDJSON only when the pipeline says so; any other type is read as a JSON array (a form type too: the body is
+  // read by with_bounded_body, so cpp-httplib's 8 KiB cap on form-encoded bodies does not apply).
   const bool ndjson = type.rfind("application/x-ndjson", 0) == 0;
   adapters::intake::intake_context ctx;
   ctx.default_region = deps.default_region;
@@ -31,12 +34,22 @@ void intake_route(const ops_deps& deps, const httplib::Request& req, httplib::Re
     return;
   }
   auto& batch = std::get<adapters::intake::parsed_batch>(parsed);
+  const auto items = batch.sends.size();
+  if (deps.gate && !deps.gate->try_admit(items, actors::backlog::source::intake)) {
+    send_overloaded(res, *deps.gate);
+    return;
+  }
   auto job = std::make_shared<actors::intake_job>();
   job->sends = std::move(batch.sends);
   job->rejected = std::move(batch.rejected);
   job->received_at = ctx.now;
   auto [done, future] = make_reply<actors::ledger_result<db::intake_outcome>>();
   job->done = std::move(done);
+  if (deps.gate)
+    job->done = [gate = deps.gate, items, answer = std::move(job->done)](auto r) {
+      gate->release(items);
+      answer(std::move(r));
+    };
   caf::anon_send(deps.ledger, std::move(job));
   auto result = await(future);
   if (!result) {
@@ -112,6 +125,7 @@ httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::
   const std::string expected = "Bearer " + *deps.token;
   if (!adapters::twilio::constant_time_equal(given, expected)) {
     send_error(res, 401, "unauthorized", "this listener needs Authorization: Bearer <the token of [ops] token_file>");
+    res.set_header("Connection", "close"); // the body is not read: its bytes must not become the next request
     return httplib::Server::HandlerResponse::Handled;
   }
   return httplib::Server::HandlerResponse::Unhandled;
@@ -122,7 +136,9 @@ httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::
 void install_ops_routes(httplib::Server& server, ops_deps deps) {
   shared_deps d = std::make_shared<const ops_deps>(std::move(deps));
   server.set_pre_routing_handler([d](const auto& req, auto& res) { return authorize(*d, req, res); });
-  server.Post("/v1/sends", [d](const auto& req, auto& res) { intake_route(*d, req, res); });
+  server.Post("/v1/sends", with_bounded_body(d->max_body_bytes, [d](const auto& req, auto& res) {
+    intake_route(*d, req, res);
+  }));
   server.Get(R"(/v1/log/day/([^/]+))", [d](const auto& req, auto& res) { day_route(*d, req, res); });
   server.Get(R"(/v1/sends/([^/]+))", [d](const auto& req, auto& res) { send_route(*d, req, res); });
   server.Get("/v1/codes", [](const auto&, auto& res) { send_json(res, 200, dump(codes_view())); });
@@ -130,6 +146,7 @@ void install_ops_routes(httplib::Server& server, ops_deps deps) {
   install_metrics_route(server, d);
   install_export_routes(server, d);
   install_summary_routes(server, d);
+  refuse_unrouted_bodies(server);
 }
 
 } // namespace deliveryd::daemon

@@ -9,6 +9,7 @@
 #include <httplib.h>
 
 #include "actors/actors.hpp"
+#include "actors/backlog.hpp"
 #include "actors/counters.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
@@ -29,6 +30,8 @@ struct webhook_deps {
   std::optional<actors::carrier_actor> carrier; ///< absent when [carrier] is not configured
   std::optional<actors::kakao_push_actor> kakao_push; ///< absent without [kakao] push_token
   std::function<core::timestamp()> clock;
+  actors::backlog* gate = nullptr;              ///< the bound on the ledger's backlog (none when null)
+  std::size_t max_body_bytes = 1 << 20;         ///< [webhooks] max_body_bytes, for chunked and compressed bodies
 };
 
 /// Installs the vendor routes; every other path answers 404.
@@ -45,6 +48,8 @@ struct ops_deps {
   std::optional<std::string> token;             ///< bearer token, when [ops] token_file is set
   std::function<core::timestamp()> clock;
   actors::counters* stats = nullptr;            ///< read by GET /metrics
+  actors::backlog* gate = nullptr;              ///< the bound on the ledger's backlog (none when null)
+  std::size_t max_body_bytes = 16 << 20;        ///< [ops] max_body_bytes, for chunked and compressed bodies
 };
 
 /// Installs intake, queries and health; webhook paths answer 404 here.

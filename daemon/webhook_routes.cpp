@@ -6,6 +6,7 @@
 #include "actors/carrier_actor.hpp"
 #include "actors/email_actor.hpp"
 #include "actors/kakao_push_actor.hpp"
+#include "daemon/body_limits.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
 
@@ -29,10 +30,13 @@ void answer(httplib::Response& res, const actors::webhook_result& r) {
     case kind::bad_signature: send_error(res, 403, "forbidden", r.detail); break;
     case kind::malformed: send_error(res, 400, "malformed", r.detail); break;
     case kind::storage_failing: send_error(res, 503, "unavailable", r.detail); break;
+    case kind::overloaded: send_error(res, 503, "overloaded", r.detail, overload_retry_after_s); break;
   }
 }
 
 void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  if (refuse_when_full(deps.gate, res))
+    return;
   const auto type = header(req, "Content-Type");
   if (!type.empty() && type.rfind("application/x-www-form-urlencoded", 0) != 0) {
     send_error(res, 400, "malformed", "Twilio status callbacks are application/x-www-form-urlencoded");
@@ -57,6 +61,8 @@ void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib
 template <class Actor>
 void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
                   const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  if (refuse_when_full(deps.gate, res))
+    return;
   auto job = std::make_shared<actors::vendor_webhook_job>();
   job->target = req.target;
   job->content_type = header(req, "Content-Type");
@@ -78,19 +84,21 @@ void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
 
 void install_webhook_routes(httplib::Server& server, webhook_deps deps) {
   auto shared = std::make_shared<webhook_deps>(std::move(deps));
+  const auto limit = shared->max_body_bytes;
   if (shared->twilio)
-    server.Post("/webhooks/twilio", [shared](const httplib::Request& req, httplib::Response& res) {
+    server.Post("/webhooks/twilio", with_bounded_body(limit, [shared](const auto& req, auto& res) {
       twilio_route(*shared, req, res);
-    });
+    }));
   auto install = [&](const char* path, const auto& actor, std::span<const std::string_view> headers) {
     if (actor)
-      server.Post(path, [shared, actor = *actor, headers](const httplib::Request& req, httplib::Response& res) {
+      server.Post(path, with_bounded_body(limit, [shared, actor = *actor, headers](const auto& req, auto& res) {
         vendor_route(actor, headers, *shared, req, res);
-      });
+      }));
   };
   install("/webhooks/email", shared->email, actors::email_headers);
   install("/webhooks/carrier", shared->carrier, actors::carrier_headers);
   install("/webhooks/kakao", shared->kakao_push, actors::kakao_push_headers);
+  refuse_unrouted_bodies(server);
   // Everything else (vendors that are not configured, any ops path) is unknown here.
 }
 

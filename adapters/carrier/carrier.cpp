@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include "adapters/json_guard.hpp"
 #include "core/codes.hpp"
+#include "core/utf8.hpp"
 
 namespace deliveryd::adapters::carrier {
 
@@ -240,6 +242,8 @@ std::variant<mapped_event, std::string> map_report(const json& item) {
   const auto id = id_value != nullptr ? scalar_text(*id_value) : std::nullopt;
   if (!id)
     return std::string{"the element has no message_id (a non-empty string or an integer)"};
+  if (!core::is_printable_utf8(*id))
+    return std::string{"the element's message_id holds control characters"};
   const auto* code_value = member(item, "result_code");
   const auto code = code_value != nullptr ? scalar_text(*code_value) : std::nullopt;
   if (!code)
@@ -271,6 +275,9 @@ jasmin_result parse_jasmin(const twilio::form_params& params, std::string_view r
   const auto id = first_value(params, "id");
   if (!id)
     return std::string{"the DLR has no id"};
+  // Stored as the message id and the vendor code: a control character there is no carrier's, and would be kept.
+  if (!core::is_printable_utf8(*id) || !core::is_printable_utf8(first_value(params, "err").value_or("")))
+    return std::string{"the DLR's id or err holds control characters"};
   const auto status = first_value(params, "message_status");
   if (!status)
     return std::string{"the DLR has no message_status"};
@@ -315,6 +322,8 @@ std::optional<result_meaning> meaning_of(std::string_view code) noexcept {
 }
 
 aggregator_result parse_aggregator(std::string_view body, [[maybe_unused]] core::timestamp received_at) {
+  if (auto problem = find_json_text_problem(body))
+    return describe(*problem, "the body");
   const auto doc = json::parse(body.begin(), body.end(), nullptr, false);
   if (doc.is_discarded())
     return std::string{"the body is not valid JSON"};

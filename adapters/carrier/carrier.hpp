@@ -19,10 +19,11 @@ using jasmin_result = std::variant<mapped_event, std::string>;
 
 /// Maps one Jasmin-style HTTP DLR (form body or query string, already decoded by twilio::parse_form).
 ///
-/// Fields: `id` (required, the vendor_message_id), `message_status` (required), `level` (required, 1, 2 or
-/// 3), `id_smsc`, `subdate`, `donedate`, `sub`, `dlvrd`, `err`, `text`; unknown fields are ignored. The word in
-/// `message_status` decides, whatever the level (Jasmin's code sends its submit ack as level 1 and the SMSC
-/// receipt as level 2; its documentation says the level requested, 3 for both, is echoed):
+/// Fields: `id` (required, the vendor_message_id, no control characters, nor in `err`), `message_status`
+/// (required), `level` (required, 1, 2 or 3), `id_smsc`, `subdate`, `donedate`, `sub`, `dlvrd`, `err`, `text`;
+/// unknown fields are ignored. The word in `message_status` decides, whatever the level (Jasmin's code sends its
+/// submit ack as level 1 and the SMSC receipt as level 2; its documentation says the level requested, 3 for both,
+/// is echoed):
 /// - `ESME_ROK` -> pending (the SMSC accepted the submit);
 /// - `ESME_RTHROTTLED`, `ESME_RMSGQFUL`, `ESME_RSYSERR`, `ESME_RINVSCHED` -> pending (Jasmin re-queues these);
 /// - any other `ESME_R…` -> failed `carrier:<ESME_…>` (the SMSC refused the submit);
@@ -52,12 +53,13 @@ using aggregator_result = std::variant<mapped_batch, std::string>;
 
 /// Maps a Korean aggregator's JSON report: an array of {"message_id", "result_code", "done_at"}. Each element
 /// stands on its own: one that cannot be used becomes an unusable item, the others are still mapped.
-/// `message_id` is a non-empty string (or an integer); `result_code` four digits (a string, or an integer
-/// 1000-9999). Codes map as `meaning_of` says; a failure's code is "carrier:<result_code>". `done_at` is read
-/// as RFC 3339 with an offset; absent, null or anything else (a zone-less "YYYYMMDDhhmmss") leaves the vendor
-/// time unknown (the epoch, not `received_at`, which is not used), the original staying in `raw`. The dedupe
-/// key is "<message_id>|<result_code>"; vendor_status and vendor_code are the result code; `raw` is the element
-/// re-serialised.
+/// `message_id` is a non-empty string without control characters (or an integer); `result_code` four digits (a
+/// string, or an integer 1000-9999). Codes map as `meaning_of` says; a failure's code is
+/// "carrier:<result_code>". `done_at` is read as RFC 3339 with an offset; absent, null or anything else (a
+/// zone-less "YYYYMMDDhhmmss") leaves the vendor time unknown (the epoch, not `received_at`, which is not used),
+/// the original staying in `raw`. The dedupe key is "<message_id>|<result_code>"; vendor_status and vendor_code
+/// are the result code; `raw` is the element re-serialised. A body that is not UTF-8, holds a NUL byte or nests
+/// deeper than adapters::max_json_depth is refused whole, before parsing.
 aggregator_result parse_aggregator(std::string_view body, core::timestamp received_at);
 
 /// True when `given` is the configured carrier token. Compares SHA-256 digests in constant time, so that

@@ -2,7 +2,9 @@
 /// and the JSON array of events mapped onto the contract's events.
 
 #include "adapters/email/sendgrid.hpp"
+#include "adapters/json_guard.hpp"
 #include "core/text.hpp"
+#include "core/utf8.hpp"
 
 #include <array>
 #include <charconv>
@@ -207,6 +209,20 @@ void set_outcome(core::event& e, event_kind kind, const json& item) {
   }
 }
 
+/// Why an element's texts cannot be stored (ids, status and reason become keys, codes and reasons of the day log
+/// and exports), or nullopt: ids and the status must be printable, the reason may also break lines; a NUL or
+/// another control character would be stored as sent, and is no text SendGrid writes.
+std::optional<std::string_view> unstorable_text(const json& item, std::string_view sg_message_id,
+                                                std::string_view sg_event_id) {
+  if (!core::is_printable_utf8(sg_message_id) || !core::is_printable_utf8(sg_event_id))
+    return "the item's sg_message_id or sg_event_id holds control characters";
+  if (!core::is_printable_utf8(string_member(item, "status").value_or("")))
+    return "the item's status holds control characters";
+  if (!core::is_printable_utf8(string_member(item, "reason").value_or(""), /*line_breaks=*/true))
+    return "the item's reason holds control characters other than tabs and line breaks";
+  return std::nullopt;
+}
+
 /// A usable element that carries nothing to record.
 struct ignored_element {};
 
@@ -235,6 +251,8 @@ element_result map_element(const json& item, core::timestamp received_at) {
   const auto sg_event_id = string_member(item, "sg_event_id");
   if (!sg_event_id || sg_event_id->empty())
     return std::string_view{"the item has no sg_event_id"};
+  if (auto why = unstorable_text(item, *sg_message_id, *sg_event_id))
+    return *why;
 
   mapped_event out;
   out.vendor_message_id = std::string{message_id};
@@ -337,6 +355,8 @@ verdict verify(const verification_key& key, std::string_view signature, std::str
 // ---- events -------------------------------------------------------------------------------------------------
 
 std::variant<mapped_batch, parse_error> parse_events(std::string_view body, core::timestamp received_at) {
+  if (auto problem = find_json_text_problem(body))
+    return parse_error{400, "malformed", describe(*problem, "the body")};
   const auto document = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded())
     return parse_error{400, "malformed", "the body is not valid JSON"};

@@ -83,10 +83,12 @@ struct parse_error {
   std::string detail;              ///< a sentence for a person, never a contact
 };
 
-/// Parses a webhook body (a JSON array of events) and maps each element on its own. An element that is not an
-/// object, has no usable `sg_message_id` or `sg_event_id`, or has a missing or unknown `event` is an unusable
-/// item; spamreport, unsubscribe, group_unsubscribe and group_resubscribe are counted as ignored (they come
-/// after delivery and need no ids). For every other event: vendor_message_id is `sg_message_id` before its
+/// Parses a webhook body (a JSON array of events) and maps each element on its own. A body that is not UTF-8,
+/// holds a NUL byte or nests deeper than adapters::max_json_depth is refused before parsing. An element that is
+/// not an object, has no usable `sg_message_id` or `sg_event_id`, has a missing or unknown `event`, or whose ids
+/// or `status` hold control characters (its `reason` any but tab and line breaks) is an unusable item;
+/// spamreport, unsubscribe, group_unsubscribe and group_resubscribe are counted as ignored (they come after
+/// delivery and need no ids). For every other event: vendor_message_id is `sg_message_id` before its
 /// first '.', dedupe_key is `sg_event_id`, vendor_time is `timestamp` (unix seconds) or else `received_at`,
 /// vendor_status is the event word, vendor_code is `status` (e.g. "5.1.1") or "", raw is the element as JSON.
 /// Mapping: processed, deferred -> pending; delivered, open, click -> sent; bounce -> failed `email:bounce`

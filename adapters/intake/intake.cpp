@@ -15,6 +15,7 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include "adapters/json_guard.hpp"
 #include "core/codes.hpp"
 
 namespace deliveryd::adapters::intake {
@@ -285,6 +286,8 @@ std::string at_byte(std::size_t byte) { return byte == 0 ? std::string{} : " at 
 
 /// The items of a JSON array body.
 std::variant<json, body_error> parse_array(std::string_view body, std::size_t max_items) {
+  if (auto problem = find_json_text_problem(body))
+    return body_error{400, "malformed", describe(*problem, "the body")};
   std::size_t byte = 0;
   auto items = parse_json(body, byte);
   if (!items)
@@ -313,6 +316,9 @@ std::variant<json, body_error> parse_ndjson(std::string_view body, std::size_t m
     return too_many(lines.size(), max_items);
   auto items = json::array();
   for (auto [line_number, line] : lines) {
+    // Line by line: a string left open on one line must not hide the next line's nesting from the check.
+    if (auto problem = find_json_text_problem(line))
+      return body_error{400, "malformed", describe(*problem, "line " + std::to_string(line_number))};
     std::size_t byte = 0;
     auto item = parse_json(line, byte);
     if (!item)
@@ -414,8 +420,23 @@ std::optional<std::string> canonical_e164(std::string_view text) {
   return std::nullopt;
 }
 
-std::optional<std::string> normalize_phone(std::string_view text, std::string_view default_region) {
+namespace {
+
+/// libphonenumber's E.164 text of `text` read in `region`; nullopt when it does not parse.
+std::optional<std::string> libphonenumber_e164(std::string_view text, std::string_view region) {
   using i18n::phonenumbers::PhoneNumberUtil;
+  const auto* util = PhoneNumberUtil::GetInstance();
+  i18n::phonenumbers::PhoneNumber number;
+  if (util->Parse(std::string{text}, std::string{region}, &number) != PhoneNumberUtil::NO_PARSING_ERROR)
+    return std::nullopt;
+  std::string formatted;
+  util->Format(number, PhoneNumberUtil::E164, &formatted);
+  return formatted;
+}
+
+} // namespace
+
+std::optional<std::string> normalize_phone(std::string_view text, std::string_view default_region) {
   text = trim(text);
   if (text.empty() || !printable_length(text))
     return std::nullopt;
@@ -423,12 +444,18 @@ std::optional<std::string> normalize_phone(std::string_view text, std::string_vi
   // about 11 µs a number (11 ms for a batch of 1,000). intake_test holds the two paths together.
   if (auto canonical = canonical_e164(text))
     return canonical;
-  const auto* util = PhoneNumberUtil::GetInstance();
-  i18n::phonenumbers::PhoneNumber number;
-  if (util->Parse(std::string{text}, std::string{default_region}, &number) != PhoneNumberUtil::NO_PARSING_ERROR)
-    return std::nullopt;
-  std::string formatted;
-  util->Format(number, PhoneNumberUtil::E164, &formatted);
+  auto formatted = libphonenumber_e164(text, default_region);
+  // libphonenumber drops one national prefix per parse: "+82 0 0 2345 6788" gives +82023456788, which reads again
+  // as +8223456788. Read the result again while it gets shorter, so that a stored contact normalises to itself
+  // (contact= finds what intake stored); one that libphonenumber reads back otherwise is no phone number.
+  while (formatted && !canonical_e164(*formatted)) {
+    auto again = libphonenumber_e164(*formatted, default_region);
+    if (again == formatted)
+      break;
+    if (!again || again->size() >= formatted->size())
+      return std::nullopt;
+    formatted = std::move(again);
+  }
   return formatted;
 }
 

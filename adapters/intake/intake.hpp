@@ -60,11 +60,13 @@ struct intake_context {
   std::size_t max_items = 10000;       ///< more is a 413
 };
 
-/// Parses a JSON array (`application/json`) or NDJSON (`application/x-ndjson`, chosen by `ndjson`) body.
+/// Parses a JSON array (`application/json`) or NDJSON (`application/x-ndjson`, chosen by `ndjson`) body. A body
+/// (an NDJSON line) that is not UTF-8, holds a NUL byte or nests deeper than adapters::max_json_depth is refused
+/// whole before parsing, 400 with a sentence naming the byte.
 std::variant<parsed_batch, body_error> parse_body(std::string_view body, bool ndjson, const intake_context& ctx);
 
 /// Normalises a phone number to E.164 ("010-1234-5678" in KR -> "+821012345678"); nullopt when it cannot be
-/// parsed as a phone number.
+/// parsed as a phone number. The result normalises to itself (a national prefix written twice is dropped twice).
 std::optional<std::string> normalize_phone(std::string_view text, std::string_view default_region);
 
 /// `text` itself when it is an E.164 number that libphonenumber would give back unchanged ('+', 8 to 15

@@ -11,8 +11,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "adapters/json_guard.hpp"
 #include "adapters/url.hpp"
 #include "core/codes.hpp"
+#include "core/utf8.hpp"
 
 namespace deliveryd::adapters::kakao {
 
@@ -165,6 +167,8 @@ std::variant<mapped_event, std::string> push_event(const json& item, const core:
     return std::string{"the element has no message_id string"};
   if (read_string(item, "result_code", result_code) != field_state::present)
     return std::string{"the element has no result_code string"};
+  if (!core::is_printable_utf8(message_id) || !core::is_printable_utf8(result_code))
+    return std::string{"the element's message_id or result_code holds control characters"};
   mapped_event out;
   out.vendor_message_id = message_id;
   out.event = event_of_code(result_code, {});
@@ -292,6 +296,8 @@ std::optional<core::timestamp> parse_local_time(std::string_view text, const cor
 
 std::variant<poll_result, bad_body> parse_poll_response(std::string_view body, const core::zone& zone,
                                                         [[maybe_unused]] core::timestamp received_at) {
+  if (auto problem = find_json_text_problem(body)) // the body is stored as `raw`: never past a NUL, always UTF-8
+    return bad_body{describe(*problem, "the poll answer")};
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded())
     return bad_body{"the poll answer is not JSON"};
@@ -318,6 +324,8 @@ std::variant<poll_result, bad_body> parse_poll_response(std::string_view body, c
 
 std::variant<mapped_batch, bad_body> parse_push(std::string_view body, const core::zone& zone,
                                                 [[maybe_unused]] core::timestamp received_at) {
+  if (auto problem = find_json_text_problem(body))
+    return bad_body{describe(*problem, "the push body")};
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded())
     return bad_body{"the push body is not JSON"};

@@ -83,14 +83,16 @@ struct poll_result {
 /// `kakao:<requestStatusCode>` of category vendor_error. vendor_time is completeTime read in `zone`, else
 /// unknown (the epoch, as for a Twilio callback: the receipt time, `received_at`, is the ledger's history time
 /// and must not settle conflicts between failures). dedupe_key is "poll|<messageId>|<code>", so the same
-/// result polled twice is one event.
+/// result polled twice is one event. The body is kept whole as `raw`: one that is not UTF-8, holds a NUL byte or
+/// nests deeper than adapters::max_json_depth is refused.
 std::variant<poll_result, bad_body> parse_poll_response(std::string_view body, const core::zone& zone,
                                                         core::timestamp received_at);
 
 /// Parses the body of `POST /webhooks/kakao`: a JSON array of {"message_id", "result_code", "done_at"}.
 /// done_at is RFC 3339 (or a SENS local time in `zone`), else unknown (the epoch). An element without a usable
-/// message_id or result_code (both non-empty strings) is an unusable item. dedupe_key is
-/// "push|<message_id>|<result_code>". A body that is not a JSON array is refused whole.
+/// message_id or result_code (both non-empty strings without control characters) is an unusable item. dedupe_key
+/// is "push|<message_id>|<result_code>". A body that is not a JSON array (or not UTF-8, holds a NUL byte, nests
+/// deeper than adapters::max_json_depth) is refused whole.
 std::variant<mapped_batch, bad_body> parse_push(std::string_view body, const core::zone& zone,
                                                 core::timestamp received_at);
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include "adapters/json_guard.hpp"
 #include "adapters/url.hpp"
 #include "core/reconcile.hpp"
 
@@ -116,6 +117,8 @@ std::string describe_for_poll(parse_error e) {
       return "the message resource has no status";
     case parse_error::unknown_status:
       return "the message resource's status is not a status Twilio documents";
+    case parse_error::control_characters:
+      return "the message resource's sid or error_code holds control characters";
   }
   return "the message resource could not be used";
 }
@@ -172,6 +175,8 @@ std::optional<core::timestamp> parse_rfc2822(std::string_view text) noexcept {
 }
 
 std::variant<message_result, bad_message> parse_message(std::string_view body, core::timestamp received_at) {
+  if (auto problem = find_json_text_problem(body)) // the body is stored as `raw`: never past a NUL, always UTF-8
+    return bad_message{describe(*problem, "the message resource")};
   const json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded())
     return bad_message{"the message resource is not JSON"};

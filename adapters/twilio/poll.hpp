@@ -42,6 +42,8 @@ struct bad_message {
 /// integer, a string or null; vendor_time is date_updated, else unknown (the epoch, as map_callback leaves it:
 /// the receipt time `received_at` must not settle conflicts between failures). A failure whose code has no
 /// short text takes error_message as the vendor's text for its reason. A price that is not a string is unknown.
+/// The body is kept whole as `raw`: one that is not UTF-8, holds a NUL byte or nests deeper than
+/// adapters::max_json_depth is refused.
 std::variant<message_result, bad_message> parse_message(std::string_view body, core::timestamp received_at);
 
 } // namespace deliveryd::adapters::twilio

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "core/codes.hpp"
+#include "core/utf8.hpp"
 
 namespace deliveryd::adapters::twilio {
 
@@ -281,6 +282,8 @@ std::string_view describe(parse_error e) noexcept {
       return "the callback has neither MessageStatus nor SmsStatus";
     case parse_error::unknown_status:
       return "the callback's MessageStatus is not a status Twilio documents";
+    case parse_error::control_characters:
+      return "the callback's MessageSid or ErrorCode holds control characters";
   }
   return "unknown parse error";
 }
@@ -294,6 +297,8 @@ std::variant<status_callback, parse_error> parse_callback(form_params params) {
     return parse_error::missing_message_status;
   if (!kind_of(*word))
     return parse_error::unknown_status;
+  if (!core::is_printable_utf8(*sid) || !core::is_printable_utf8(first_value(params, "ErrorCode").value_or("")))
+    return parse_error::control_characters;
   status_callback cb;
   cb.message_sid = std::string{*sid};
   cb.message_status = std::string{*word};

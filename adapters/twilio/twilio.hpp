@@ -53,12 +53,14 @@ enum class parse_error {
   missing_message_sid,    ///< no MessageSid nor SmsSid
   missing_message_status, ///< no MessageStatus nor SmsStatus
   unknown_status,         ///< a status word Twilio does not document
+  control_characters,     ///< MessageSid or ErrorCode holds a control character (they are stored as sent)
 };
 
 /// A sentence for a person about a parse error.
 std::string_view describe(parse_error e) noexcept;
 
 /// Extracts the fields deliveryd uses from the callback's parameters; unknown parameters are kept, not refused.
+/// MessageSid and ErrorCode are stored as sent, so they must be printable (no control characters).
 std::variant<status_callback, parse_error> parse_callback(form_params params);
 
 /// What a callback means for the send.

@@ -264,7 +264,8 @@ TEST_CASE("bad input: /v1/codes is the seed's table plus ME09", "[integration][b
   CHECK(codes.size() == seed.size());
   for (const auto& [code, reason, description] : seed) {
     INFO("code " << code);
-    auto it = std::find_if(codes.begin(), codes.end(), [&](const json& row) { return row["code"] == code; });
+    // An init-capture: clang 14 (the sanitizer build's compiler) cannot capture a structured binding.
+    auto it = std::find_if(codes.begin(), codes.end(), [&code = code](const json& row) { return row["code"] == code; });
     REQUIRE(it != codes.end());
     CHECK((*it)["reason"] == reason);
     if (!description.empty())

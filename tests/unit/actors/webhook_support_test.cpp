@@ -44,6 +44,10 @@ TEST_CASE("a token counts in the query or in the header", "[actors][webhooks]") 
   CHECK_FALSE(token_presented("s3cret", job_with("/w?token=wrong"), "X-T"));
   CHECK_FALSE(token_presented("s3cret", job_with("/w?tok=s3cret", {{"X-U", "s3cret"}}), "X-T"));
   CHECK_FALSE(token_presented("s3cret", job_with("/w?token=s3cret%"), "X-T")); // an escape that does not decode
+  // Another parameter that does not decode (a DLR field with %00 or bad UTF-8) leaves the token readable, so that
+  // the request is refused as malformed, not as unauthenticated.
+  CHECK(token_presented("s3cret", job_with("/w?token=s3cret&id=a%00b&text=%FF"), "X-T"));
+  CHECK(token_presented("s3cret", job_with("/w?id=%&token=s3cret"), "X-T"));
   CHECK_FALSE(token_presented("", job_with("/w?token="), "X-T"));
   CHECK_FALSE(token_presented("", job_with("/w", {{"X-T", ""}}), "X-T"));
 }

@@ -247,6 +247,11 @@ TEST_CASE("contacts", "[intake]") {
   CHECK_FALSE(intake::normalize_phone("", "KR"));
   CHECK_FALSE(intake::normalize_phone("not a number", "KR"));
   CHECK_FALSE(intake::normalize_phone("0101234\n5678", "KR"));
+  // A national prefix written more than once: libphonenumber drops one per parse; the stored text must normalise
+  // to itself.
+  CHECK(intake::normalize_phone("+82 0 0 2345 6788", "KR") == "+8223456788");
+  CHECK(intake::normalize_phone("+1 1 1 201 555 0123", "KR") == "+12015550123");
+  CHECK(intake::normalize_phone("0 000 000 1 1016", "DE") == "+4911016");
 
   CHECK(intake::normalize_email(" Jane.Doe@Example.COM ") == "Jane.Doe@example.com");
   CHECK_FALSE(intake::normalize_email("jane"));

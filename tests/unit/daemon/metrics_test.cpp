@@ -186,3 +186,23 @@ TEST_CASE("metrics: pending counts are cached for the TTL, failures are not", "[
   CHECK_FALSE(failing.get(broken, t0 + std::chrono::seconds{1}));
   CHECK(failures == 2);
 }
+
+TEST_CASE("metrics: the ledger's backlog, its limit and the overload refusals", "[metrics]") {
+  actors::counters c;
+  actors::backlog gate{1000};
+  REQUIRE(gate.try_admit(600));
+  REQUIRE_FALSE(gate.try_admit(500));
+  gate.refused();
+  const auto text = format_metrics(c, std::nullopt, {}, &gate);
+  const auto s = samples_of(text);
+  CHECK(s.at("deliveryd_ledger_backlog_items") == "600");
+  CHECK(s.at("deliveryd_ledger_backlog_limit") == "1000");
+  CHECK(s.at("deliveryd_overloaded_total") == "2");
+  // Each sample follows its own family's TYPE line.
+  const auto type = text.find("# TYPE deliveryd_overloaded_total counter\n");
+  REQUIRE(type != std::string::npos);
+  CHECK(text.find("deliveryd_overloaded_total 2") > type);
+  // Without a gate the families stay and carry no sample.
+  const auto bare = samples_of(format_metrics(c, std::nullopt, {}));
+  CHECK(bare.count("deliveryd_ledger_backlog_items") == 0);
+}

@@ -1,0 +1,199 @@
+// Slow clients (slowloris): 150 connections on each listener that send half a request and then trickle or go
+// quiet must not delay anyone else's request by more than a second, and the quiet ones are dropped by the
+// daemon's read time-out.
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+
+using namespace it;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+/// A raw loopback TCP connection, closed on destruction.
+class raw_connection {
+public:
+  explicit raw_connection(int port) : fd_{::socket(AF_INET, SOCK_STREAM, 0)} {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~raw_connection() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  raw_connection(raw_connection&& other) noexcept : fd_{std::exchange(other.fd_, -1)}, connected_{other.connected_} {}
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+  raw_connection& operator=(raw_connection&&) = delete;
+
+  bool connected() const { return connected_; }
+
+  /// Sends all of `text`; false when the peer is gone.
+  bool send(std::string_view text) {
+    while (!text.empty()) {
+      const auto n = ::send(fd_, text.data(), text.size(), MSG_NOSIGNAL);
+      if (n <= 0)
+        return false;
+      text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  /// True when the daemon closes the connection (perhaps after an error answer, kept in received()) before
+  /// `deadline`.
+  bool closed_by_peer(std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        return false;
+      char buffer[4096];
+      const auto n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (n <= 0)
+        return true;
+      received_.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
+  /// What the daemon sent on this connection so far (read by closed_by_peer).
+  const std::string& received() const { return received_; }
+
+private:
+  int fd_;
+  bool connected_ = false;
+  std::string received_;
+};
+
+/// The start of a request that never completes: either headers without their end, or headers and part of a body.
+std::string half_request(int i, const std::string& path) {
+  std::string head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+  if ((i / 2) % 2 == 0) // both shapes among the trickling (even i) and the quiet (odd i) connections
+    return head + "X-Slow: "; // stops inside a header line
+  return head + "Content-Length: 4000\r\n\r\n[{\"send_id\":\"slow"; // stops inside the body
+}
+
+/// Opens `n` slow connections to `port`, each with half a request sent.
+std::vector<raw_connection> open_slow(int port, int n, const std::string& path) {
+  std::vector<raw_connection> out;
+  for (int i = 0; i < n; ++i) {
+    raw_connection c{port};
+    REQUIRE(c.connected());
+    REQUIRE(c.send(half_request(i, path)));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+/// The latency of each of `n` requests made by `request` (a new connection each time, so that each needs a
+/// thread of the daemon's own), in seconds; fails the test on an unexpected answer.
+template <class Request>
+std::vector<double> timed(int n, Request request) {
+  std::vector<double> out;
+  for (int i = 0; i < n; ++i) {
+    const auto started = steady::now();
+    auto res = request(i);
+    out.push_back(std::chrono::duration<double>(steady::now() - started).count());
+    INFO("request " << i << ": " << describe(res));
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    std::this_thread::sleep_for(20ms);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("slow clients: 150 half-sent requests per listener delay no one else by a second",
+          "[integration][slow]") {
+  daemon_process d;
+  const auto base = same_day_base();
+  {
+    auto ops = d.ops_client();
+    json items = json::array();
+    for (int i = 0; i < 40; ++i)
+      items.push_back(twilio_send("slow-ok-" + std::to_string(i), base, "SMslowok" + std::string(24, '0') +
+                                                                         (i < 10 ? "0" : "") + std::to_string(i)));
+    auto res = post_sends(*ops, items);
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+  }
+
+  auto hooks_slow = open_slow(d.webhooks_port(), 150, twilio_path);
+  auto ops_slow = open_slow(d.ops_port(), 150, "/v1/sends");
+  std::atomic<bool> stop{false};
+  // Half of them trickle a byte every 2 s, below the daemon's 10 s read time-out, so they are never dropped.
+  std::thread trickler{[&] {
+    while (!stop) {
+      for (std::size_t i = 0; i < hooks_slow.size(); i += 2) {
+        hooks_slow[i].send("x");
+        ops_slow[i].send("x");
+      }
+      for (int k = 0; k < 20 && !stop; ++k)
+        std::this_thread::sleep_for(100ms);
+    }
+  }};
+  std::this_thread::sleep_for(300ms); // every slow connection has reached the daemon and holds a thread
+
+  // Everyone else: signed callbacks on the webhooks listener, health and intake on the ops listener.
+  const auto hooks_latency = timed(40, [&](int i) {
+    auto client = d.webhooks_client();
+    const auto sid = "SMslowok" + std::string(24, '0') + (i < 10 ? "0" : "") + std::to_string(i);
+    return post_twilio(*client, d.public_url(), twilio_callback(sid, "delivered"));
+  });
+  const auto ops_latency = timed(20, [&](int i) {
+    auto client = d.ops_client();
+    if (i % 2 == 0)
+      return client->Get("/healthz");
+    return post_sends(*client, json::array({twilio_send("slow-late-" + std::to_string(i), base)}));
+  });
+  const auto worst_hooks = *std::max_element(hooks_latency.begin(), hooks_latency.end());
+  const auto worst_ops = *std::max_element(ops_latency.begin(), ops_latency.end());
+  std::cout << "slow clients: with 150 half-sent requests on each listener, the slowest of 40 callbacks took "
+            << worst_hooks * 1000 << " ms, of 20 ops requests " << worst_ops * 1000 << " ms\n";
+  CHECK(worst_hooks < 1.0);
+  CHECK(worst_ops < 1.0);
+
+  // The callbacks were stored, as usual.
+  {
+    auto ops = d.ops_client();
+    auto s = get_json(*ops, "/v1/sends/slow-ok-39");
+    CHECK(s["status"] == "sent");
+  }
+
+  // The quiet half is dropped by the read time-out (10 s after their last byte); the tricklers are not.
+  std::size_t quiet_dropped = 0;
+  const auto deadline = steady::now() + 15s;
+  for (std::size_t i = 1; i < hooks_slow.size(); i += 2) {
+    if (hooks_slow[i].closed_by_peer(deadline))
+      ++quiet_dropped;
+    // Nothing but an error answer, if anything, before the close: the half request was not served.
+    const auto& answer = hooks_slow[i].received();
+    CHECK((answer.empty() || answer.rfind("HTTP/1.1 4", 0) == 0));
+  }
+  std::size_t trickling_open = 0;
+  for (std::size_t i = 0; i < hooks_slow.size(); i += 2)
+    trickling_open += !hooks_slow[i].closed_by_peer(steady::now());
+  stop = true;
+  trickler.join();
+  CHECK(quiet_dropped == hooks_slow.size() / 2);
+  CHECK(trickling_open == hooks_slow.size() / 2);
+  hooks_slow.clear();
+  ops_slow.clear();
+  CHECK(d.terminate() == 0);
+}
