@@ -19,6 +19,7 @@
 #include <phonenumbers/phonenumberutil.h>
 #include <toml++/toml.h>
 
+#include "config/toml_guard.hpp"
 #include "core/time.hpp"
 
 namespace deliveryd::config {
@@ -483,6 +484,10 @@ load_result read_document(const toml::table& root, const std::string& source) {
 } // namespace
 
 load_result parse(std::string_view toml_text, const std::string& source_name) {
+  if (const auto unsafe = find_unsafe_character(toml_text))
+    return config_error{source_name + ": line " + std::to_string(unsafe->line) + " holds U+" + hex_digits(*unsafe)
+                        + ", which the TOML library of this build reads safely only in comments and one-line strings"
+                          " (inside a string, write it as \\u" + hex_digits(*unsafe) + ")"};
   try {
     auto root = toml::parse(toml_text, source_name);
     return read_document(root, source_name);

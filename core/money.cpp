@@ -14,12 +14,15 @@ std::optional<std::int64_t> abs_micros(std::string_view text) noexcept {
     return std::nullopt;
   if (dot != std::string_view::npos && fraction.empty())
     return std::nullopt;
-  constexpr std::int64_t limit = std::numeric_limits<std::int64_t>::max() / 10 - 10;
+  // The whole part in millionths, plus six decimals and a rounding unit, must fit: "9223372036859" would not.
+  constexpr std::int64_t max_whole = (std::numeric_limits<std::int64_t>::max() - 1'000'000) / 1'000'000;
   std::int64_t value = 0;
   for (char c : whole) {
-    if (c < '0' || c > '9' || value > limit / 1'000'000)
+    if (c < '0' || c > '9')
       return std::nullopt;
     value = value * 10 + (c - '0');
+    if (value > max_whole)
+      return std::nullopt;
   }
   value *= 1'000'000;
   std::int64_t scale = 100'000;

@@ -138,8 +138,10 @@ std::optional<zone> zone::locate(std::string_view name) noexcept {
 std::string_view zone::name() const noexcept { return tz_->name(); }
 
 std::string zone::format(timestamp t) const {
-  const auto info = tz_->get_info(t);
-  const auto local = t + info.offset;
+  // RFC 3339 offsets are whole minutes, while local mean time offsets (Seoul's before 1908: +08:27:52) have
+  // seconds: the wall clock printed must be the one of the offset printed, or the text names another instant.
+  const auto offset = chr::duration_cast<chr::minutes>(tz_->get_info(t).offset);
+  const auto local = t + offset;
   const auto day = date::floor<date::days>(local);
   const date::year_month_day ymd{day};
   const date::hh_mm_ss clock{local - day};
@@ -153,7 +155,7 @@ std::string zone::format(timestamp t) const {
     std::snprintf(buffer.data(), buffer.size(), ".%03d", static_cast<int>(ms));
     text += buffer.data();
   }
-  return text + format_offset(info.offset);
+  return text + format_offset(offset);
 }
 
 day_number zone::day_of(timestamp t) const {

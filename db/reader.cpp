@@ -1,5 +1,6 @@
 #include "db/reader.hpp"
 
+#include <array>
 #include <charconv>
 #include <limits>
 
@@ -55,14 +56,19 @@ void bind_filter(SQLite::Statement& q, const log_filter& filter) {
   bind_optional(q, 8, filter.contact);
 }
 
+/// Writes the text of a cursor into `buf` (large enough for two int64 in base 36 and the dot).
+std::string_view write_cursor(const log_cursor& c, std::array<char, 48>& buf) noexcept {
+  auto* end = std::to_chars(buf.data(), buf.data() + buf.size(), c.requested_at, 36).ptr;
+  *end++ = '.';
+  end = std::to_chars(end, buf.data() + buf.size(), c.id, 36).ptr;
+  return {buf.data(), static_cast<std::size_t>(end - buf.data())};
+}
+
 } // namespace
 
 std::string encode_cursor(const log_cursor& c) {
-  char buf[48];
-  auto* end = std::to_chars(buf, buf + sizeof buf, c.requested_at, 36).ptr;
-  *end++ = '.';
-  end = std::to_chars(end, buf + sizeof buf, c.id, 36).ptr;
-  return std::string{buf, end};
+  std::array<char, 48> buf{};
+  return std::string{write_cursor(c, buf)};
 }
 
 std::optional<log_cursor> decode_cursor(std::string_view text) noexcept {
@@ -75,10 +81,10 @@ std::optional<log_cursor> decode_cursor(std::string_view text) noexcept {
   if (first.ec != std::errc{} || first.ptr != text.data() + dot || second.ec != std::errc{}
       || second.ptr != text.data() + text.size() || c.requested_at < 0 || c.id < 0)
     return std::nullopt;
-  // Only lower-case digits: one text per cursor.
-  for (char ch : text)
-    if (ch >= 'A' && ch <= 'Z')
-      return std::nullopt;
+  // One text per cursor: from_chars also takes upper-case digits, a '-' before zero and leading zeros.
+  std::array<char, 48> again{};
+  if (write_cursor(c, again) != text)
+    return std::nullopt;
   return c;
 }
 

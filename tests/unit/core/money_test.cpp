@@ -18,4 +18,8 @@ TEST_CASE("vendor prices are summed exactly in millionths of their absolute valu
   CHECK_FALSE(abs_micros("1e5"));
   CHECK_FALSE(abs_micros("1,5"));
   CHECK_FALSE(abs_micros("99999999999999999999"));
+  // The largest whole part taken (room left for six decimals and rounding) and larger ones ("...859" overflowed).
+  CHECK(abs_micros("9223372036853.9999995") == 9'223'372'036'854'000'000);
+  CHECK_FALSE(abs_micros("9223372036854"));
+  CHECK_FALSE(abs_micros("9223372036859"));
 }

@@ -85,6 +85,14 @@ TEST_CASE("the UTC zone prints +00:00", "[time]") {
   CHECK(z.start_of_day(20261127) == utc(2026, 11, 27));
 }
 
+TEST_CASE("a local mean time offset with seconds prints the instant it names", "[time]") {
+  // Seoul before 1908 is +08:27:52; RFC 3339 has whole minutes only, so the clock goes with +08:27.
+  const auto seoul = must_locate("Asia/Seoul");
+  const auto at = utc(1900, 1, 1, 0, 0, 0, 50);
+  CHECK(seoul.format(at) == "1900-01-01T08:27:00.050+08:27");
+  CHECK(parse_rfc3339(seoul.format(at)) == at);
+}
+
 TEST_CASE("America/New_York across its DST transitions", "[time]") {
   const auto ny = must_locate("America/New_York");
   // 2026-03-08 02:00 EST jumps to 03:00 EDT (07:00Z).

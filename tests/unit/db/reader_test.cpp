@@ -295,7 +295,7 @@ TEST_CASE("cursors survive their text and garbage is refused", "[db][reader]") {
   CHECK(db::encode_cursor({35, 36}) == "z.10");
   for (std::string_view garbage : {"", ".", "1", "1.", ".1", "1.2.3", "-1.2", "1.-2", "+1.2", " 1.2", "1.2 ",
                                    "Z.1", "1.A", "1_2", "zzzzzzzzzzzzzz.1", "1.zzzzzzzzzzzzzz", "%%.%%",
-                                   "0000000000000000000001.00000000000000000001"}) {
+                                   "0000000000000000000001.00000000000000000001", "-0.1", "1.-0", "01.2", "1.02"}) {
     CAPTURE(garbage);
     CHECK_FALSE(db::decode_cursor(garbage));
   }

@@ -1,0 +1,87 @@
+/// Korean aggregator JSON reports (carrier::parse_aggregator) and the carrier webhook's shared token
+/// (carrier::token_matches).
+///
+/// Input (FuzzedDataProvider): the configured token and the given token, each ended by a backslash and a newline
+/// (a backslash inside is written twice), then the body.
+
+#include <cstdint>
+#include <string>
+
+#include <fuzzer/FuzzedDataProvider.h>
+#include <nlohmann/json.hpp>
+
+#include "adapters/carrier/carrier.hpp"
+#include "adapters/json_guard.hpp"
+#include "fuzz_support.hpp"
+
+namespace carrier = deliveryd::adapters::carrier;
+namespace core = deliveryd::core;
+namespace fz = deliveryd::fuzz;
+
+namespace {
+
+/// True for exactly four ASCII digits.
+bool four_digits(std::string_view code) {
+  return code.size() == 4 && code.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+/// A token matches only itself, and an empty one nothing.
+void check_token(const std::string& configured, const std::string& given) {
+  FUZZ_CHECK(carrier::token_matches(configured, given) == (!configured.empty() && configured == given));
+  FUZZ_CHECK(carrier::token_matches(configured, configured) == !configured.empty());
+}
+
+/// One mapped report: keyed by id and code, its outcome the code's meaning.
+void check_event(const deliveryd::adapters::mapped_event& m) {
+  const auto& e = m.event;
+  FUZZ_CHECK(!m.vendor_message_id.empty() && four_digits(e.vendor_code) && e.vendor_status == e.vendor_code);
+  FUZZ_CHECK(e.dedupe_key == m.vendor_message_id + "|" + e.vendor_code);
+  FUZZ_CHECK(fz::valid_utf8(m.raw) && m.raw.front() == '{' && m.raw.back() == '}');
+  const auto meaning = carrier::meaning_of(e.vendor_code);
+  FUZZ_CHECK(meaning.has_value() && meaning->outcome == e.outcome);
+  switch (e.outcome) {
+    case core::status::sent:
+      FUZZ_CHECK(e.code.empty() && e.cat == core::category::none);
+      break;
+    case core::status::failed:
+      FUZZ_CHECK(e.code == "carrier:" + e.vendor_code && e.cat != core::category::none && !e.reason.empty());
+      break;
+    case core::status::uncertain:
+      FUZZ_CHECK(e.code == "ME09");
+      break;
+    case core::status::pending:
+    case core::status::excluded:
+      FUZZ_CHECK(false); // the table has neither
+  }
+}
+
+/// Every element is an event or an unusable item, in order; a body that is no array is refused whole.
+void check_body(std::string_view body) {
+  const auto result = carrier::parse_aggregator(body, fz::fixed_now());
+  const auto document = nlohmann::json::parse(body, nullptr, false);
+  if (const auto* why = std::get_if<std::string>(&result)) {
+    FUZZ_CHECK(!why->empty());
+    FUZZ_CHECK(document.is_discarded() || !document.is_array() || deliveryd::adapters::find_json_text_problem(body));
+    return;
+  }
+  const auto& batch = std::get<deliveryd::adapters::mapped_batch>(result);
+  FUZZ_CHECK(document.is_array() && batch.events.size() + batch.unusable.size() == document.size());
+  FUZZ_CHECK(batch.ignored == 0);
+  for (std::size_t i = 0; i < batch.unusable.size(); ++i) {
+    FUZZ_CHECK(batch.unusable[i].index < document.size() && !batch.unusable[i].reason.empty());
+    FUZZ_CHECK(i == 0 || batch.unusable[i - 1].index < batch.unusable[i].index);
+  }
+  for (const auto& event : batch.events)
+    check_event(event);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  FuzzedDataProvider input{data, size};
+  const auto configured = input.ConsumeRandomLengthString(64);
+  const auto given = input.ConsumeRandomLengthString(64);
+  check_token(configured, given);
+  check_body(input.ConsumeRemainingBytesAsString());
+  return 0;
+}

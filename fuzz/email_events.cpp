@@ -1,0 +1,64 @@
+/// SendGrid Event Webhook bodies: parse_events and what it maps each element onto.
+///
+/// Input: the whole input is the request body.
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "adapters/email/sendgrid.hpp"
+#include "adapters/json_guard.hpp"
+#include "fuzz_support.hpp"
+
+namespace sg = deliveryd::adapters::email;
+namespace core = deliveryd::core;
+namespace fz = deliveryd::fuzz;
+
+namespace {
+
+/// One mapped event: addressed by the id before the first '.', keyed by sg_event_id, text that JSON can carry.
+void check_event(const deliveryd::adapters::mapped_event& m) {
+  const auto& e = m.event;
+  FUZZ_CHECK(!m.vendor_message_id.empty() && m.vendor_message_id.find('.') == std::string::npos);
+  FUZZ_CHECK(!e.dedupe_key.empty() && !e.vendor_status.empty());
+  FUZZ_CHECK(fz::valid_utf8(m.raw) && m.raw.front() == '{' && m.raw.back() == '}');
+  FUZZ_CHECK(e.source == core::event_source::webhook);
+  switch (e.outcome) {
+    case core::status::pending:
+    case core::status::sent:
+      FUZZ_CHECK(e.code.empty() && e.cat == core::category::none);
+      break;
+    case core::status::failed:
+      FUZZ_CHECK(e.code == "email:bounce" || e.code == "email:blocked" || e.code == "email:dropped");
+      FUZZ_CHECK(e.cat != core::category::none && !e.reason.empty());
+      break;
+    case core::status::uncertain:
+    case core::status::excluded:
+      FUZZ_CHECK(false); // SendGrid has no word for either
+  }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto body = fz::as_text(data, size);
+  const auto parsed = sg::parse_events(body, fz::fixed_now());
+  const auto document = nlohmann::json::parse(body, nullptr, false);
+  if (const auto* error = std::get_if<sg::parse_error>(&parsed)) {
+    FUZZ_CHECK(error->http_status == 400 && error->error == "malformed" && !error->detail.empty());
+    FUZZ_CHECK(document.is_discarded() || !document.is_array() || deliveryd::adapters::find_json_text_problem(body));
+    return 0;
+  }
+  // Every element is accounted for exactly once: an event, an unusable item (in order), or ignored.
+  const auto& batch = std::get<deliveryd::adapters::mapped_batch>(parsed);
+  FUZZ_CHECK(document.is_array());
+  FUZZ_CHECK(batch.events.size() + batch.unusable.size() + batch.ignored == document.size());
+  for (std::size_t i = 0; i < batch.unusable.size(); ++i) {
+    FUZZ_CHECK(batch.unusable[i].index < document.size() && !batch.unusable[i].reason.empty());
+    FUZZ_CHECK(i == 0 || batch.unusable[i - 1].index < batch.unusable[i].index);
+  }
+  for (const auto& event : batch.events)
+    check_event(event);
+  return 0;
+}
