@@ -273,7 +273,7 @@ void flush(ledger_pointer self) {
     store.commit();
     st.tx_open = false;
   } catch (const std::exception& e) {
-    abandon_transaction(st, e.what());
+    abandon_transaction(st, st.deps.store->explain(e)); // explain before the rollback: it reads the OS error
     return;
   }
   if (st.deps.stats)
@@ -323,7 +323,7 @@ void enqueue(ledger_pointer self, job j) {
     st.batch.push_back(std::move(j));
   } catch (const std::exception& e) {
     st.batch.push_back(std::move(j));
-    abandon_transaction(st, e.what());
+    abandon_transaction(st, st.deps.store->explain(e)); // explain before the rollback: it reads the OS error
     return;
   }
   if (st.deps.stats)

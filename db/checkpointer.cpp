@@ -29,6 +29,9 @@ void wal_checkpointer::run() {
       if (!db) {
         db.emplace(path_, SQLite::OPEN_READWRITE);
         db->setBusyTimeout(100);
+        // A connection learns that the file is in WAL mode when it first reads it; until then a checkpoint is
+        // a no-op that reports success, and the WAL would only ever be copied back by the writer's backstop.
+        db->execAndGet("PRAGMA schema_version");
       }
       // PASSIVE: copy as much as readers allow, never wait for or block the writer. A failure needs no report
       // here: the disk's trouble shows in the writer's commits, and the writer's own automatic checkpoint

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 
 #include "db/schema.hpp"
@@ -41,17 +42,32 @@ void configure_writer(SQLite::Database& db, const store_options& options) {
 constexpr std::uintmax_t full_check_limit = 256ull * 1024 * 1024;
 
 std::optional<std::string> check_integrity(SQLite::Database& db, const std::string& path) {
-  // Reading the header and the schema refuses a file that is not SQLite or whose first pages are damaged.
-  db.execAndGet("SELECT count(*) FROM sqlite_schema");
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec || size > full_check_limit)
+  const auto damaged = [](const std::string& why) {
+    return "the ledger fails SQLite's integrity check (" + why + "); restore it from a backup";
+  };
+  try {
+    // Reading the header and the schema refuses a file that is not SQLite or whose first pages are damaged.
+    db.execAndGet("SELECT count(*) FROM sqlite_schema");
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size > full_check_limit)
+      return std::nullopt;
+    // quick_check is O(pages) but skips index cross-checks: enough to refuse a damaged file at start.
+    auto result = db.execAndGet("PRAGMA quick_check(1)").getString();
+    if (result != "ok")
+      return damaged(result);
     return std::nullopt;
-  // quick_check is O(pages) but skips index cross-checks: enough to refuse a damaged file at start.
-  auto result = db.execAndGet("PRAGMA quick_check(1)").getString();
-  if (result != "ok")
-    return "the ledger fails SQLite's integrity check (" + result + "); restore it from a backup";
-  return std::nullopt;
+  } catch (const SQLite::Exception& e) {
+    // A file damaged where SQLite must read it first (its header, its schema, its page count) cannot even be
+    // checked: the same verdict, in the same words.
+    const int code = e.getErrorCode() & 0xFF;
+    if (code == SQLITE_NOTADB)
+      return "the file is not an SQLite database (" + std::string{e.what()} + "); restore the ledger from a backup, "
+             "or correct [storage] path";
+    if (code == SQLITE_CORRUPT)
+      return damaged(e.what());
+    throw;
+  }
 }
 
 } // namespace
@@ -66,7 +82,12 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
       if (ec)
         return open_error{"cannot create the ledger's folder " + file.parent_path().string() + ": " + ec.message()};
     }
+    if (auto refused = refuse_before_open(options.path))
+      return open_error{options.path + ": " + *refused};
     SQLite::Database db{options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
+    if (sqlite3_db_readonly(db.getHandle(), "main") == 1) // what access() did not foresee (ACLs, a race)
+      return open_error{options.path + ": SQLite could open the ledger only read-only; check its owner, mode and "
+                                       "mount"};
     if (auto bad = check_integrity(db, options.path))
       return open_error{options.path + ": " + *bad};
     // Ownership is checked before anything is written: switching a foreign file to WAL would change its header.
@@ -85,7 +106,7 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
       self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.checkpoint_every);
     return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
   } catch (const std::exception& e) {
-    return open_error{options.path + ": cannot open the ledger: " + e.what()};
+    return open_error{options.path + ": cannot open the ledger: " + explain_open_failure(e, options.path)};
   }
 }
 

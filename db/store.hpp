@@ -3,6 +3,7 @@
 /// Not thread-safe: exactly one owner (the ledger actor, on its own thread) uses it.
 
 #include <chrono>
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,7 +47,8 @@ struct open_error {
 /// The writer side of the ledger.
 class ledger_store {
 public:
-  /// Opens (creating if needed) and migrates the ledger. A foreign or corrupt file is an error, never replaced.
+  /// Opens (creating if needed) and migrates the ledger. A foreign or corrupt file is an error, never replaced;
+  /// so is a ledger that cannot be written (its mode, owner or mount), which SQLite would open read-only.
   static std::variant<std::unique_ptr<ledger_store>, open_error> open(const store_options& options);
 
   ~ledger_store();
@@ -93,6 +95,11 @@ public:
 
   /// True when an SQLite statement would work: a cheap probe for /healthz.
   bool probe() noexcept;
+
+  /// What made an operation of this store throw `failure`, in words for a person: "the disk is full", "the
+  /// ledger's file system is read-only", … (the SQLite message when nothing more precise is known). Call it
+  /// before rollback(): it reads the OS error of the connection's last failure.
+  std::string explain(const std::exception& failure) const;
 
 private:
   /// Inserts `s` as a new send with its intake event, roll-up counts and any events held for it; false (and

@@ -58,6 +58,15 @@ rollup_key read_key(SQLite::Statement& q, int first, std::int64_t id);
 /// Reads status, code, reason, category and decided_at from five consecutive columns starting at `first`.
 core::send_state read_state(SQLite::Statement& q, int first);
 
+/// Why an existing ledger at `path` must not be opened, before SQLite touches it: it is empty, or it, its -wal
+/// and -shm files or their folder cannot be written (a sentence naming the file); nullopt when it may be, or
+/// when there is no file yet (store_faults.cpp).
+std::optional<std::string> refuse_before_open(const std::string& path);
+
+/// What made opening the ledger at `path` throw `failure`, in words for a person ("the disk is full", …; the
+/// SQLite message when nothing more precise is known) (store_faults.cpp).
+std::string explain_open_failure(const std::exception& failure, const std::string& path);
+
 struct ledger_store::impl {
   SQLite::Database db;
   deadline_table deadlines;

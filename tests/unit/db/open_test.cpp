@@ -177,6 +177,16 @@ TEST_CASE("a file that is not a database is refused and left as it was", "[db][o
   CHECK(files_in(dir.path()) == std::vector<std::string>{"noise.db"});
 }
 
+TEST_CASE("an empty file is refused and left as it was, not made a new ledger", "[db][open]") {
+  temp_dir dir;
+  std::ofstream{dir.ledger()}.close();
+  const auto message = refusal(dir.ledger());
+  CHECK_THAT(message, Catch::Contains(dir.ledger()));
+  CHECK_THAT(message, Catch::Contains("the file is empty"));
+  CHECK(std::filesystem::file_size(dir.ledger()) == 0);
+  CHECK(files_in(dir.path()) == std::vector<std::string>{std::filesystem::path{dir.ledger()}.filename().string()});
+}
+
 TEST_CASE("a folder that cannot be created is an open error", "[db][open]") {
   temp_dir dir;
   const auto blocker = dir.path() / "file";
