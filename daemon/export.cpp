@@ -26,6 +26,16 @@ struct unlink_guard {
   }
 };
 
+/// Closes a descriptor when it goes out of scope, unless released.
+struct fd_guard {
+  int fd = -1;
+  ~fd_guard() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
 /// Appends a filter's words to a file name, the value reduced to [A-Za-z0-9._-].
 void append_filter(std::string& name, std::string_view word, std::string_view value) {
   name += '-';
@@ -97,12 +107,20 @@ std::variant<xlsx_file, db::xlsx_error> write_xlsx(db::ledger_reader& reader, db
   const fs::path dir = target.dir.empty() ? fs::temp_directory_path(ec) : fs::path{target.dir};
   if (ec)
     return db::xlsx_error{"no temporary folder: " + ec.message()};
-  std::string path = (dir / "deliveryd-export-XXXXXX.xlsx").string();
-  const int created = ::mkstemps(path.data(), 5);
-  if (created < 0)
-    return db::xlsx_error{"cannot create a file in " + dir.string() + ": " + std::strerror(errno)};
-  ::close(created); // libxlsxwriter writes the workbook by name at close
-  unlink_guard guard{path};
+  // An unnamed file (O_TMPFILE) where the file system has them, so that a daemon killed while writing leaves
+  // nothing behind; libxlsxwriter writes the workbook by name at close, and /proc/self/fd/N names it. Else a
+  // named file, removed when this returns.
+  fd_guard unnamed{::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)};
+  std::string path = "/proc/self/fd/" + std::to_string(unnamed.fd);
+  unlink_guard guard;
+  if (unnamed.fd < 0 || ::access(path.c_str(), W_OK) != 0) {
+    path = (dir / "deliveryd-export-XXXXXX.xlsx").string();
+    const int created = ::mkstemps(path.data(), 5);
+    if (created < 0)
+      return db::xlsx_error{"cannot create a file in " + dir.string() + ": " + std::strerror(errno)};
+    ::close(created);
+    guard.path = path;
+  }
   try {
     auto opened = db::xlsx_writer::open({path, dir.string(), target.sheet_name, xlsx_header(), xlsx_widths,
                                          target.max_rows});
@@ -114,7 +132,7 @@ std::variant<xlsx_file, db::xlsx_error> write_xlsx(db::ledger_reader& reader, db
       return *err;
     if (auto err = book.close())
       return *err;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = guard.path.empty() ? unnamed.release() : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};
     if (fd < 0 || ::fstat(fd, &st) != 0) {
       const std::string reason = std::strerror(errno);

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
+#include "load_support.hpp"
 #include "vendor_hooks.hpp"
 
 using namespace it;
@@ -13,13 +14,6 @@ namespace {
 const std::string id_delivered = "16fd2706-8baf-433b-82eb-8c7fada847da";
 const std::string id_undeliv = "5a9e3c1b-2f47-4d8e-9b61-0c7d2e4f8a13";
 const std::string id_query = "0b7c9e52-61aa-4c1e-9f0e-3d2a4b5c6d7e";
-
-/// A level-2 Jasmin DLR for `id` with SMPP stat word `stat`.
-form_params jasmin_dlr(const std::string& id, const std::string& stat, const std::string& err = "000") {
-  return {{"id", id},          {"id_smsc", "2567"}, {"message_status", stat}, {"level", "2"},
-          {"subdate", "2611270930"}, {"donedate", "2611270932"}, {"sub", "001"},
-          {"dlvrd", stat == "DELIVRD" ? "001" : "000"}, {"err", err}, {"text", "Your code is 123456"}};
-}
 
 httplib::Result post_dlr(httplib::Client& hooks, const form_params& dlr, const std::string& target,
                          const httplib::Headers& headers = {}) {

@@ -10,12 +10,12 @@
 #include <set>
 #include <thread>
 
-#include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
 
 #include <iostream>
 
 #include "harness.hpp"
+#include "load_support.hpp"
 
 using namespace it;
 using namespace std::chrono_literals;
@@ -143,32 +143,6 @@ std::unique_ptr<load_log> run_load(daemon_process& d, int workers, std::chrono::
   for (auto& t : threads)
     t.join();
   return log;
-}
-
-/// The summed counts of intake answers.
-struct intake_counts {
-  std::size_t accepted = 0, duplicates = 0, updated = 0, rejected = 0;
-};
-
-/// POSTs `items` in requests of at most 5,000 (the contract allows 10,000) and sums the answers.
-intake_counts post_in_chunks(httplib::Client& ops, const json& items) {
-  intake_counts sum;
-  for (std::size_t first = 0; first < items.size(); first += 5000) {
-    json chunk = json::array();
-    for (std::size_t i = first; i < std::min(items.size(), first + 5000); ++i)
-      chunk.push_back(items[i]);
-    auto answer = body_of(post_sends(ops, chunk));
-    sum.accepted += answer["accepted"].get<std::size_t>();
-    sum.duplicates += answer["duplicates"].get<std::size_t>();
-    sum.updated += answer["updated"].get<std::size_t>();
-    sum.rejected += answer["rejected"].size();
-  }
-  return sum;
-}
-
-std::string integrity_of(const fs::path& ledger) {
-  SQLite::Database db{ledger.string(), SQLite::OPEN_READONLY};
-  return db.execAndGet("PRAGMA integrity_check").getString();
 }
 
 /// After a restart: every acknowledged send is registered, every acknowledged callback is in its send's history

@@ -2,6 +2,7 @@
 // body), matched to sends by the part of sg_message_id before its first '.', deduplicated on sg_event_id.
 #include <catch2/catch.hpp>
 
+#include "load_support.hpp"
 #include "vendor_hooks.hpp"
 
 using namespace it;
@@ -11,17 +12,6 @@ namespace {
 
 const std::string id_a = "Wz1rB2hLQ0SzN3VjX2Jt9g";
 const std::string id_b = "kP4Tq7XcR1uY8eHn2LmZ0a";
-
-/// One SendGrid event for X-Message-Id `message_id` (sg_message_id carries SendGrid's filter suffix).
-json sg_event(const std::string& event, const std::string& message_id, const std::string& event_id,
-              seconds_point at) {
-  return json{{"email", "ana@example.com"},
-              {"timestamp", at.time_since_epoch().count()},
-              {"event", event},
-              {"sg_event_id", event_id},
-              {"sg_message_id", message_id + ".recvd-7d6f9b8c4-x2lqp-1-6748A1B2-3.0"},
-              {"category", json::array({"follow_up"})}};
-}
 
 void expect_status(const httplib::Result& res, int status) {
   INFO(describe(res));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -90,13 +91,49 @@ std::optional<int> wait_for_exit(pid_t pid, std::chrono::milliseconds timeout) {
 
 int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
-/// fork + exec with stdout and stderr appended to `output`; the child gets default signal dispositions and an
-/// empty signal mask whatever the test runner set up.
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& output) {
+/// Where the first line of a sanitizer report starts in `output` (npos when there is none). ASan and LSan begin
+/// with "==pid==ERROR: ...Sanitizer"; UBSan with "file:line:column: runtime error: ..." (and gcc's runtime prints
+/// no SUMMARY line after it), so that marker counts only after a column number.
+std::size_t sanitizer_marker(const std::string& output) {
+  std::size_t first = std::min(output.find("ERROR: AddressSanitizer"), output.find("ERROR: LeakSanitizer"));
+  const std::string ubsan = ": runtime error: ";
+  for (auto at = output.find(ubsan); at != std::string::npos && at < first; at = output.find(ubsan, at + 1)) {
+    if (at > 0 && std::isdigit(static_cast<unsigned char>(output[at - 1])))
+      first = at;
+  }
+  return first;
+}
+
+/// This process's environment with `overrides` ("NAME=value") in place of the variables they name.
+std::vector<std::string> environment_with(const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry{*e};
+    const auto name = entry.substr(0, entry.find('=') + 1);
+    const bool replaced = std::any_of(overrides.begin(), overrides.end(),
+                                      [&](const std::string& o) { return o.compare(0, name.size(), name) == 0; });
+    if (!replaced)
+      env.push_back(entry);
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
+
+/// fork + exec with stdout and stderr appended to `output` and `env_overrides` ("NAME=value") in the
+/// environment; the child gets default signal dispositions and an empty signal mask whatever the test runner set
+/// up.
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& output,
+            const std::vector<std::string>& env_overrides = {}) {
   std::vector<char*> args;
   for (const auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // Built before fork: only async-signal-safe calls are allowed in the child.
+  const auto env_strings = environment_with(env_overrides);
+  std::vector<char*> env;
+  for (const auto& e : env_strings)
+    env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   const std::string out = output.string();
   const pid_t pid = ::fork();
   REQUIRE(pid >= 0);
@@ -117,7 +154,7 @@ pid_t spawn(const std::vector<std::string>& argv, const fs::path& output) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), env.data());
     ::_exit(127);
   }
   return pid;
@@ -286,6 +323,15 @@ std::string read_file(const fs::path& file) {
   return buffer.str();
 }
 
+std::string sanitizer_report(const std::string& output) {
+  const auto first = sanitizer_marker(output);
+  if (first == std::string::npos)
+    return {};
+  const auto line_start = output.rfind('\n', first);
+  const auto begin = line_start == std::string::npos ? 0 : line_start + 1;
+  return output.substr(begin, output.find('\n', first) - begin);
+}
+
 run_result run_program(const std::vector<std::string>& argv, std::chrono::seconds timeout) {
   temp_dir dir;
   const auto output = dir.path() / "output";
@@ -296,7 +342,10 @@ run_result run_program(const std::vector<std::string>& argv, std::chrono::second
     status = wait_for_exit(pid, 5s);
     FAIL("program did not exit within " << timeout.count() << " s: " << argv[0]);
   }
-  return {exit_code_of(status.value_or(0)), read_file(output)};
+  run_result result{exit_code_of(status.value_or(0)), read_file(output)};
+  if (const auto report = sanitizer_report(result.output); !report.empty())
+    FAIL(argv[0] << ": " << report << "\nits output:\n" << result.output);
+  return result;
 }
 
 // ---- the daemon ---------------------------------------------------------------------------------------------
@@ -306,21 +355,46 @@ daemon_process::daemon_process(daemon_options options) {
   do
     webhooks_port_ = free_port();
   while (webhooks_port_ == ops_port_);
-  ops_token_ = options.ops_token;
-  write_config(options);
+  reconfigure(options);
   start();
 }
 
 daemon_process::~daemon_process() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    wait_for_exit(pid_, 5s);
+    // SIGTERM rather than SIGKILL: LeakSanitizer checks at a normal exit only. No check of the exit code or the
+    // time here (the tests that care call terminate()); a daemon that does not stop is killed.
+    ::kill(pid_, SIGTERM);
+    if (!wait_for_exit(pid_, 20s)) {
+      ::kill(pid_, SIGKILL);
+      wait_for_exit(pid_, 5s);
+    }
   }
+  // Not FAIL: a destructor must not throw, and it may run while a failed REQUIRE unwinds.
+  if (const auto report = new_sanitizer_report(); !report.empty())
+    FAIL_CHECK("deliveryd: " << report << "\nits log:\n" << log());
+}
+
+std::string daemon_process::new_sanitizer_report() {
+  const auto text = log();
+  const auto unchecked = text.substr(std::min(log_checked_, text.size()));
+  log_checked_ = text.size();
+  return sanitizer_report(unchecked);
+}
+
+void daemon_process::reconfigure(const daemon_options& options) {
+  REQUIRE(pid_ <= 0);
+  ops_token_ = options.ops_token;
+  tmpdir_ = options.tmpdir;
+  if (options.ledger_path)
+    ledger_path_ = *options.ledger_path;
+  else if (ledger_path_.empty())
+    ledger_path_ = dir_.path() / "ledger.db";
+  write_config(options);
 }
 
 void daemon_process::write_config(const daemon_options& options) {
   std::ostringstream toml;
-  toml << "[storage]\npath = \"" << ledger_path().string() << "\"\n\n"
+  toml << "[storage]\npath = \"" << ledger_path().string() << "\"\n" << options.storage_extra << "\n"
        << "[time]\nzone = \"Asia/Seoul\"\n\n"
        << "[webhooks]\nlisten = \"127.0.0.1:" << webhooks_port_ << "\"\npublic_url = \"" << public_url() << "\"\n";
   if (options.webhooks_max_body_bytes)
@@ -346,7 +420,10 @@ std::string daemon_process::log() const { return read_file(dir_.path() / "delive
 
 void daemon_process::start() {
   REQUIRE(pid_ <= 0);
-  pid_ = spawn({DELIVERYD_BINARY, "--config", config_path().string()}, dir_.path() / "deliveryd.log");
+  std::vector<std::string> env;
+  if (tmpdir_)
+    env.push_back("TMPDIR=" + tmpdir_->string());
+  pid_ = spawn({DELIVERYD_BINARY, "--config", config_path().string()}, dir_.path() / "deliveryd.log", env);
   const auto until = std::chrono::steady_clock::now() + 10s;
   httplib::Client probe{"127.0.0.1", ops_port_};
   probe.set_connection_timeout(0, 200'000);
@@ -379,6 +456,8 @@ int daemon_process::terminate(std::chrono::seconds timeout) {
     FAIL("deliveryd did not stop within " << timeout.count() << " s of SIGTERM; its log:\n" << log());
   }
   pid_ = -1;
+  if (const auto report = new_sanitizer_report(); !report.empty())
+    FAIL("deliveryd: " << report << "\nits log:\n" << log());
   return exit_code_of(*status);
 }
 
@@ -388,6 +467,8 @@ void daemon_process::kill_hard() {
   auto status = wait_for_exit(pid_, 10s);
   REQUIRE(status.has_value());
   pid_ = -1;
+  if (const auto report = new_sanitizer_report(); !report.empty())
+    FAIL("deliveryd: " << report << "\nits log:\n" << log());
 }
 
 std::unique_ptr<httplib::Client> daemon_process::ops_client() const {

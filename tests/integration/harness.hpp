@@ -31,6 +31,20 @@ inline constexpr const char* auth_token = "test-auth-token";
 /// The path of the Twilio status callback on the webhooks listener.
 inline constexpr const char* twilio_path = "/webhooks/twilio";
 
+// ---- sanitizer builds ---------------------------------------------------------------------------------------
+
+/// True when the tests and the daemon they start are built with sanitizers (cmake -DDELIVERYD_SANITIZE=...).
+#ifdef DELIVERYD_SANITIZED
+inline constexpr bool sanitized = true;
+#else
+inline constexpr bool sanitized = false;
+#endif
+
+/// A bound on the daemon's RSS, in bytes. Under AddressSanitizer the memory is its allocator's: redzones and
+/// shadow about double what the daemon holds, and up to 256 MiB of freed blocks wait in quarantine (to catch a
+/// use after free), so a sanitizer build widens the bound by that much. Unbounded growth still fails.
+constexpr std::size_t rss_bound(std::size_t bytes) { return sanitized ? 2 * bytes + (std::size_t{256} << 20) : bytes; }
+
 /// A form body's parameters, in the order they are sent.
 using form_params = std::vector<std::pair<std::string, std::string>>;
 
@@ -84,6 +98,9 @@ struct daemon_options {
   std::string ops_extra;                              ///< more keys of [ops] (token_file, …), TOML lines
   std::optional<std::string> ops_token;               ///< written to a file named by [ops] token_file
   std::string extra_toml;                             ///< more sections, appended as they are
+  std::string storage_extra;                          ///< more keys of [storage] (retention_days, …), TOML lines
+  std::optional<fs::path> tmpdir;                     ///< TMPDIR in the daemon's environment (else the test's)
+  std::optional<fs::path> ledger_path;                ///< [storage] path (else ledger.db in the daemon's folder)
 };
 
 /// A fresh temporary folder, removed with its content on destruction (kept when DELIVERYD_IT_KEEP is set).
@@ -110,6 +127,11 @@ void write_file(const fs::path& file, const std::string& text);
 /// The whole content of a file, "" if it cannot be read.
 std::string read_file(const fs::path& file);
 
+/// The first line of a sanitizer report (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer) in a
+/// program's output, "" when there is none. In a DELIVERYD_SANITIZE build the daemon and deliveryctl abort on
+/// their first finding; the harness fails the test on any report so that a finding in the child cannot pass.
+std::string sanitizer_report(const std::string& output);
+
 /// The result of running a program to its end.
 struct run_result {
   int exit_code = -1;  ///< the exit status, or -1 when it did not exit normally
@@ -132,14 +154,22 @@ public:
   void start();
 
   /// SIGTERM, then waits up to `timeout` for the exit; returns the exit code (-1 when killed by a signal; the
-  /// test fails and the daemon is SIGKILLed when it does not stop in time).
+  /// test fails and the daemon is SIGKILLed when it does not stop in time, or when the log holds a sanitizer
+  /// report). The destructor stops a running daemon the same way, so that leak checks run at every test's end.
   int terminate(std::chrono::seconds timeout = std::chrono::seconds{20});
 
-  /// SIGKILL and reap.
+  /// SIGKILL and reap (fails the test when the log holds a sanitizer report).
   void kill_hard();
+
+  /// Rewrites the configuration (and TMPDIR) for the next start(), on the same folder, ledger and ports; only
+  /// while the daemon is stopped.
+  void reconfigure(const daemon_options& options);
 
   /// True while the child has not been reaped.
   bool running() const { return pid_ > 0; }
+
+  /// The child's process id while it runs, else -1.
+  pid_t pid() const { return pid_; }
 
   /// The ops listener's port.
   int ops_port() const { return ops_port_; }
@@ -148,7 +178,7 @@ public:
   /// [webhooks] public_url.
   std::string public_url() const;
   /// The SQLite ledger.
-  fs::path ledger_path() const { return dir_.path() / "ledger.db"; }
+  fs::path ledger_path() const { return ledger_path_; }
   /// The configuration file.
   fs::path config_path() const { return dir_.path() / "deliveryd.toml"; }
   /// Everything the daemon wrote to stderr and stdout so far, across restarts.
@@ -161,12 +191,17 @@ public:
 
 private:
   void write_config(const daemon_options& options);
+  /// A sanitizer report in the part of the log not looked at yet ("" when none), so that each is failed once.
+  std::string new_sanitizer_report();
 
   temp_dir dir_;
   int ops_port_ = 0;
   int webhooks_port_ = 0;
   std::optional<std::string> ops_token_;
+  std::optional<fs::path> tmpdir_;
+  fs::path ledger_path_;
   pid_t pid_ = -1;
+  std::size_t log_checked_ = 0; ///< how much of the log new_sanitizer_report has looked at
 };
 
 /// A keep-alive client with TCP_NODELAY and generous time-outs.

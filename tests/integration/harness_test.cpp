@@ -42,3 +42,22 @@ TEST_CASE("harness: form encoding escapes every reserved byte", "[integration][h
   CHECK_FALSE(form_decode("a=%ZZ"));
   CHECK_FALSE(form_decode("a=%4"));
 }
+
+TEST_CASE("harness: sanitizer reports in a child's output are found, and nothing else", "[integration][harness]") {
+  // The first lines as the gcc and clang runtimes print them.
+  const std::string asan = "==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010\n"
+                           "READ of size 4 at 0x602000000010 thread T3\n";
+  const std::string lsan = "==4242==ERROR: LeakSanitizer: detected memory leaks\n\nDirect leak of 24 byte(s)\n";
+  const std::string ubsan = "../../daemon/views.cpp:42:17: runtime error: signed integer overflow: 2147483647 + 1\n";
+  const std::string log = "2026-11-27T10:00:00.000+09:00 info deliveryd ready\n";
+  CHECK(sanitizer_report(log + asan)
+        == "==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010");
+  CHECK(sanitizer_report(log + lsan) == "==4242==ERROR: LeakSanitizer: detected memory leaks");
+  CHECK(sanitizer_report(ubsan)
+        == "../../daemon/views.cpp:42:17: runtime error: signed integer overflow: 2147483647 + 1");
+  CHECK(sanitizer_report(log + ubsan + asan) == ubsan.substr(0, ubsan.size() - 1)); // the first report
+  CHECK(sanitizer_report(log).empty());
+  CHECK(sanitizer_report("").empty());
+  // A log line that merely quotes the words (a rejected value, an exception text) is not a report.
+  CHECK(sanitizer_report("warn intake: bad contact 'x: runtime error: y'\n").empty());
+}

@@ -2,16 +2,13 @@
 // in the query or X-Kakao-Token; 3005 is uncertain / ME09 until a later 0000 corrects it.
 #include <catch2/catch.hpp>
 
+#include "load_support.hpp"
 #include "vendor_hooks.hpp"
 
 using namespace it;
 using namespace std::chrono_literals;
 
 namespace {
-
-json result(const std::string& message_id, const std::string& code, seconds_point at) {
-  return json{{"message_id", message_id}, {"result_code", code}, {"done_at", seoul_rfc3339(at)}};
-}
 
 httplib::Result push(httplib::Client& hooks, const json& results, const std::string& token = kakao_push_token) {
   return hooks.Post("/webhooks/kakao", {{"X-Kakao-Token", token}}, results.dump(), "application/json");
@@ -39,17 +36,17 @@ TEST_CASE("kakao push: pushed Alimtalk results update sends", "[integration][kak
   REQUIRE(intake["accepted"] == 3);
 
   SECTION("0000: sent") {
-    expect_status(push(*hooks, json::array({result("msg-0001", "0000", base + 10s)})), 200);
+    expect_status(push(*hooks, json::array({kakao_result("msg-0001", "0000", base + 10s)})), 200);
     auto s = send_of(*ops, "kk-1");
     CHECK(s["status"] == "sent");
     CHECK(s["cost"] == 8);
   }
   SECTION("3005 is uncertain ME09, a later 0000 corrects it to sent, both in the history") {
-    expect_status(push(*hooks, json::array({result("msg-0002", "3005", base + 10s)})), 200);
+    expect_status(push(*hooks, json::array({kakao_result("msg-0002", "3005", base + 10s)})), 200);
     auto s = send_of(*ops, "kk-2");
     CHECK(s["status"] == "uncertain");
     CHECK(s["code"] == "ME09");
-    expect_status(push(*hooks, json::array({result("msg-0002", "0000", base + 60s)})), 200);
+    expect_status(push(*hooks, json::array({kakao_result("msg-0002", "0000", base + 60s)})), 200);
     s = send_of(*ops, "kk-2");
     CHECK(s["status"] == "sent");
     CHECK(s["code"].is_null());
@@ -62,7 +59,7 @@ TEST_CASE("kakao push: pushed Alimtalk results update sends", "[integration][kak
     CHECK(h[2]["status"] == "sent");
   }
   SECTION("3018: failed kakao:3018, with the token in the query") {
-    const json batch = json::array({result("msg-0003", "3018", base + 10s)});
+    const json batch = json::array({kakao_result("msg-0003", "3018", base + 10s)});
     const std::string target = std::string{"/webhooks/kakao?token="} + kakao_push_token;
     expect_status(hooks->Post(target.c_str(), batch.dump(), "application/json"), 200);
     auto s = send_of(*ops, "kk-3");
@@ -71,14 +68,14 @@ TEST_CASE("kakao push: pushed Alimtalk results update sends", "[integration][kak
     CHECK(s["category"] == "unreachable");
   }
   SECTION("a batch with an unusable element: the others apply, 200") {
-    const json batch = json::array({result("msg-0001", "0000", base + 10s), json{{"message_id", "msg-0002"}}});
+    const json batch = json::array({kakao_result("msg-0001", "0000", base + 10s), json{{"message_id", "msg-0002"}}});
     expect_status(push(*hooks, batch), 200);
     CHECK(send_of(*ops, "kk-1")["status"] == "sent");
     CHECK(send_of(*ops, "kk-2")["status"] == "pending");
   }
   SECTION("a wrong or missing token: 403, nothing changes") {
-    expect_status(push(*hooks, json::array({result("msg-0001", "0000", base + 10s)}), "wrong"), 403);
-    expect_status(hooks->Post("/webhooks/kakao", json::array({result("msg-0001", "0000", base + 10s)}).dump(),
+    expect_status(push(*hooks, json::array({kakao_result("msg-0001", "0000", base + 10s)}), "wrong"), 403);
+    expect_status(hooks->Post("/webhooks/kakao", json::array({kakao_result("msg-0001", "0000", base + 10s)}).dump(),
                               "application/json"),
                   403);
     auto s = send_of(*ops, "kk-1");

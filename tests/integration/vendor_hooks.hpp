@@ -3,6 +3,7 @@
 /// items, and SendGrid's ECDSA signature computed here with OpenSSL (vendors.md §2.1(d)), independent of the
 /// daemon's own code.
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,24 @@ std::string unix_now();
 
 /// base64 DER ECDSA P-256 / SHA-256 signature of `timestamp + body` with tests/data/email/private_key.pem.
 std::string sendgrid_signature(const std::string& timestamp, const std::string& body);
+
+/// SendGrid's signer with tests/data/email/private_key.pem read once: for load workers, which sign from their own
+/// threads (sign() makes no Catch2 assertion; it throws when OpenSSL fails). One per thread.
+class sendgrid_signer {
+public:
+  /// Reads the key; fails the test when it cannot.
+  sendgrid_signer();
+  ~sendgrid_signer();
+  sendgrid_signer(sendgrid_signer&&) noexcept;
+  sendgrid_signer& operator=(sendgrid_signer&&) noexcept;
+
+  /// base64 DER ECDSA P-256 / SHA-256 signature of `timestamp + body`.
+  std::string sign(const std::string& timestamp, const std::string& body) const;
+
+private:
+  struct key;
+  std::unique_ptr<key> key_;
+};
 
 /// POSTs a SendGrid batch with the timestamp and signature headers (`signature` defaults to the right one; an
 /// empty string leaves both headers out).
