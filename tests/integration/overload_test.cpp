@@ -110,17 +110,36 @@ struct burst_log {
   std::vector<double> latencies_s;          ///< every answer's latency
   std::size_t overloaded = 0;               ///< 503 answers with error "overloaded" and Retry-After: 1
   std::size_t other = 0;                    ///< answers that were neither 200 nor 503 overloaded
-  std::size_t unanswered = 0;               ///< requests without an answer
+  std::size_t unanswered = 0;               ///< requests without an answer, even when sent again
+  std::size_t resent = 0;                   ///< requests sent again on a new connection (see send_as_clients_do)
   std::vector<std::string> samples;         ///< a few unexpected answers, for the failure message
 };
 
+/// Makes a request the way HTTP clients do on a keep-alive connection: when it fails before any answer (the
+/// daemon closed the connection as idle just as the request went out, RFC 9112 §9.3.1), it is sent once more on
+/// a new connection. Every request here may be sent twice: intake and vendor events are idempotent.
+template <class Request>
+httplib::Result send_as_clients_do(burst_log& log, Request request) {
+  auto res = request();
+  if (res || (res.error() != httplib::Error::Write && res.error() != httplib::Error::Read))
+    return res;
+  {
+    std::lock_guard lock{log.mutex};
+    ++log.resent;
+  }
+  return request();
+}
+
 /// Files an answer in the log; true when it was 200, false for 503.
-bool file_answer(burst_log& log, const httplib::Result& res, steady::time_point started) {
+bool file_answer(burst_log& log, const char* route, const httplib::Result& res, steady::time_point started) {
   const double latency = std::chrono::duration<double>(steady::now() - started).count();
   std::lock_guard lock{log.mutex};
   log.latencies_s.push_back(latency);
   if (!res) {
     ++log.unanswered;
+    if (log.samples.size() < 5)
+      log.samples.push_back(std::string{route} + ": no answer after " + std::to_string(latency) +
+                            " s: " + httplib::to_string(res.error()));
     return false;
   }
   if (res->status == 200)
@@ -196,8 +215,9 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
           std::this_thread::sleep_until(due);
           const auto prefix = "b" + std::to_string(next_batch++);
           const auto started = steady::now();
-          auto res = client->Post("/v1/sends", batch_body(prefix, requested_at), "application/json");
-          const bool ok = file_answer(log, res, started);
+          const auto body = batch_body(prefix, requested_at);
+          auto res = send_as_clients_do(log, [&] { return client->Post("/v1/sends", body, "application/json"); });
+          const bool ok = file_answer(log, "intake", res, started);
           {
             std::lock_guard lock{log.mutex};
             (ok ? log.acked_batches : log.refused_batches).push_back(prefix);
@@ -218,8 +238,9 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
           if (n >= registered)
             break;
           const auto started = steady::now();
-          auto res = post_twilio(*client, d.public_url(), twilio_callback(sid_of(n), "delivered"));
-          const bool ok = file_answer(log, res, started);
+          const auto params = twilio_callback(sid_of(n), "delivered");
+          auto res = send_as_clients_do(log, [&] { return post_twilio(*client, d.public_url(), params); });
+          const bool ok = file_answer(log, "twilio", res, started);
           {
             std::lock_guard lock{log.mutex};
             (ok ? log.acked_sids : log.refused_sids).push_back(n);
@@ -238,11 +259,11 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
           const auto stamp = unix_now();
           const auto body = email_body(prefix, stamp);
           const auto started = steady::now();
-          auto res = client->Post("/webhooks/email",
-                                  {{"X-Twilio-Email-Event-Webhook-Signature", signer.sign(stamp, body)},
-                                   {"X-Twilio-Email-Event-Webhook-Timestamp", stamp}},
-                                  body, "application/json");
-          const bool ok = file_answer(log, res, started);
+          const httplib::Headers headers{{"X-Twilio-Email-Event-Webhook-Signature", signer.sign(stamp, body)},
+                                         {"X-Twilio-Email-Event-Webhook-Timestamp", stamp}};
+          auto res = send_as_clients_do(
+              log, [&] { return client->Post("/webhooks/email", headers, body, "application/json"); });
+          const bool ok = file_answer(log, "sendgrid", res, started);
           std::lock_guard lock{log.mutex};
           (ok ? log.acked_emails : log.refused_emails).push_back(prefix);
         }
@@ -288,13 +309,15 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
             << log.refused_sids.size() << " callbacks, " << log.refused_emails.size() << " SendGrid batches; p99 " << p99 * 1000
             << " ms; RSS peak " << first_third / 1048576 << " MB (0-10 s), " << last_third / 1048576
             << " MB (20-30 s); backlog drained " << drained_s << " s and 200 again " << recovered_s
-            << " s after the burst\n";
+            << " s after the burst; sent again after an idle close " << log.resent << " of "
+            << log.latencies_s.size() << " requests\n";
 
-  INFO("unexpected answers: " << log.other << " (" << (log.samples.empty() ? "" : log.samples.front())
-                              << "), no answer: " << log.unanswered);
+  INFO("unexpected answers: " << log.other << ", no answer: " << log.unanswered << " ("
+                               << (log.samples.empty() ? "" : log.samples.front()) << ")");
   CHECK(next_batch * batch_size / burst_s >= 4 * sustainable); // the clients really offered the burst
   CHECK(log.other == 0);
   CHECK(log.unanswered == 0);
+  CHECK(log.resent * 100 <= log.latencies_s.size()); // the idle-close race is rare, not a way of refusing
   CHECK(log.overloaded == log.refused_batches.size() + log.refused_sids.size() + log.refused_emails.size());
   // Both listeners refused part of the burst, and took a fair share of it: the ledger went on committing.
   CHECK_FALSE(log.refused_batches.empty());
@@ -303,10 +326,13 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
   // Single callbacks are taken from the vendors' reserve while intake is refused, most of them at least (a
   // moment when SendGrid batches fill the reserve refuses a few).
   CHECK(log.acked_sids.size() >= 10 * log.refused_sids.size());
-  CHECK(accepted_rate >= 0.3 * sustainable);
+  // Under AddressSanitizer the 128 clients of this program and the daemon's refusals (a parse, an answer, a new
+  // connection each) cost several times their normal CPU on the same two cores, so the ledger's share of the burst
+  // and the margin on latency are wider there; the bounds on memory, losses and recovery are not.
+  CHECK(accepted_rate >= (sanitized ? 0.15 : 0.3) * sustainable);
   // Bounded: answers within what the backlog takes to drain (plus a margin), memory flat from the first third of
   // the burst to the last.
-  CHECK(p99 <= 2 * limit / sustainable + 2.0);
+  CHECK(p99 <= 2 * limit / sustainable + (sanitized ? 4.0 : 2.0));
   CHECK(peak > 0);
   CHECK(last_third <= first_third + first_third / 4 + rss_bound(32u << 20));
   CHECK(peak < rss_bound(512u << 20));

@@ -3,9 +3,12 @@
 // daemon's read time-out.
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <iostream>
 #include <thread>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -195,5 +198,88 @@ TEST_CASE("slow clients: 150 half-sent requests per listener delay no one else b
   CHECK(trickling_open == hooks_slow.size() / 2);
   hooks_slow.clear();
   ops_slow.clear();
+  CHECK(d.terminate() == 0);
+}
+
+namespace {
+
+/// Starts a non-blocking connect to 127.0.0.1:port; the descriptor, or -1.
+int start_connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// True when the connect started on `fd` has completed by `deadline`.
+bool connected_by(int fd, steady::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+  pollfd p{fd, POLLOUT, 0};
+  if (::poll(&p, 1, static_cast<int>(std::max<long>(0, left.count()))) <= 0)
+    return false;
+  int error = 0;
+  socklen_t size = sizeof error;
+  return ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error == 0;
+}
+
+} // namespace
+
+// Vendors open connections in bursts. While every listener thread is busy (or the daemon is paused, as here), the
+// kernel completes the handshakes and queues them, up to the listen backlog; past it, it drops the SYNs and the
+// vendor's connect waits a second or more for a retransmission. cpp-httplib's own backlog is 5.
+TEST_CASE("slow clients: a burst of new connections waits in the listen queue, not in SYN retransmissions",
+          "[integration][slow]") {
+  daemon_process d;
+  constexpr int burst = 200;
+  std::vector<int> fds;
+  std::size_t completed = 0;
+  {
+    REQUIRE(::kill(d.pid(), SIGSTOP) == 0);
+    struct resume {
+      pid_t pid;
+      ~resume() { ::kill(pid, SIGCONT); }
+    } resume_at_exit{d.pid()};
+    for (int i = 0; i < burst; ++i) {
+      const int fd = start_connect(i % 2 == 0 ? d.webhooks_port() : d.ops_port());
+      REQUIRE(fd >= 0);
+      fds.push_back(fd);
+    }
+    // A dropped SYN is retransmitted after a second: half of that tells queued from dropped.
+    const auto deadline = steady::now() + 500ms;
+    for (const int fd : fds)
+      completed += connected_by(fd, deadline);
+  }
+  std::cout << "slow clients: " << completed << " of " << burst
+            << " connections completed while the daemon was paused\n";
+  CHECK(completed == burst);
+
+  // Once the daemon runs again, every queued connection is served.
+  std::size_t served = 0;
+  for (const int fd : fds) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    // /healthz: 200 on the ops listener, 404 on the webhooks listener; an answer either way.
+    const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string answer;
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buffer[512];
+      const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n > 0)
+        answer.assign(buffer, static_cast<std::size_t>(n));
+    }
+    served += answer.rfind("HTTP/1.1 ", 0) == 0;
+    ::close(fd);
+  }
+  CHECK(served == burst);
   CHECK(d.terminate() == 0);
 }
