@@ -1,11 +1,14 @@
 #include "db/store.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
@@ -28,10 +31,11 @@ void configure_writer(SQLite::Database& db, const store_options& options) {
   db.exec("PRAGMA temp_store = MEMORY");
   db.exec("PRAGMA cache_size = -65536"); // 64 MiB
   if (options.checkpoint_every.count() > 0) {
-    // The checkpointer thread keeps the WAL short; the writer steps in only past 256 MiB (65,536 pages).
+    // The checkpointer thread copies the WAL back as it grows, and has the writer start it over past
+    // wal_restart_pages (commit()); SQLite's own automatic checkpoint stays only as a backstop, at 256 MiB.
     db.exec("PRAGMA wal_autocheckpoint = 65536");
   }
-  // After a checkpoint the WAL restarts from its beginning; a file grown larger in a burst is cut back to this.
+  // When the WAL starts over, a file grown larger than this (in a burst) is cut back to it.
   db.exec("PRAGMA journal_size_limit = 67108864");
   db.setBusyTimeout(5000);
 }
@@ -103,7 +107,8 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     self->zone = *zone;
     self->ensure_rollup_zone();
     if (options.checkpoint_every.count() > 0)
-      self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.checkpoint_every);
+      self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.checkpoint_every,
+                                                              std::max(1, options.wal_restart_pages));
     return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
   } catch (const std::exception& e) {
     return open_error{options.path + ": cannot open the ledger: " + explain_open_failure(e, options.path)};
@@ -121,6 +126,13 @@ void ledger_store::begin() {
 void ledger_store::commit() {
   self_->flush_rollups();
   self_->db.exec("COMMIT");
+  // The checkpointer found the WAL past wal_restart_pages and stands aside: copy the rest now, between two
+  // transactions (the checkpointer did the bulk), so that the next transaction starts the WAL over. Should
+  // readers hold part of it back, the checkpointer asks again.
+  if (self_->checkpointer && self_->checkpointer->restart_wanted()) {
+    sqlite3_wal_checkpoint_v2(self_->db.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    self_->checkpointer->restart_done();
+  }
 }
 
 void ledger_store::rollback() noexcept {

@@ -37,6 +37,11 @@ struct store_options {
   /// How often a thread of its own checkpoints the WAL (see db/checkpointer.hpp); zero leaves checkpoints to
   /// the writer's commits, as SQLite does by default.
   std::chrono::milliseconds checkpoint_every{500};
+  /// The WAL length, in pages, past which the writer copies what is left of it back into the database file right
+  /// after a commit, so that the next transaction starts the WAL over from its beginning. Under steady load the
+  /// checkpointer never catches up with the last commit, and the WAL would only grow (see db/checkpointer.hpp).
+  /// 16,384 pages of 4 KiB is 64 MiB.
+  int wal_restart_pages = 16384;
 };
 
 /// Why the ledger could not be opened.

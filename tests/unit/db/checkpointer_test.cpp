@@ -29,3 +29,60 @@ TEST_CASE("the checkpointer copies committed pages from the WAL into the databas
   CHECK(std::filesystem::file_size(dir.ledger()) > before);
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 500);
 }
+
+namespace {
+
+std::uintmax_t wal_size(const temp_dir& dir) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(dir.ledger() + "-wal", ec);
+  return ec ? 0 : size;
+}
+
+/// Commits `commits` transactions of 500 new sends each (numbered from `first`), without a pause, and returns the largest size the WAL
+/// had after any of them.
+std::uintmax_t largest_wal_under_steady_writes(db::ledger_store& store, const temp_dir& dir, int commits,
+                                               int first = 0) {
+  std::uintmax_t largest = 0;
+  for (int c = first; c < first + commits; ++c) {
+    std::vector<adapters::intake::send_request> sends;
+    for (std::size_t i = 0; i < 500; ++i)
+      sends.push_back(make_send("c" + std::to_string(c) + "-" + std::to_string(i), t0, i));
+    REQUIRE(register_committed(store, sends).accepted == 500);
+    largest = std::max(largest, wal_size(dir));
+  }
+  return largest;
+}
+
+} // namespace
+
+TEST_CASE("under steady writes the WAL starts over past wal_restart_pages instead of growing",
+          "[db][checkpoint]") {
+  // 256 pages (1 MiB) instead of 64 MiB, so that a few seconds of writes show it; a commit here is about 0.3 MiB.
+  temp_dir dir;
+  db::store_options options{dir.ledger(), {}, db::durability::no_fsync, {}, "Asia/Seoul", 20ms};
+  options.wal_restart_pages = 256;
+  auto opened = db::ledger_store::open(options);
+  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
+  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  const auto largest = largest_wal_under_steady_writes(store, dir, 120);
+  INFO("the WAL reached " << largest << " bytes");
+  CHECK(largest <= (std::uintmax_t{4} << 20));
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 60000);
+}
+
+TEST_CASE("a quiet ledger's WAL is truncated to nothing by the checkpointer", "[db][checkpoint]") {
+  temp_dir dir;
+  auto opened = db::ledger_store::open({dir.ledger(), {}, db::durability::no_fsync, {}, "Asia/Seoul", 20ms});
+  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
+  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  largest_wal_under_steady_writes(store, dir, 4);
+  REQUIRE(wal_size(dir) > 0);
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (wal_size(dir) > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  CHECK(wal_size(dir) == 0);
+  // Nothing was lost on the way, and the writer goes on as before.
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 2000);
+  largest_wal_under_steady_writes(store, dir, 1, 4);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 2500);
+}
