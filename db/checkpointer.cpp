@@ -8,8 +8,8 @@
 
 namespace deliveryd::db {
 
-wal_checkpointer::wal_checkpointer(std::string path, std::chrono::milliseconds every, int restart_pages)
-  : path_{std::move(path)}, every_{every}, restart_pages_{restart_pages}, thread_{[this] { run(); }} {}
+wal_checkpointer::wal_checkpointer(std::string path, std::chrono::milliseconds every)
+  : path_{std::move(path)}, every_{every}, thread_{[this] { run(); }} {}
 
 wal_checkpointer::~wal_checkpointer() {
   {
@@ -20,30 +20,34 @@ wal_checkpointer::~wal_checkpointer() {
   thread_.join();
 }
 
+bool wal_checkpointer::writer_checkpoint(const std::function<void()>& checkpoint, bool wait) {
+  std::unique_lock busy{checkpointing_, std::defer_lock};
+  if (wait)
+    busy.lock();
+  else if (!busy.try_lock())
+    return false;
+  checkpoint();
+  return true;
+}
+
 void wal_checkpointer::run() {
   std::optional<SQLite::Database> db;
-  int last_frames = -1;   // the WAL's length at the previous round
-  int rounds_waiting = 0; // rounds spent waiting for the writer to checkpoint
+  int last_frames = -1; // the WAL's length at the previous round
   std::unique_lock lock{mutex_};
   while (!wake_.wait_for(lock, every_, [this] { return stop_; })) {
-    // The writer checkpoints after its next commit. One that has not committed for a whole round is idle: take
-    // the job back (should it commit just now, one of the two checkpoints gets SQLITE_BUSY, and no harm done).
-    if (restart_wanted() && ++rounds_waiting < 2)
-      continue;
-    rounds_waiting = 0;
-    restart_done();
     lock.unlock();
     try {
       if (!db) {
         db.emplace(path_, SQLite::OPEN_READWRITE);
         db->setBusyTimeout(100);
         // A connection learns that the file is in WAL mode when it first reads it; until then a checkpoint is
-        // a no-op that reports success, and the WAL would only ever be copied back by the writer's backstop.
+        // a no-op that reports success, and the WAL would only ever be copied back by the writer.
         db->execAndGet("PRAGMA schema_version");
       }
+      std::lock_guard busy{checkpointing_};
       // PASSIVE: copy as much as readers allow, never wait for or block the writer. A failure needs no report
-      // here: the disk's trouble shows in the writer's commits, and the writer's own automatic checkpoint
-      // bounds the WAL meanwhile.
+      // here: the disk's trouble shows in the writer's commits, and the writer's own checkpoint past the restart
+      // length bounds the WAL meanwhile.
       int frames = -1;
       int copied = -1;
       sqlite3_wal_checkpoint_v2(db->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
@@ -52,8 +56,6 @@ void wal_checkpointer::run() {
       // a ledger at rest has no WAL for a backup or a reader to go through.
       if (frames > 0 && copied == frames && frames == last_frames)
         sqlite3_wal_checkpoint_v2(db->getHandle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &frames, &copied);
-      else if (frames >= restart_pages_)
-        restart_wanted_.store(true, std::memory_order_release);
       last_frames = frames;
     } catch (const std::exception&) {
       db.reset(); // reopen on the next round (the file may have been unavailable)

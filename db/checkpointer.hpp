@@ -9,15 +9,16 @@
 /// rewritten by many commits in between is copied once.
 ///
 /// Under steady load it never catches up with the last commit, and SQLite starts the WAL over only when a write
-/// transaction begins with all of it copied. So past `restart_pages` this thread stands aside and asks the writer
-/// (restart_wanted()): the writer copies the rest right after its next commit, a short copy since this thread did
-/// the bulk, and its next transaction starts the WAL over. Two checkpoints at once would make one of them fail
-/// with SQLITE_BUSY, hence the hand-over. When a round finds everything copied and nothing new since the
-/// previous one, this thread truncates the WAL to nothing.
+/// transaction begins with all of it copied. So the writer, after a commit that leaves the WAL past its restart
+/// length, copies the rest itself (try_writer_checkpoint): a short copy, since this thread did the bulk, and its
+/// next transaction starts the WAL over. The two never checkpoint at once (a second checkpoint would only get
+/// SQLITE_BUSY): the writer skips its turn while this thread is at work, and tries again after its next commit;
+/// past twice the restart length it waits for this thread instead, so that the WAL stays bounded.
+/// When a round finds everything copied and nothing new since the previous one, this thread truncates the WAL.
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,30 +27,27 @@ namespace deliveryd::db {
 
 class wal_checkpointer {
 public:
-  /// Starts checkpointing the WAL of the ledger at `path` (already open in WAL mode) every `every`; past
-  /// `restart_pages` in the WAL it asks the writer to finish the job (see above).
-  wal_checkpointer(std::string path, std::chrono::milliseconds every, int restart_pages);
+  /// Starts checkpointing the WAL of the ledger at `path` (already open in WAL mode) every `every`.
+  wal_checkpointer(std::string path, std::chrono::milliseconds every);
   /// Stops the thread after its current checkpoint.
   ~wal_checkpointer();
   wal_checkpointer(const wal_checkpointer&) = delete;
   wal_checkpointer& operator=(const wal_checkpointer&) = delete;
 
-  /// True when the writer should checkpoint after its next commit; this thread does nothing until then.
-  bool restart_wanted() const noexcept { return restart_wanted_.load(std::memory_order_acquire); }
-  /// The writer has checkpointed: this thread goes on.
-  void restart_done() noexcept { restart_wanted_.store(false, std::memory_order_release); }
+  /// Runs `checkpoint` (the writer's own) unless this thread is checkpointing now; false when it skipped. With
+  /// `wait`, it waits for this thread's checkpoint to end instead of skipping.
+  bool writer_checkpoint(const std::function<void()>& checkpoint, bool wait);
 
 private:
   void run();
 
   const std::string path_;
   const std::chrono::milliseconds every_;
-  const int restart_pages_;
-  std::atomic<bool> restart_wanted_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  std::thread thread_; ///< last: starts once everything above exists
+  std::mutex checkpointing_; ///< held by whoever checkpoints: this thread or the writer
+  std::thread thread_;       ///< last: starts once everything above exists
 };
 
 } // namespace deliveryd::db

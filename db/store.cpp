@@ -30,13 +30,11 @@ void configure_writer(SQLite::Database& db, const store_options& options) {
   db.exec("PRAGMA foreign_keys = OFF");
   db.exec("PRAGMA temp_store = MEMORY");
   db.exec("PRAGMA cache_size = -65536"); // 64 MiB
-  if (options.checkpoint_every.count() > 0) {
-    // The checkpointer thread copies the WAL back as it grows, and has the writer start it over past
-    // wal_restart_pages (commit()); SQLite's own automatic checkpoint stays only as a backstop, at 256 MiB.
-    db.exec("PRAGMA wal_autocheckpoint = 65536");
-  }
-  // When the WAL starts over, a file grown larger than this (in a burst) is cut back to it.
-  db.exec("PRAGMA journal_size_limit = 67108864");
+  // When the WAL starts over, a file grown larger than this is cut back to it. Twice the restart length: the WAL
+  // overshoots it by up to a commit, and space the file keeps is rewritten in place, where new space costs ext4
+  // an allocation and the zeroing of each block that a frame (4,120 bytes) covers only in part.
+  db.exec("PRAGMA journal_size_limit = " +
+          std::to_string(2 * static_cast<std::int64_t>(std::max(1, options.wal_restart_pages)) * 4096));
   db.setBusyTimeout(5000);
 }
 
@@ -106,9 +104,18 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     self->wal_path = options.path + "-wal";
     self->zone = *zone;
     self->ensure_rollup_zone();
-    if (options.checkpoint_every.count() > 0)
-      self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.checkpoint_every,
-                                                              std::max(1, options.wal_restart_pages));
+    if (options.checkpoint_every.count() > 0) {
+      self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.checkpoint_every);
+      self->wal_restart_pages = std::max(1, options.wal_restart_pages);
+      // Replaces SQLite's automatic checkpoint (after_commit() does that job): the hook only notes the length.
+      sqlite3_wal_hook(
+          self->db.getHandle(),
+          [](void* arg, sqlite3*, const char*, int frames) {
+            static_cast<impl*>(arg)->wal_frames = frames;
+            return SQLITE_OK;
+          },
+          self.get());
+    }
     return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
   } catch (const std::exception& e) {
     return open_error{options.path + ": cannot open the ledger: " + explain_open_failure(e, options.path)};
@@ -126,13 +133,18 @@ void ledger_store::begin() {
 void ledger_store::commit() {
   self_->flush_rollups();
   self_->db.exec("COMMIT");
-  // The checkpointer found the WAL past wal_restart_pages and stands aside: copy the rest now, between two
-  // transactions (the checkpointer did the bulk), so that the next transaction starts the WAL over. Should
-  // readers hold part of it back, the checkpointer asks again.
-  if (self_->checkpointer && self_->checkpointer->restart_wanted()) {
-    sqlite3_wal_checkpoint_v2(self_->db.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    self_->checkpointer->restart_done();
-  }
+  self_->after_commit();
+}
+
+void ledger_store::impl::after_commit() {
+  if (!checkpointer || wal_frames < wal_restart_pages)
+    return;
+  // Between two transactions: the checkpointer copied the bulk, so this copies the last commits' pages. Should
+  // the checkpointer be at work, or readers hold part of the WAL back, the next commit tries again; past twice
+  // the restart length the writer waits for the checkpointer rather than let the WAL grow on.
+  checkpointer->writer_checkpoint(
+      [this] { sqlite3_wal_checkpoint_v2(db.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr); },
+      wal_frames >= 2 * wal_restart_pages);
 }
 
 void ledger_store::rollback() noexcept {

@@ -40,7 +40,7 @@ struct store_options {
   /// The WAL length, in pages, past which the writer copies what is left of it back into the database file right
   /// after a commit, so that the next transaction starts the WAL over from its beginning. Under steady load the
   /// checkpointer never catches up with the last commit, and the WAL would only grow (see db/checkpointer.hpp).
-  /// 16,384 pages of 4 KiB is 64 MiB.
+  /// 16,384 pages of 4 KiB is 64 MiB; the WAL file is kept at up to twice that (journal_size_limit).
   int wal_restart_pages = 16384;
 };
 

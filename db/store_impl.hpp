@@ -98,6 +98,8 @@ struct ledger_store::impl {
   /// commit: a group of a thousand sends touches a few dozen roll-up rows, once each.
   std::map<rollup_row, std::pair<std::int64_t, std::int64_t>> pending_rollups;
   std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
+  int wal_frames = 0;        ///< the WAL's length after the last commit, from SQLite's WAL hook
+  int wal_restart_pages = 0; ///< store_options::wal_restart_pages
   durability sync = durability::fsync_in_commit;
   std::string wal_path;   ///< the database's path + "-wal"
   std::mutex wal_mutex;   ///< guards wal_fd (sync_wal may run on another thread than the writer)
@@ -126,9 +128,14 @@ struct ledger_store::impl {
   void flush_rollups();
   /// Outside a transaction (a caller in autocommit mode), writes the roll-ups at once.
   void settle_autocommit() {
-    if (sqlite3_get_autocommit(db.getHandle()))
+    if (sqlite3_get_autocommit(db.getHandle())) {
       flush_rollups();
+      after_commit();
+    }
   }
+  /// After a commit that left the WAL at wal_restart_pages or more, copies the rest of it back, unless the
+  /// checkpointer is at work (db/checkpointer.hpp); the next transaction then starts the WAL over.
+  void after_commit();
   /// Moves a failover group's logical count from its state in `before` to its state now.
   void settle_group(const std::optional<rollup_key>& before, std::int64_t id);
   /// Counts a change of send `id`'s vendor price from (old_price, old_unit) to (price, unit).
