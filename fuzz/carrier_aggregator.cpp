@@ -11,8 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/carrier/carrier.hpp"
-#include "adapters/json_guard.hpp"
-#include "fuzz_support.hpp"
+#include "batch_support.hpp"
 
 namespace carrier = deliveryd::adapters::carrier;
 namespace core = deliveryd::core;
@@ -61,16 +60,12 @@ void check_body(std::string_view body) {
   const auto document = nlohmann::json::parse(body, nullptr, false);
   if (const auto* why = std::get_if<std::string>(&result)) {
     FUZZ_CHECK(!why->empty());
-    FUZZ_CHECK(document.is_discarded() || !document.is_array() || deliveryd::adapters::find_json_text_problem(body));
+    FUZZ_CHECK(fz::refusable_array(document, body));
     return;
   }
   const auto& batch = std::get<deliveryd::adapters::mapped_batch>(result);
-  FUZZ_CHECK(document.is_array() && batch.events.size() + batch.unusable.size() == document.size());
+  fz::check_accounted(batch, document);
   FUZZ_CHECK(batch.ignored == 0);
-  for (std::size_t i = 0; i < batch.unusable.size(); ++i) {
-    FUZZ_CHECK(batch.unusable[i].index < document.size() && !batch.unusable[i].reason.empty());
-    FUZZ_CHECK(i == 0 || batch.unusable[i - 1].index < batch.unusable[i].index);
-  }
   for (const auto& event : batch.events)
     check_event(event);
 }

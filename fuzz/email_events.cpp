@@ -8,8 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/email/sendgrid.hpp"
-#include "adapters/json_guard.hpp"
-#include "fuzz_support.hpp"
+#include "batch_support.hpp"
 
 namespace sg = deliveryd::adapters::email;
 namespace core = deliveryd::core;
@@ -47,17 +46,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto document = nlohmann::json::parse(body, nullptr, false);
   if (const auto* error = std::get_if<sg::parse_error>(&parsed)) {
     FUZZ_CHECK(error->http_status == 400 && error->error == "malformed" && !error->detail.empty());
-    FUZZ_CHECK(document.is_discarded() || !document.is_array() || deliveryd::adapters::find_json_text_problem(body));
+    FUZZ_CHECK(fz::refusable_array(document, body));
     return 0;
   }
   // Every element is accounted for exactly once: an event, an unusable item (in order), or ignored.
   const auto& batch = std::get<deliveryd::adapters::mapped_batch>(parsed);
-  FUZZ_CHECK(document.is_array());
-  FUZZ_CHECK(batch.events.size() + batch.unusable.size() + batch.ignored == document.size());
-  for (std::size_t i = 0; i < batch.unusable.size(); ++i) {
-    FUZZ_CHECK(batch.unusable[i].index < document.size() && !batch.unusable[i].reason.empty());
-    FUZZ_CHECK(i == 0 || batch.unusable[i - 1].index < batch.unusable[i].index);
-  }
+  fz::check_accounted(batch, document);
   for (const auto& event : batch.events)
     check_event(event);
   return 0;

@@ -8,8 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/kakao/kakao.hpp"
-#include "adapters/json_guard.hpp"
-#include "fuzz_support.hpp"
+#include "batch_support.hpp"
 
 namespace kakao = deliveryd::adapters::kakao;
 namespace core = deliveryd::core;
@@ -46,16 +45,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto document = nlohmann::json::parse(body, nullptr, false);
   if (const auto* bad = std::get_if<kakao::bad_body>(&parsed)) {
     FUZZ_CHECK(!bad->detail.empty());
-    FUZZ_CHECK(document.is_discarded() || !document.is_array() || deliveryd::adapters::find_json_text_problem(body));
+    FUZZ_CHECK(fz::refusable_array(document, body));
     return 0;
   }
   // Every element is an event or an unusable item, in order.
   const auto& batch = std::get<deliveryd::adapters::mapped_batch>(parsed);
-  FUZZ_CHECK(document.is_array() && batch.events.size() + batch.unusable.size() == document.size());
-  for (std::size_t i = 0; i < batch.unusable.size(); ++i) {
-    FUZZ_CHECK(batch.unusable[i].index < document.size() && !batch.unusable[i].reason.empty());
-    FUZZ_CHECK(i == 0 || batch.unusable[i - 1].index < batch.unusable[i].index);
-  }
+  fz::check_accounted(batch, document);
+  FUZZ_CHECK(batch.ignored == 0);
   for (const auto& event : batch.events)
     check_event(event);
   return 0;
