@@ -23,19 +23,10 @@ void check_event(const deliveryd::adapters::mapped_event& m) {
   FUZZ_CHECK(!e.dedupe_key.empty() && !e.vendor_status.empty());
   FUZZ_CHECK(fz::valid_utf8(m.raw) && m.raw.front() == '{' && m.raw.back() == '}');
   FUZZ_CHECK(e.source == core::event_source::webhook);
-  switch (e.outcome) {
-    case core::status::pending:
-    case core::status::sent:
-      FUZZ_CHECK(e.code.empty() && e.cat == core::category::none);
-      break;
-    case core::status::failed:
-      FUZZ_CHECK(e.code == "email:bounce" || e.code == "email:blocked" || e.code == "email:dropped");
-      FUZZ_CHECK(e.cat != core::category::none && !e.reason.empty());
-      break;
-    case core::status::uncertain:
-    case core::status::excluded:
-      FUZZ_CHECK(false); // SendGrid has no word for either
-  }
+  fz::check_vendor_outcome(e, "email:");
+  FUZZ_CHECK(e.outcome != core::status::uncertain); // SendGrid has no word for it
+  if (e.outcome == core::status::failed)
+    FUZZ_CHECK(e.code == "email:bounce" || e.code == "email:blocked" || e.code == "email:dropped");
 }
 
 } // namespace

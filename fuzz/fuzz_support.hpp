@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/reconcile.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "core/utf8.hpp"
@@ -68,6 +69,27 @@ inline bool plus_digits(std::string_view text) noexcept {
     if (text[i] < '0' || text[i] > '9')
       return false;
   return true;
+}
+
+/// What the contract says of any vendor's mapped event: pending and sent carry no code and no category; a failure
+/// carries the vendor's code after `code_prefix` ("twilio:"), a category and a reason; uncertain is always ME09;
+/// no vendor decides an exclusion. Targets add what their vendor narrows further.
+inline void check_vendor_outcome(const core::event& e, std::string_view code_prefix) {
+  switch (e.outcome) {
+    case core::status::pending:
+    case core::status::sent:
+      FUZZ_CHECK(e.code.empty() && e.cat == core::category::none);
+      break;
+    case core::status::failed:
+      FUZZ_CHECK(e.code.starts_with(code_prefix) && e.code.size() > code_prefix.size());
+      FUZZ_CHECK(e.cat != core::category::none && !e.reason.empty());
+      break;
+    case core::status::uncertain:
+      FUZZ_CHECK(e.code == "ME09");
+      break;
+    case core::status::excluded:
+      FUZZ_CHECK(false);
+  }
 }
 
 /// The content of a file of tests/data (the targets' fixed keys and known-good payloads), without surrounding

@@ -49,11 +49,7 @@ void check_answer(std::string_view body) {
   FUZZ_CHECK(e.dedupe_key.starts_with("poll|" + r.result.vendor_message_id + "|"));
   FUZZ_CHECK(e.source == core::event_source::poll);
   FUZZ_CHECK(r.is_final == (e.outcome == core::status::sent || e.outcome == core::status::failed));
-  if (e.outcome == core::status::failed)
-    FUZZ_CHECK(e.code.starts_with("kakao:") && e.cat != core::category::none && !e.reason.empty());
-  if (e.outcome == core::status::uncertain)
-    FUZZ_CHECK(e.code == "ME09");
-  FUZZ_CHECK(e.outcome != core::status::excluded);
+  fz::check_vendor_outcome(e, "kakao:");
 }
 
 } // namespace

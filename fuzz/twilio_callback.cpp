@@ -79,21 +79,7 @@ void check_callback(tw::form_params params) {
   FUZZ_CHECK(e.vendor_time == core::timestamp{});
   if (what == tw::disposition::ignore)
     return;
-  switch (e.outcome) {
-    case core::status::pending:
-    case core::status::sent:
-      FUZZ_CHECK(e.code.empty() && e.cat == core::category::none);
-      break;
-    case core::status::failed:
-      FUZZ_CHECK(e.code.starts_with("twilio:") && e.code.size() > 7 && e.cat != core::category::none);
-      FUZZ_CHECK(!e.reason.empty());
-      break;
-    case core::status::uncertain:
-      FUZZ_CHECK(e.code == "ME09");
-      break;
-    case core::status::excluded:
-      FUZZ_CHECK(false); // a vendor never decides an exclusion
-  }
+  fz::check_vendor_outcome(e, "twilio:");
 }
 
 } // namespace

@@ -60,9 +60,9 @@ void check_message(std::string_view body) {
   FUZZ_CHECK(e.source == core::event_source::poll);
   FUZZ_CHECK(e.dedupe_key == m.result.vendor_message_id + "|" + e.vendor_status);
   FUZZ_CHECK(e.vendor_time == core::timestamp{});
-  if (m.what == tw::disposition::apply && e.outcome == core::status::failed)
-    FUZZ_CHECK(e.code.starts_with("twilio:") && e.cat != core::category::none && !e.reason.empty());
-  if (e.outcome == core::status::uncertain)
+  if (m.what == tw::disposition::apply)
+    fz::check_vendor_outcome(e, "twilio:");
+  else if (e.outcome == core::status::uncertain)
     FUZZ_CHECK(e.code == "ME09");
 }
 
