@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <utility>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -66,6 +67,23 @@ raw_connection::raw_connection(int port) {
 raw_connection::~raw_connection() {
   if (fd_ >= 0)
     ::close(fd_);
+}
+
+raw_connection::raw_connection(raw_connection&& other) noexcept
+  : fd_{std::exchange(other.fd_, -1)}, started_{other.started_}, pending_{std::move(other.pending_)} {}
+
+bool raw_connection::closed_by_peer(steady::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    pollfd p{fd_, POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      return false;
+    char buffer[4096];
+    const auto n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n <= 0)
+      return true;
+    pending_.append(buffer, static_cast<std::size_t>(n));
+  }
 }
 
 bool raw_connection::send(std::string_view bytes) {

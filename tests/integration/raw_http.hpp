@@ -33,8 +33,10 @@ public:
   /// Connects (fails the test when it cannot).
   explicit raw_connection(int port);
   ~raw_connection();
+  raw_connection(raw_connection&& other) noexcept;
   raw_connection(const raw_connection&) = delete;
   raw_connection& operator=(const raw_connection&) = delete;
+  raw_connection& operator=(raw_connection&&) = delete;
 
   /// Sends `bytes`; false when the peer closed or the send timed out (5 s).
   bool send(std::string_view bytes);
@@ -46,6 +48,13 @@ public:
   /// Reads one answer: the head, then Content-Length bytes of body; gives up after `timeout`. The time is
   /// counted from the first send().
   raw_answer read_answer(std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+  /// True when the daemon closes the connection before `deadline`; what it sent before that (an error answer,
+  /// perhaps) is kept in unread().
+  bool closed_by_peer(std::chrono::steady_clock::time_point deadline);
+
+  /// Bytes received and not yet taken by read_answer().
+  const std::string& unread() const { return pending_; }
 
 private:
   int fd_ = -1;
