@@ -1,11 +1,6 @@
 #include <span>
 #include <string_view>
 
-#include <caf/send.hpp>
-
-#include "actors/carrier_actor.hpp"
-#include "actors/email_actor.hpp"
-#include "actors/kakao_push_actor.hpp"
 #include "daemon/body_limits.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
@@ -16,7 +11,7 @@ namespace {
 
 using kind = actors::webhook_result::kind;
 
-/// Turns a vendor actor's answer into HTTP.
+/// Turns a webhook's answer into HTTP.
 void answer(httplib::Response& res, const actors::webhook_result& r) {
   switch (r.what) {
     case kind::stored:
@@ -50,17 +45,18 @@ void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib
   job->received_at = deps.clock();
   auto [done, future] = make_reply<actors::webhook_result>();
   job->done = std::move(done);
-  caf::anon_send(*deps.twilio, std::move(job));
+  actors::handle_twilio_callback(*deps.twilio, job);
   if (auto result = await(future))
     answer(res, *result);
   else
     send_error(res, 503, "unavailable", "the ledger did not answer in time; retry later");
 }
 
-/// Hands one request to a vendor actor as a vendor_webhook_job, copying the headers that actor reads.
-template <class Actor>
-void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
-                  const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
+/// Runs one request through a vendor's webhook `handle` as a vendor_webhook_job, copying the headers it reads.
+template <class Deps>
+void vendor_route(void (*handle)(const Deps&, const actors::vendor_webhook_job_ptr&), const Deps& vendor,
+                  std::span<const std::string_view> headers, const webhook_deps& deps, const httplib::Request& req,
+                  httplib::Response& res) {
   if (refuse_when_full(deps.gate, res))
     return;
   auto job = std::make_shared<actors::vendor_webhook_job>();
@@ -73,7 +69,7 @@ void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
   job->received_at = deps.clock();
   auto [done, future] = make_reply<actors::webhook_result>();
   job->done = std::move(done);
-  caf::anon_send(actor, std::move(job));
+  handle(vendor, job);
   if (auto result = await(future))
     answer(res, *result);
   else
@@ -89,15 +85,15 @@ void install_webhook_routes(httplib::Server& server, webhook_deps deps) {
     server.Post("/webhooks/twilio", with_bounded_body(limit, [shared](const auto& req, auto& res) {
       twilio_route(*shared, req, res);
     }));
-  auto install = [&](const char* path, const auto& actor, std::span<const std::string_view> headers) {
-    if (actor)
-      server.Post(path, with_bounded_body(limit, [shared, actor = *actor, headers](const auto& req, auto& res) {
-        vendor_route(actor, headers, *shared, req, res);
+  auto install = [&](const char* path, auto handle, const auto& vendor, std::span<const std::string_view> headers) {
+    if (vendor)
+      server.Post(path, with_bounded_body(limit, [shared, handle, vendor, headers](const auto& req, auto& res) {
+        vendor_route(handle, *vendor, headers, *shared, req, res);
       }));
   };
-  install("/webhooks/email", shared->email, actors::email_headers);
-  install("/webhooks/carrier", shared->carrier, actors::carrier_headers);
-  install("/webhooks/kakao", shared->kakao_push, actors::kakao_push_headers);
+  install("/webhooks/email", &actors::handle_email_webhook, shared->email, actors::email_headers);
+  install("/webhooks/carrier", &actors::handle_carrier_webhook, shared->carrier, actors::carrier_headers);
+  install("/webhooks/kakao", &actors::handle_kakao_push, shared->kakao_push, actors::kakao_push_headers);
   refuse_unrouted_bodies(server);
   // Everything else (vendors that are not configured, any ops path) is unknown here.
 }
