@@ -30,11 +30,24 @@ bool wal_checkpointer::writer_checkpoint(const std::function<void()>& checkpoint
   return true;
 }
 
+void wal_checkpointer::nudge() {
+  {
+    std::lock_guard lock{mutex_};
+    if (nudged_)
+      return;
+    nudged_ = true;
+  }
+  wake_.notify_one();
+}
+
 void wal_checkpointer::run() {
   std::optional<SQLite::Database> db;
   int last_frames = -1; // the WAL's length at the previous round
   std::unique_lock lock{mutex_};
-  while (!wake_.wait_for(lock, every_, [this] { return stop_; })) {
+  for (;;) {
+    wake_.wait_for(lock, every_, [this] { return stop_ || nudged_; });
+    if (stop_)
+      return;
     lock.unlock();
     try {
       if (!db) {
@@ -61,6 +74,7 @@ void wal_checkpointer::run() {
       db.reset(); // reopen on the next round (the file may have been unavailable)
     }
     lock.lock();
+    nudged_ = false; // a nudge during the round asked for what the round did
   }
 }
 

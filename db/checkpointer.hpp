@@ -15,6 +15,11 @@
 /// SQLITE_BUSY): the writer skips its turn while this thread is at work, and tries again after its next commit;
 /// past twice the restart length it waits for this thread instead, so that the WAL stays bounded.
 /// When a round finds everything copied and nothing new since the previous one, this thread truncates the WAL.
+///
+/// The writer also nudges this thread once the WAL is half its restart length (nudge): a round starts at once
+/// instead of at the next tick, so that under a fast-growing WAL (intake with random vendor ids dirties a new
+/// page per send) the copy runs on the other core while the writer builds its next transaction, and the
+/// writer's own share at the restart length stays short.
 
 #include <chrono>
 #include <condition_variable>
@@ -38,6 +43,9 @@ public:
   /// `wait`, it waits for this thread's checkpoint to end instead of skipping.
   bool writer_checkpoint(const std::function<void()>& checkpoint, bool wait);
 
+  /// Starts a round now rather than at the next tick (a no-op while one is asked for or under way).
+  void nudge();
+
 private:
   void run();
 
@@ -46,6 +54,7 @@ private:
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
+  bool nudged_ = false;      ///< a round is asked for before the next tick
   std::mutex checkpointing_; ///< held by whoever checkpoints: this thread or the writer
   std::thread thread_;       ///< last: starts once everything above exists
 };

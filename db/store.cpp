@@ -137,8 +137,12 @@ void ledger_store::commit() {
 }
 
 void ledger_store::impl::after_commit() {
-  if (!checkpointer || wal_frames < wal_restart_pages)
+  if (!checkpointer || wal_frames < wal_restart_pages / 2)
     return;
+  if (wal_frames < wal_restart_pages) {
+    checkpointer->nudge(); // the bulk is copied on the checkpointer's thread, beside the next transaction
+    return;
+  }
   // Between two transactions: the checkpointer copied the bulk, so this copies the last commits' pages. Should
   // the checkpointer be at work, or readers hold part of the WAL back, the next commit tries again; past twice
   // the restart length the writer waits for the checkpointer rather than let the WAL grow on.

@@ -87,3 +87,28 @@ TEST_CASE("a quiet ledger's WAL is truncated to nothing by the checkpointer", "[
   largest_wal_under_steady_writes(store, dir, 1, 4);
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 2500);
 }
+
+TEST_CASE("a WAL past half its restart length is copied at once, not at the checkpointer's next tick",
+          "[db][checkpoint]") {
+  // Ticks an hour apart: only the writer's nudge can start a round within the test. 1,024 pages (4 MiB) to
+  // restart, so the nudge comes at 2 MiB, and a commit of 500 sends (about 0.3 MiB) stays far from the restart
+  // length, where the writer would copy the WAL itself.
+  temp_dir dir;
+  db::store_options options{dir.ledger(), {}, db::durability::no_fsync, {}, "Asia/Seoul", std::chrono::hours{1}};
+  options.wal_restart_pages = 1024;
+  auto opened = db::ledger_store::open(options);
+  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
+  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  const auto before = std::filesystem::file_size(dir.ledger());
+  int commits = 0;
+  while (wal_size(dir) < (std::uintmax_t{2} << 20) + (std::uintmax_t{1} << 19)) // past half, and short of the restart
+    largest_wal_under_steady_writes(store, dir, 1, commits++);
+  REQUIRE(wal_size(dir) < (std::uintmax_t{4} << 20));
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::filesystem::file_size(dir.ledger()) <= before && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  INFO(commits << " commits left the WAL at " << wal_size(dir) << " bytes and the database file at "
+                << std::filesystem::file_size(dir.ledger()) << " bytes");
+  CHECK(std::filesystem::file_size(dir.ledger()) > before);
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == commits * 500);
+}
