@@ -15,6 +15,8 @@
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::intake_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::events_job_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::health_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::twilio_callback_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::vendor_webhook_job_ptr)
 
 /// Group commit: commit what has queued up.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, flush_atom, "flush")
@@ -53,9 +55,30 @@ using ledger_actor = caf::typed_actor<
   /// Commits what is queued and quits.
   caf::reacts_to<stop_atom>>;
 
-// The webhooks have no actor of their own: a listener thread verifies, parses and maps a request itself
-// (actors/*_webhook.hpp) and hands the events to the ledger, one hop and one wake-up fewer per request
-// (docs/architecture.md, "Webhooks").
+/// The Twilio vendor actor: verifies, parses and maps status callbacks, then hands them to the ledger.
+using twilio_actor = caf::typed_actor<
+  /// Handles one status callback; answers through the job.
+  caf::reacts_to<twilio_callback_job_ptr>>;
+
+// The three webhook actors below share one handler signature, so CAF 0.17 makes their aliases one type: the
+// names say which vendor a handle belongs to, the type does not enforce it.
+
+/// The e-mail vendor actor (SendGrid Event Webhook): verifies the ECDSA signature and the timestamp, parses and
+/// maps the batch, then hands the usable events to the ledger.
+using email_actor = caf::typed_actor<
+  /// Handles one POST /webhooks/email; answers through the job after the commit.
+  caf::reacts_to<vendor_webhook_job_ptr>>;
+
+/// The SMS carrier vendor actor: checks the shared token, maps a Jasmin DLR or an aggregator report, then hands
+/// the events to the ledger.
+using carrier_actor = caf::typed_actor<
+  /// Handles one POST /webhooks/carrier; answers through the job after the commit (`ACK/Jasmin` for a DLR).
+  caf::reacts_to<vendor_webhook_job_ptr>>;
+
+/// The Kakao push actor: checks the push token, maps the pushed Alimtalk results, then hands them to the ledger.
+using kakao_push_actor = caf::typed_actor<
+  /// Handles one POST /webhooks/kakao; answers through the job after the commit.
+  caf::reacts_to<vendor_webhook_job_ptr>>;
 
 /// A polling vendor actor (Kakao results, Twilio messages): finds due sends, fetches them on worker threads
 /// with bounded concurrency and pacing, and hands what it found to the ledger.

@@ -16,8 +16,8 @@
 
 namespace deliveryd::actors {
 
-/// Items handed to the ledger and not yet answered, with a limit. Lock-free; shared by every listener thread,
-/// poller and the ledger, read by /metrics.
+/// Items handed to the ledger and not yet answered, with a limit. Lock-free; shared by every listener thread
+/// and vendor actor, read by /metrics.
 class backlog {
 public:
   /// Who asks: vendor events may use the whole limit, intake three quarters of it.

@@ -57,7 +57,7 @@ struct health_job {
   std::function<void(health_report)> done;
 };
 
-/// What a vendor webhook says about one request.
+/// What a vendor actor says about one webhook request.
 struct webhook_result {
   /// The kinds of answer; the listener turns them into HTTP.
   enum class kind {
@@ -87,7 +87,7 @@ struct twilio_callback_job {
   std::function<void(webhook_result)> done;
 };
 
-/// A vendor webhook request as received, for the webhooks that need only the request target, a few
+/// A vendor webhook request as received, for the vendor actors that need only the request target, a few
 /// headers, the content type and the raw body (e-mail, carrier, Kakao push).
 struct vendor_webhook_job {
   std::string target;       ///< path and query exactly as requested ("/webhooks/carrier?token=…&id=…")

@@ -1,5 +1,5 @@
 #pragma once
-/// What the vendor webhooks share: handing a mapped batch to the ledger and turning its answer into a
+/// What the webhook vendor actors share: handing a mapped batch to the ledger and turning its answer into a
 /// webhook_result, counting what they refused, and logging the unusable items of a batch.
 
 #include <functional>

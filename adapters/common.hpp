@@ -1,6 +1,6 @@
 #pragma once
 /// What every vendor adapter gives back: events addressed by the vendor's message id, and the items of a
-/// batch that could not be used (counted and logged by the vendor webhook, never a reason to refuse the batch).
+/// batch that could not be used (counted and logged by the vendor actor, never a reason to refuse the batch).
 
 #include <optional>
 #include <string>

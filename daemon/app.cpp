@@ -10,7 +10,11 @@
 #include <caf/send.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/carrier_actor.hpp"
+#include "actors/email_actor.hpp"
+#include "actors/kakao_push_actor.hpp"
 #include "actors/ledger_actor.hpp"
+#include "actors/twilio_actor.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/pollers.hpp"
@@ -115,23 +119,18 @@ int run(const config::daemon_config& cfg) {
   caf::actor_system sys{caf_cfg};
   auto ledger = actors::spawn_ledger(
     sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000, &stats, cfg.storage.retention_days});
-  // The webhooks run on the listener threads (docs/architecture.md, "Webhooks"); each gets what it reads.
-  std::shared_ptr<const actors::twilio_deps> twilio;
+  std::optional<actors::twilio_actor> twilio;
   if (cfg.twilio)
-    twilio = std::make_shared<const actors::twilio_deps>(actors::twilio_deps{
-      cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats, &gate});
-  std::shared_ptr<const actors::email_deps> email;
+    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats, &gate});
+  std::optional<actors::email_actor> email;
   if (cfg.email)
-    email = std::make_shared<const actors::email_deps>(
-      actors::email_deps{*email_key, cfg.email->max_skew, ledger, &stats, &gate});
-  std::shared_ptr<const actors::carrier_deps> carrier;
+    email = actors::spawn_email(sys, {*email_key, cfg.email->max_skew, ledger, &stats, &gate});
+  std::optional<actors::carrier_actor> carrier;
   if (cfg.carrier)
-    carrier = std::make_shared<const actors::carrier_deps>(
-      actors::carrier_deps{cfg.carrier->token, *zone, ledger, &stats, &gate});
-  std::shared_ptr<const actors::kakao_push_deps> kakao_push; // without a push_token, POST /webhooks/kakao is 404
+    carrier = actors::spawn_carrier(sys, {cfg.carrier->token, *zone, ledger, &stats, &gate});
+  std::optional<actors::kakao_push_actor> kakao_push; // without a push_token, POST /webhooks/kakao is 404
   if (cfg.kakao && cfg.kakao->push_token)
-    kakao_push = std::make_shared<const actors::kakao_push_deps>(
-      actors::kakao_push_deps{*cfg.kakao->push_token, *zone, ledger, &stats, &gate});
+    kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats, &gate});
 
   db::reader_pool readers{cfg.storage.path};
   std::vector<core::vendor> enabled;
@@ -167,6 +166,14 @@ int run(const config::daemon_config& cfg) {
   hooks.stop();
   ops.stop();
   caf::scoped_actor self{sys};
+  if (twilio)
+    self->send_exit(*twilio, caf::exit_reason::user_shutdown);
+  if (email)
+    self->send_exit(*email, caf::exit_reason::user_shutdown);
+  if (carrier)
+    self->send_exit(*carrier, caf::exit_reason::user_shutdown);
+  if (kakao_push)
+    self->send_exit(*kakao_push, caf::exit_reason::user_shutdown);
   for (auto& poller : pollers) // each waits for its running fetches; their results still reach the ledger
     self->send_exit(poller, caf::exit_reason::user_shutdown);
   for (auto& poller : pollers)

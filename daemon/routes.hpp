@@ -2,7 +2,6 @@
 /// The two listeners' routes. Routes only translate HTTP into a typed job and the job's answer into HTTP.
 
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,11 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/backlog.hpp"
-#include "actors/carrier_webhook.hpp"
 #include "actors/counters.hpp"
-#include "actors/email_webhook.hpp"
-#include "actors/kakao_push_webhook.hpp"
-#include "actors/twilio_webhook.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
 #include "db/reader.hpp"
@@ -30,11 +25,10 @@ namespace deliveryd::daemon {
 /// What the webhooks listener needs.
 struct webhook_deps {
   std::string public_url;                       ///< scheme://host[:port] as vendors call it
-  // Each webhook runs on the listener thread that received the request; null when not configured.
-  std::shared_ptr<const actors::twilio_deps> twilio;         ///< null when [twilio] is not configured
-  std::shared_ptr<const actors::email_deps> email;           ///< null when [email] is not configured
-  std::shared_ptr<const actors::carrier_deps> carrier;       ///< null when [carrier] is not configured
-  std::shared_ptr<const actors::kakao_push_deps> kakao_push; ///< null without [kakao] push_token
+  std::optional<actors::twilio_actor> twilio;   ///< absent when [twilio] is not configured
+  std::optional<actors::email_actor> email;     ///< absent when [email] is not configured
+  std::optional<actors::carrier_actor> carrier; ///< absent when [carrier] is not configured
+  std::optional<actors::kakao_push_actor> kakao_push; ///< absent without [kakao] push_token
   std::function<core::timestamp()> clock;
   actors::backlog* gate = nullptr;              ///< the bound on the ledger's backlog (none when null)
   std::size_t max_body_bytes = 1 << 20;         ///< [webhooks] max_body_bytes, for chunked and compressed bodies

@@ -1,6 +1,11 @@
 #include <span>
 #include <string_view>
 
+#include <caf/send.hpp>
+
+#include "actors/carrier_actor.hpp"
+#include "actors/email_actor.hpp"
+#include "actors/kakao_push_actor.hpp"
 #include "daemon/body_limits.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/routes.hpp"
@@ -11,7 +16,7 @@ namespace {
 
 using kind = actors::webhook_result::kind;
 
-/// Turns a webhook's answer into HTTP.
+/// Turns a vendor actor's answer into HTTP.
 void answer(httplib::Response& res, const actors::webhook_result& r) {
   switch (r.what) {
     case kind::stored:
@@ -45,18 +50,17 @@ void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib
   job->received_at = deps.clock();
   auto [done, future] = make_reply<actors::webhook_result>();
   job->done = std::move(done);
-  actors::handle_twilio_callback(*deps.twilio, job);
+  caf::anon_send(*deps.twilio, std::move(job));
   if (auto result = await(future))
     answer(res, *result);
   else
     send_error(res, 503, "unavailable", "the ledger did not answer in time; retry later");
 }
 
-/// Runs one request through a vendor's webhook `handle` as a vendor_webhook_job, copying the headers it reads.
-template <class Deps>
-void vendor_route(void (*handle)(const Deps&, const actors::vendor_webhook_job_ptr&), const Deps& vendor,
-                  std::span<const std::string_view> headers, const webhook_deps& deps, const httplib::Request& req,
-                  httplib::Response& res) {
+/// Hands one request to a vendor actor as a vendor_webhook_job, copying the headers that actor reads.
+template <class Actor>
+void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
+                  const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
   if (refuse_when_full(deps.gate, res))
     return;
   auto job = std::make_shared<actors::vendor_webhook_job>();
@@ -69,7 +73,7 @@ void vendor_route(void (*handle)(const Deps&, const actors::vendor_webhook_job_p
   job->received_at = deps.clock();
   auto [done, future] = make_reply<actors::webhook_result>();
   job->done = std::move(done);
-  handle(vendor, job);
+  caf::anon_send(actor, std::move(job));
   if (auto result = await(future))
     answer(res, *result);
   else
@@ -85,15 +89,15 @@ void install_webhook_routes(httplib::Server& server, webhook_deps deps) {
     server.Post("/webhooks/twilio", with_bounded_body(limit, [shared](const auto& req, auto& res) {
       twilio_route(*shared, req, res);
     }));
-  auto install = [&](const char* path, auto handle, const auto& vendor, std::span<const std::string_view> headers) {
-    if (vendor)
-      server.Post(path, with_bounded_body(limit, [shared, handle, vendor, headers](const auto& req, auto& res) {
-        vendor_route(handle, *vendor, headers, *shared, req, res);
+  auto install = [&](const char* path, const auto& actor, std::span<const std::string_view> headers) {
+    if (actor)
+      server.Post(path, with_bounded_body(limit, [shared, actor = *actor, headers](const auto& req, auto& res) {
+        vendor_route(actor, headers, *shared, req, res);
       }));
   };
-  install("/webhooks/email", &actors::handle_email_webhook, shared->email, actors::email_headers);
-  install("/webhooks/carrier", &actors::handle_carrier_webhook, shared->carrier, actors::carrier_headers);
-  install("/webhooks/kakao", &actors::handle_kakao_push, shared->kakao_push, actors::kakao_push_headers);
+  install("/webhooks/email", shared->email, actors::email_headers);
+  install("/webhooks/carrier", shared->carrier, actors::carrier_headers);
+  install("/webhooks/kakao", shared->kakao_push, actors::kakao_push_headers);
   refuse_unrouted_bodies(server);
   // Everything else (vendors that are not configured, any ops path) is unknown here.
 }

@@ -58,7 +58,7 @@ void check_signatures(const std::string& token, const std::string& url, const tw
   tw::form_params reversed{params.rbegin(), params.rend()};
   FUZZ_CHECK(tw::signing_string(url, reversed) == tw::signing_string(url, params));
 
-  // The Webhooks Rule variant, checked as the Twilio webhook checks it.
+  // The Webhooks Rule variant, checked as the Twilio actor checks it.
   const auto rule = tw::compute_signature_sha256(token, url, params);
   FUZZ_CHECK(rule.size() == 44 && expected.size() == 28);
   FUZZ_CHECK(tw::constant_time_equal(rule, header) == (rule == header));

@@ -1,4 +1,4 @@
-/// What the vendor webhooks share, without an actor system: reading a job's headers and query, the token
+/// What the webhook vendor actors share, without an actor system: reading a job's headers and query, the token
 /// check, and the counters and answer of an events job.
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,8 @@
-#include "actors/email_webhook.hpp"
+#include "actors/email_actor.hpp"
 
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/webhook_support.hpp"
@@ -11,9 +14,15 @@ namespace {
 namespace em = adapters::email;
 using kind = webhook_result::kind;
 
-} // namespace
+struct email_state {
+  email_deps deps;
+  static inline const char* name = "email";
+};
 
-void handle_email_webhook(const email_deps& deps, const vendor_webhook_job_ptr& job) {
+using email_pointer = email_actor::stateful_pointer<email_state>;
+
+void handle(email_pointer self, const vendor_webhook_job_ptr& job) {
+  const auto& deps = self->state.deps;
   auto& stats = deps.stats->of(core::vendor::email);
   const auto verdict = em::verify(deps.key, job->header(em::signature_header), job->header(em::timestamp_header),
                                   job->body, job->received_at, deps.max_skew);
@@ -41,6 +50,15 @@ void handle_email_webhook(const email_deps& deps, const vendor_webhook_job_ptr& 
                 job->done);
 }
 
+email_actor::behavior_type email_behavior(email_pointer self, std::shared_ptr<email_deps> deps) {
+  self->state.deps = std::move(*deps);
+  return {
+    [=](vendor_webhook_job_ptr& job) { handle(self, job); },
+  };
+}
+
+} // namespace
+
 std::optional<adapters::email::verification_key> load_email_key(std::string_view base64_der) {
   auto loaded = em::load_key(base64_der);
   if (auto* err = std::get_if<em::key_error>(&loaded)) {
@@ -48,6 +66,10 @@ std::optional<adapters::email::verification_key> load_email_key(std::string_view
     return std::nullopt;
   }
   return std::get<em::verification_key>(std::move(loaded));
+}
+
+email_actor spawn_email(caf::actor_system& sys, email_deps deps) {
+  return sys.spawn(email_behavior, std::make_shared<email_deps>(std::move(deps)));
 }
 
 } // namespace deliveryd::actors

@@ -1,8 +1,11 @@
-#include "actors/carrier_webhook.hpp"
+#include "actors/carrier_actor.hpp"
 
 #include <algorithm>
 #include <cctype>
 
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/webhook_support.hpp"
@@ -15,6 +18,13 @@ namespace {
 
 namespace ca = adapters::carrier;
 using kind = webhook_result::kind;
+
+struct carrier_state {
+  std::shared_ptr<const carrier_deps> deps; // a pointer: core::zone has no empty state to start from
+  static inline const char* name = "carrier";
+};
+
+using carrier_pointer = carrier_actor::stateful_pointer<carrier_state>;
 
 /// True for `application/json`, with or without parameters, in any case.
 bool is_json(std::string_view content_type) {
@@ -41,7 +51,7 @@ std::string without_token(std::string_view query) {
   return out;
 }
 
-void handle_aggregator(const carrier_deps& deps, const vendor_webhook_job_ptr& job, vendor_counters& stats) {
+void handle_aggregator(carrier_pointer self, const vendor_webhook_job_ptr& job, vendor_counters& stats) {
   auto parsed = ca::parse_aggregator(job->body, job->received_at);
   if (auto* why = std::get_if<std::string>(&parsed)) {
     job->done(refuse(kind::malformed, std::move(*why), stats));
@@ -53,11 +63,11 @@ void handle_aggregator(const carrier_deps& deps, const vendor_webhook_job_ptr& j
     job->done(nothing_to_store("no report of the batch is usable"));
     return;
   }
-  submit_events(deps.ledger, deps.gate, core::vendor::carrier, std::move(batch.events),
+  submit_events(self->state.deps->ledger, self->state.deps->gate, core::vendor::carrier, std::move(batch.events),
                 job->received_at, stats, job->done);
 }
 
-void handle_jasmin(const carrier_deps& deps, const vendor_webhook_job_ptr& job, vendor_counters& stats) {
+void handle_jasmin(carrier_pointer self, const vendor_webhook_job_ptr& job, vendor_counters& stats) {
   const bool from_query = job->body.empty();
   const auto source = from_query ? job->query() : std::string_view{job->body};
   auto params = adapters::twilio::parse_form(source);
@@ -65,7 +75,7 @@ void handle_jasmin(const carrier_deps& deps, const vendor_webhook_job_ptr& job, 
     job->done(refuse(kind::malformed, "the DLR is not valid application/x-www-form-urlencoded UTF-8 text", stats));
     return;
   }
-  auto mapped = ca::parse_jasmin(*params, from_query ? without_token(source) : job->body, deps.zone,
+  auto mapped = ca::parse_jasmin(*params, from_query ? without_token(source) : job->body, self->state.deps->zone,
                                  job->received_at);
   if (auto* why = std::get_if<std::string>(&mapped)) {
     job->done(refuse(kind::malformed, std::move(*why), stats));
@@ -73,13 +83,12 @@ void handle_jasmin(const carrier_deps& deps, const vendor_webhook_job_ptr& job, 
   }
   std::vector<adapters::mapped_event> events;
   events.push_back(std::move(std::get<adapters::mapped_event>(mapped)));
-  submit_events(deps.ledger, deps.gate, core::vendor::carrier, std::move(events),
+  submit_events(self->state.deps->ledger, self->state.deps->gate, core::vendor::carrier, std::move(events),
                 job->received_at, stats, job->done, vendor_reply{std::string{jasmin_ack}, "text/plain"});
 }
 
-} // namespace
-
-void handle_carrier_webhook(const carrier_deps& deps, const vendor_webhook_job_ptr& job) {
+void handle(carrier_pointer self, const vendor_webhook_job_ptr& job) {
+  const auto& deps = *self->state.deps;
   auto& stats = deps.stats->of(core::vendor::carrier);
   if (!token_presented(deps.token, *job, carrier_token_header)) {
     spdlog::warn("carrier bad_token: delivery report refused (token missing or wrong)");
@@ -87,9 +96,22 @@ void handle_carrier_webhook(const carrier_deps& deps, const vendor_webhook_job_p
     return;
   }
   if (is_json(job->content_type))
-    handle_aggregator(deps, job, stats);
+    handle_aggregator(self, job, stats);
   else
-    handle_jasmin(deps, job, stats);
+    handle_jasmin(self, job, stats);
+}
+
+carrier_actor::behavior_type carrier_behavior(carrier_pointer self, std::shared_ptr<const carrier_deps> deps) {
+  self->state.deps = std::move(deps);
+  return {
+    [=](vendor_webhook_job_ptr& job) { handle(self, job); },
+  };
+}
+
+} // namespace
+
+carrier_actor spawn_carrier(caf::actor_system& sys, carrier_deps deps) {
+  return sys.spawn(carrier_behavior, std::make_shared<const carrier_deps>(std::move(deps)));
 }
 
 } // namespace deliveryd::actors

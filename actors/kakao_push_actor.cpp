@@ -1,5 +1,8 @@
-#include "actors/kakao_push_webhook.hpp"
+#include "actors/kakao_push_actor.hpp"
 
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/webhook_support.hpp"
@@ -12,9 +15,15 @@ namespace {
 namespace kk = adapters::kakao;
 using kind = webhook_result::kind;
 
-} // namespace
+struct kakao_push_state {
+  std::shared_ptr<const kakao_push_deps> deps; // a pointer: core::zone has no empty state to start from
+  static inline const char* name = "kakao_push";
+};
 
-void handle_kakao_push(const kakao_push_deps& deps, const vendor_webhook_job_ptr& job) {
+using kakao_push_pointer = kakao_push_actor::stateful_pointer<kakao_push_state>;
+
+void handle(kakao_push_pointer self, const vendor_webhook_job_ptr& job) {
+  const auto& deps = *self->state.deps;
   auto& stats = deps.stats->of(core::vendor::kakao);
   if (!token_presented(deps.push_token, *job, kakao_token_header)) {
     spdlog::warn("kakao bad_token: pushed results refused (token missing or wrong)");
@@ -34,6 +43,20 @@ void handle_kakao_push(const kakao_push_deps& deps, const vendor_webhook_job_ptr
   }
   submit_events(deps.ledger, deps.gate, core::vendor::kakao, std::move(batch.events), job->received_at, stats,
                 job->done);
+}
+
+kakao_push_actor::behavior_type kakao_push_behavior(kakao_push_pointer self,
+                                                    std::shared_ptr<const kakao_push_deps> deps) {
+  self->state.deps = std::move(deps);
+  return {
+    [=](vendor_webhook_job_ptr& job) { handle(self, job); },
+  };
+}
+
+} // namespace
+
+kakao_push_actor spawn_kakao_push(caf::actor_system& sys, kakao_push_deps deps) {
+  return sys.spawn(kakao_push_behavior, std::make_shared<const kakao_push_deps>(std::move(deps)));
 }
 
 } // namespace deliveryd::actors
