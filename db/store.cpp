@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 
 #include <fcntl.h>
@@ -36,6 +37,14 @@ void configure_writer(SQLite::Database& db, const store_options& options) {
   db.exec("PRAGMA journal_size_limit = " +
           std::to_string(2 * static_cast<std::int64_t>(std::max(1, options.wal_restart_pages)) * 4096));
   db.setBusyTimeout(5000);
+}
+
+/// Turns SQLite's memory statistics off, once per process and before its first connection: with them on, every
+/// allocation SQLite makes takes a process-wide mutex, and deliveryd reads none of those statistics. A no-op when
+/// SQLite is already initialised (a connection opened earlier); it then only keeps the default.
+void disable_memory_statistics() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
 
 /// Up to this size the whole file is checked at start (a few seconds at most); a larger ledger gets the cheap
@@ -76,6 +85,7 @@ std::optional<std::string> check_integrity(SQLite::Database& db, const std::stri
 
 std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const store_options& options) {
   namespace fs = std::filesystem;
+  disable_memory_statistics();
   try {
     fs::path file{options.path};
     if (file.has_parent_path()) {
@@ -86,7 +96,10 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     }
     if (auto refused = refuse_before_open(options.path))
       return open_error{options.path + ": " + *refused};
-    SQLite::Database db{options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
+    // NOMUTEX: only the ledger's thread uses this connection (the sync thread has a descriptor of its own, the
+    // checkpointer a connection of its own), so SQLite's per-call locking of it is pure cost: 6 % of the ledger
+    // thread in the SendGrid benchmark went to pthread_mutex_lock and unlock.
+    SQLite::Database db{options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX};
     if (sqlite3_db_readonly(db.getHandle(), "main") == 1) // what access() did not foresee (ACLs, a race)
       return open_error{options.path + ": SQLite could open the ledger only read-only; check its owner, mode and "
                                        "mount"};
