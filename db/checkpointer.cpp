@@ -74,7 +74,7 @@ void wal_checkpointer::run() {
       db.reset(); // reopen on the next round (the file may have been unavailable)
     }
     lock.lock();
-    nudged_ = false; // a nudge during the round asked for what the round did
+    nudged_ = false; // a nudge during the round is dropped: the writer nudges again after its next commit
   }
 }
 
