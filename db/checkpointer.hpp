@@ -10,7 +10,7 @@
 ///
 /// Under steady load it never catches up with the last commit, and SQLite starts the WAL over only when a write
 /// transaction begins with all of it copied. So the writer, after a commit that leaves the WAL past its restart
-/// length, copies the rest itself (try_writer_checkpoint): a short copy, since this thread did the bulk, and its
+/// length, copies the rest itself (writer_checkpoint): a short copy, since this thread did the bulk, and its
 /// next transaction starts the WAL over. The two never checkpoint at once (a second checkpoint would only get
 /// SQLITE_BUSY): the writer skips its turn while this thread is at work, and tries again after its next commit;
 /// past twice the restart length it waits for this thread instead, so that the WAL stays bounded.
