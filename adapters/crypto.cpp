@@ -1,6 +1,7 @@
 #include "adapters/crypto.hpp"
 
 #include <array>
+#include <stdexcept>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -23,6 +24,16 @@ std::string hmac_base64(digest d, std::string_view key, std::string_view data) {
                                 static_cast<int>(mac_len));
   encoded.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   return encoded;
+}
+
+std::array<unsigned char, 32> sha256(std::string_view data) {
+  // Fetched once: EVP_sha256() would make OpenSSL 3 look the algorithm up again on every call.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 || len != out.size())
+    throw std::runtime_error{"OpenSSL could not compute a SHA-256 digest"};
+  return out;
 }
 
 } // namespace deliveryd::adapters

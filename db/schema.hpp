@@ -1,8 +1,10 @@
 #pragma once
 /// The ledger's schema: versioned migrations compiled into the binary.
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace SQLite {
 class Database;
@@ -15,6 +17,11 @@ inline constexpr int application_id = 0x444C5644;
 
 /// The schema version this build writes.
 int latest_schema_version() noexcept;
+
+/// The key under which a send is found by its vendor's message id (`sends.message_key`, schema version 5): the
+/// first 48 bits of SHA-256(vendor, a zero byte, id), big-endian, so 0 <= key < 2^48. Stored in the ledger:
+/// never change it without a migration. Keys may collide; a lookup by key also compares vendor and id.
+std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor_message_id);
 
 /// Brings a freshly opened writer connection to the latest schema in one transaction per migration.
 /// Refuses (returns a sentence) a file that belongs to another application, or that was written by a newer

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/codes.hpp"
+#include "db/schema.hpp"
 #include "db/store_impl.hpp"
 
 namespace deliveryd::db {
@@ -71,8 +72,9 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
   intake_outcome out;
   events_outcome attached; // held events applied on the way: not part of the intake answer
   for (const auto& s : sends) {
-    // A new send is the common case: the insert itself finds out (its send_id and vendor message id are unique
-    // keys), which spares two index lookups per send. Only a send that is already there is read and compared.
+    // A new send is the common case: insert_new finds out (the insert meets a taken send_id, a probe of the
+    // message key a taken vendor id), which spares reading the send. Only a send that is already there is read
+    // and compared.
     if (insert_new(s, now, attached)) {
       ++out.accepted;
       continue;
@@ -104,7 +106,9 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
       if (old->state.current == core::status::pending || old->state.current == core::status::uncertain)
         if (auto first = d.first_poll_at(core::parse_vendor(old->vendor), core::from_millis(old->requested_at), now))
           q.bind(3, static_cast<std::int64_t>(*first));
-      q.bind(4, static_cast<std::int64_t>(old->id));
+      if (!old->vendor.empty()) // a send without a vendor has no message key, as in insert_new
+        q.bind(4, static_cast<std::int64_t>(vendor_message_key(old->vendor, *s.vendor_message_id)));
+      q.bind(5, static_cast<std::int64_t>(old->id));
       q.exec();
       auto e = intake_event(s, now);
       e.outcome = old->state.current; // an update changes no state: the history shows it as it was
@@ -141,6 +145,10 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
   key.effective = key.status;
   key.send_id = s.send_id;
   const auto vendor = vendor_text(s);
+  // The message key's index is not unique (keys may collide), so a taken vendor id is found by a probe; it
+  // descends to the leaf that the insert then writes.
+  if (s.vendor && s.vendor_message_id && d.is_message_taken(vendor, *s.vendor_message_id))
+    return false;
   auto& q = d.insert_send;
   q.reset();
   q.clearBindings();
@@ -166,8 +174,10 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
     if (auto first = d.first_poll_at(s.vendor, s.requested_at, now))
       q.bind(19, static_cast<std::int64_t>(*first));
   q.bind(20, key.day);
+  if (s.vendor && s.vendor_message_id)
+    q.bind(21, static_cast<std::int64_t>(vendor_message_key(vendor, *s.vendor_message_id)));
   if (q.exec() == 0)
-    return false; // ON CONFLICT DO NOTHING: its send_id or vendor message id is taken
+    return false; // ON CONFLICT DO NOTHING: its send_id is taken
   key.id = d.db.getLastInsertRowid();
   d.count(key, key.status, 1, key.leg ? 0 : 1);
   d.append_event(key.id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");

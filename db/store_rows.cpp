@@ -3,6 +3,7 @@
 
 #include "core/codes.hpp"
 #include "core/failover.hpp"
+#include "db/schema.hpp"
 #include "db/store_impl.hpp"
 
 namespace deliveryd::db {
@@ -58,13 +59,17 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     deadlines{std::move(table)},
     find_send_by_id{db, std::string{"SELECT "} + send_columns + " FROM sends WHERE send_id = ?"},
     find_send_by_message{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
-                               + ", " + key_columns + " FROM sends WHERE vendor = ? AND vendor_message_id = ?"},
+                               + ", " + key_columns + " FROM sends INDEXED BY sends_by_message_key "
+                               "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
+    message_taken{db, "SELECT 1 FROM sends INDEXED BY sends_by_message_key "
+                      "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
                     "requested_at, vendor_message_id, fallback_of, excluded_code, status, code, reason, category, "
-                    "decided_at, deadline_at, updated_at, next_poll_at, day) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "decided_at, deadline_at, updated_at, next_poll_at, day, message_key) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                     "ON CONFLICT DO NOTHING"},
     set_vendor_message_id{db, "UPDATE sends SET vendor_message_id = ?, updated_at = ?, "
-                              "next_poll_at = coalesce(next_poll_at, ?) WHERE id = ?"},
+                              "next_poll_at = coalesce(next_poll_at, ?), message_key = ? WHERE id = ?"},
     update_state{db, "UPDATE sends SET status = ?1, code = ?2, reason = ?3, category = ?4, decided_at = ?5, "
                      "deadline_at = CASE WHEN ?1 = 'pending' THEN deadline_at END, updated_at = ?6, "
                      "next_poll_at = CASE WHEN vendor = 'kakao' AND ?1 IN ('sent', 'failed', 'excluded') THEN NULL "
@@ -183,14 +188,26 @@ std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view ven
                                                             const std::string& vendor_message_id) {
   auto& q = find_send_by_message;
   q.reset();
-  q.bind(1, text(vendor));
-  q.bind(2, vendor_message_id);
+  q.bind(1, static_cast<std::int64_t>(vendor_message_key(vendor, vendor_message_id)));
+  q.bind(2, text(vendor));
+  q.bind(3, vendor_message_id);
   if (!q.executeStep())
     return std::nullopt;
   send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
   ref.key = read_key(q, 7, ref.id);
   q.reset();
   return ref;
+}
+
+bool ledger_store::impl::is_message_taken(std::string_view vendor, const std::string& vendor_message_id) {
+  auto& q = message_taken;
+  q.reset();
+  q.bind(1, static_cast<std::int64_t>(vendor_message_key(vendor, vendor_message_id)));
+  q.bind(2, text(vendor));
+  q.bind(3, vendor_message_id);
+  const bool taken = q.executeStep();
+  q.reset();
+  return taken;
 }
 
 void ledger_store::impl::write_state(const send_ref& send, const core::send_state& state, core::timestamp now) {
