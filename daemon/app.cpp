@@ -104,7 +104,13 @@ int run(const config::daemon_config& cfg) {
   std::optional<adapters::email::verification_key> email_key; // parsed once; a bad key stops the start
   if (cfg.email && !(email_key = actors::load_email_key(cfg.email->verification_key)))
     return 1;
-  auto opened = db::ledger_store::open({cfg.storage.path, deadlines_of(cfg), db::durability::fsync_after_commit, polls_of(cfg), cfg.time.zone});
+  db::store_options store{cfg.storage.path, deadlines_of(cfg), db::durability::fsync_after_commit, polls_of(cfg),
+                          cfg.time.zone};
+  store.on_progress = [](const std::string& what) {
+    spdlog::info("start-up: {}", what);
+    notify_starting(what); // more start time from systemd, as long as the work goes on
+  };
+  auto opened = db::ledger_store::open(store);
   if (auto* err = std::get_if<db::open_error>(&opened)) {
     spdlog::critical("ledger open_failed: {}", err->message);
     return 1;

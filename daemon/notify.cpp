@@ -8,6 +8,10 @@ namespace deliveryd::daemon {
 
 void notify_ready() { sd_notify(0, "READY=1\nSTATUS=accepting webhooks and intake"); }
 
+void notify_starting(const std::string& what) {
+  sd_notify(0, ("EXTEND_TIMEOUT_USEC=60000000\nSTATUS=" + what).c_str());
+}
+
 void notify_stopping() { sd_notify(0, "STOPPING=1\nSTATUS=draining in-flight commits"); }
 
 watchdog::watchdog(std::function<bool()> healthy) {

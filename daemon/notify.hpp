@@ -4,12 +4,16 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <string>
 #include <thread>
 
 namespace deliveryd::daemon {
 
 /// Tells systemd the daemon is ready (no-op outside systemd).
 void notify_ready();
+/// Tells systemd what the start is doing, and that it needs 60 s more from now (EXTEND_TIMEOUT_USEC: a long
+/// ledger upgrade must not be killed by TimeoutStartSec and restarted from the beginning); no-op outside systemd.
+void notify_starting(const std::string& what);
 /// Tells systemd the daemon is stopping (no-op outside systemd).
 void notify_stopping();
 

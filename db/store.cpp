@@ -1,6 +1,7 @@
 #include "db/store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <system_error>
@@ -50,6 +51,52 @@ void disable_memory_statistics() {
 /// Up to this size the whole file is checked at start (a few seconds at most); a larger ledger gets the cheap
 /// checks only, so that a start stays well inside systemd's start time-out (a full check of a 4.4 GB,
 /// 10-million-send ledger took 48 s). docs/operations.md shows how to run the full check by hand.
+/// Passes open()'s progress to store_options::on_progress: each sentence of the migration, and again every
+/// 5 s while one statement runs long (SQLite's progress handler), so that systemd's start time-out is extended
+/// for as long as the work goes on.
+class open_progress {
+public:
+  open_progress(SQLite::Database& db, std::function<void(const std::string&)> report)
+    : db_{db}, report_{std::move(report)}, since_{std::chrono::steady_clock::now()}, last_{since_} {
+    if (report_)
+      sqlite3_progress_handler(db_.getHandle(), 1'000'000, &open_progress::tick, this);
+  }
+  ~open_progress() {
+    if (report_)
+      sqlite3_progress_handler(db_.getHandle(), 0, nullptr, nullptr);
+  }
+  open_progress(const open_progress&) = delete;
+  open_progress& operator=(const open_progress&) = delete;
+
+  void say(const std::string& what) {
+    what_ = what;
+    last_ = std::chrono::steady_clock::now();
+    report_(what_ + " (" + std::to_string(seconds()) + " s so far)");
+  }
+  std::function<void(const std::string&)> sayer() {
+    if (!report_)
+      return {};
+    return [this](const std::string& what) { say(what); };
+  }
+
+private:
+  static int tick(void* self) {
+    auto& p = *static_cast<open_progress*>(self);
+    if (std::chrono::steady_clock::now() - p.last_ >= std::chrono::seconds{5})
+      p.say(p.what_.empty() ? "opening the ledger" : p.what_);
+    return 0; // never interrupts the statement
+  }
+  long seconds() const {
+    return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - since_).count());
+  }
+
+  SQLite::Database& db_;
+  std::function<void(const std::string&)> report_;
+  std::chrono::steady_clock::time_point since_, last_;
+  std::string what_;
+};
+
 constexpr std::uintmax_t full_check_limit = 256ull * 1024 * 1024;
 
 std::optional<std::string> check_integrity(SQLite::Database& db, const std::string& path) {
@@ -106,8 +153,12 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     if (auto bad = check_integrity(db, options.path))
       return open_error{options.path + ": " + *bad};
     // Ownership is checked before anything is written: switching a foreign file to WAL would change its header.
-    if (auto refused = migrate(db))
-      return open_error{options.path + ": " + *refused};
+    db.exec("PRAGMA cache_size = -65536"); // a migration that rewrites or indexes every send needs the writer's cache
+    {
+      open_progress progress{db, options.on_progress}; // only while db is this connection: it moves below
+      if (auto refused = migrate(db, progress.sayer()))
+        return open_error{options.path + ": " + *refused};
+    }
     configure_writer(db, options);
     auto zone = core::zone::locate(options.zone);
     if (!zone)

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,10 @@ struct store_options {
   /// checkpointer never catches up with the last commit, and the WAL would only grow (see db/checkpointer.hpp).
   /// 16,384 pages of 4 KiB is 64 MiB; the WAL file is kept at up to twice that (journal_size_limit).
   int wal_restart_pages = 16384;
+  /// Told, in a sentence, what open() is doing when it does long one-time work (a schema migration), at each
+  /// step and at least every 5 s while a statement runs, from the thread that called open(). The daemon logs it
+  /// and asks systemd for more start time.
+  std::function<void(const std::string&)> on_progress{};
 };
 
 /// Why the ledger could not be opened.

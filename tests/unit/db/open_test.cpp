@@ -167,6 +167,38 @@ TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by
   CHECK_THAT(out.rejected[0].detail, Catch::Contains("already belongs to another send"));
 }
 
+TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says what it does", "[db][open]") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.ledger());
+    auto a = make_send("a");
+    a.vendor_message_id = "SM1";
+    auto b = make_send("b");
+    b.vendor_message_id = "SM2";
+    REQUIRE(register_committed(*store, {a, b}).accepted == 2);
+  }
+  { // As a crash leaves it: the column added and one chunk keyed, the old index and version still there.
+    SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
+    revert_message_keys(raw);
+    raw.exec("ALTER TABLE sends ADD COLUMN message_key INTEGER;"
+             "UPDATE sends SET message_key = " + std::to_string(db::vendor_message_key("twilio", "SM1"))
+             + " WHERE send_id = 'a'; PRAGMA user_version = 4;");
+  }
+  std::vector<std::string> said;
+  db::store_options options{dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::no_fsync, {}};
+  options.on_progress = [&](const std::string& what) { said.push_back(what); };
+  auto opened = db::ledger_store::open(options);
+  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
+  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version());
+  CHECK(peek_int(dir.ledger(), "SELECT message_key FROM sends WHERE send_id = 'a'")
+        == db::vendor_message_key("twilio", "SM1"));
+  CHECK(peek_int(dir.ledger(), "SELECT message_key FROM sends WHERE send_id = 'b'")
+        == db::vendor_message_key("twilio", "SM2"));
+  REQUIRE(said.size() >= 2);
+  CHECK_THAT(said.front(), Catch::StartsWith("upgrading the ledger from schema version 4 to 5"));
+  CHECK_THAT(said.back(), Catch::StartsWith("schema version 5: indexing the message keys"));
+}
+
 TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[db][open]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
