@@ -165,7 +165,7 @@ int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_versi
 
 /// v5's data step: adds sends.message_key (vendor_message_key(vendor, vendor_message_id), NULL unless both are
 /// set) and fills it, committing every key_chunk_rows rows. In one transaction, rewriting every send put the
-/// whole table in the WAL (twice the disk, and SQLite searching a huge WAL for every page: 87 s for 5.4M sends).
+/// whole table in the WAL (twice the disk, and SQLite searching a huge WAL for every page: 81 s for 5.4M sends, 19 s in steps).
 /// A crash in between loses nothing: the next start finds the column and keys the rows still without a key.
 void key_sends(SQLite::Database& db, const migration_progress& progress) {
   if (db.execAndGet("SELECT count(*) FROM pragma_table_info('sends') WHERE name = 'message_key'").getInt() == 0)

@@ -48,9 +48,6 @@ void disable_memory_statistics() {
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
 
-/// Up to this size the whole file is checked at start (a few seconds at most); a larger ledger gets the cheap
-/// checks only, so that a start stays well inside systemd's start time-out (a full check of a 4.4 GB,
-/// 10-million-send ledger took 48 s). docs/operations.md shows how to run the full check by hand.
 /// Passes open()'s progress to store_options::on_progress: each sentence of the migration, and again every
 /// 5 s while one statement runs long (SQLite's progress handler), so that systemd's start time-out is extended
 /// for as long as the work goes on.
@@ -97,6 +94,9 @@ private:
   std::string what_;
 };
 
+/// Up to this size the whole file is checked at start (a few seconds at most); a larger ledger gets the cheap
+/// checks only, so that a start stays well inside systemd's start time-out (a full check of a 4.4 GB,
+/// 10-million-send ledger took 48 s). docs/operations.md shows how to run the full check by hand.
 constexpr std::uintmax_t full_check_limit = 256ull * 1024 * 1024;
 
 std::optional<std::string> check_integrity(SQLite::Database& db, const std::string& path) {

@@ -149,9 +149,9 @@ struct ledger_store::impl {
   std::optional<stored_send> load_send(const std::string& send_id);
   /// The send a vendor knows as `vendor_message_id`, if any.
   std::optional<send_ref> load_by_message(std::string_view vendor, const std::string& vendor_message_id);
-  /// Whether a send already holds `vendor_message_id` of `vendor` (sends.message_key is not unique: this is
-  /// what keeps one vendor id to one send).
-  bool is_message_taken(std::string_view vendor, const std::string& vendor_message_id);
+  /// Whether a send already holds `vendor_message_id` of `vendor`, whose vendor_message_key is `key`
+  /// (sends.message_key is not unique: this is what keeps one vendor id to one send).
+  bool is_message_taken(std::int64_t key, std::string_view vendor, const std::string& vendor_message_id);
   /// Writes a send's new state; a final state clears its deadline (and a Kakao send's polls), and the logical
   /// state of its failover group follows.
   void write_state(const send_ref& send, const core::send_state& state, core::timestamp now);

@@ -147,8 +147,12 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
   const auto vendor = vendor_text(s);
   // The message key's index is not unique (keys may collide), so a taken vendor id is found by a probe; it
   // descends to the leaf that the insert then writes.
-  if (s.vendor && s.vendor_message_id && d.is_message_taken(vendor, *s.vendor_message_id))
-    return false;
+  std::optional<std::int64_t> message_key;
+  if (s.vendor && s.vendor_message_id) {
+    message_key = vendor_message_key(vendor, *s.vendor_message_id);
+    if (d.is_message_taken(*message_key, vendor, *s.vendor_message_id))
+      return false;
+  }
   auto& q = d.insert_send;
   q.reset();
   q.clearBindings();
@@ -174,8 +178,8 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
     if (auto first = d.first_poll_at(s.vendor, s.requested_at, now))
       q.bind(19, static_cast<std::int64_t>(*first));
   q.bind(20, key.day);
-  if (s.vendor && s.vendor_message_id)
-    q.bind(21, static_cast<std::int64_t>(vendor_message_key(vendor, *s.vendor_message_id)));
+  if (message_key)
+    q.bind(21, static_cast<std::int64_t>(*message_key));
   if (q.exec() == 0)
     return false; // ON CONFLICT DO NOTHING: its send_id is taken
   key.id = d.db.getLastInsertRowid();

@@ -199,10 +199,11 @@ std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view ven
   return ref;
 }
 
-bool ledger_store::impl::is_message_taken(std::string_view vendor, const std::string& vendor_message_id) {
+bool ledger_store::impl::is_message_taken(std::int64_t key, std::string_view vendor,
+                                          const std::string& vendor_message_id) {
   auto& q = message_taken;
   q.reset();
-  q.bind(1, static_cast<std::int64_t>(vendor_message_key(vendor, vendor_message_id)));
+  q.bind(1, key);
   q.bind(2, text(vendor));
   q.bind(3, vendor_message_id);
   const bool taken = q.executeStep();
