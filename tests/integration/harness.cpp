@@ -385,6 +385,7 @@ void daemon_process::reconfigure(const daemon_options& options) {
   REQUIRE(pid_ <= 0);
   ops_token_ = options.ops_token;
   tmpdir_ = options.tmpdir;
+  notify_socket_ = options.notify_socket;
   if (options.ledger_path)
     ledger_path_ = *options.ledger_path;
   else if (ledger_path_.empty())
@@ -423,6 +424,8 @@ void daemon_process::start() {
   std::vector<std::string> env;
   if (tmpdir_)
     env.push_back("TMPDIR=" + tmpdir_->string());
+  if (notify_socket_)
+    env.push_back("NOTIFY_SOCKET=" + notify_socket_->string());
   pid_ = spawn({DELIVERYD_BINARY, "--config", config_path().string()}, dir_.path() / "deliveryd.log", env);
   const auto until = std::chrono::steady_clock::now() + 10s;
   httplib::Client probe{"127.0.0.1", ops_port_};

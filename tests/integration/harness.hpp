@@ -101,6 +101,7 @@ struct daemon_options {
   std::string storage_extra;                          ///< more keys of [storage] (retention_days, …), TOML lines
   std::optional<fs::path> tmpdir;                     ///< TMPDIR in the daemon's environment (else the test's)
   std::optional<fs::path> ledger_path;                ///< [storage] path (else ledger.db in the daemon's folder)
+  std::optional<fs::path> notify_socket;              ///< NOTIFY_SOCKET in the daemon's environment (sd_notify)
 };
 
 /// A fresh temporary folder, removed with its content on destruction (kept when DELIVERYD_IT_KEEP is set).
@@ -199,6 +200,7 @@ private:
   int webhooks_port_ = 0;
   std::optional<std::string> ops_token_;
   std::optional<fs::path> tmpdir_;
+  std::optional<fs::path> notify_socket_;
   fs::path ledger_path_;
   pid_t pid_ = -1;
   std::size_t log_checked_ = 0; ///< how much of the log new_sanitizer_report has looked at

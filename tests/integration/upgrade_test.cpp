@@ -1,0 +1,108 @@
+// A schema upgrade as an operator meets it: deliveryd started on a ledger written by the previous release
+// (schema v4) upgrades it before it listens, says so in its log and to systemd (more start time, a status line),
+// and then finds the sends registered before the upgrade by their vendor message ids.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <SQLiteCpp/Database.h>
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+
+using namespace it;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A datagram socket bound where NOTIFY_SOCKET points, as systemd listens for sd_notify.
+class notify_listener {
+public:
+  explicit notify_listener(fs::path path) : path_{std::move(path)} {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    REQUIRE(path_.string().size() < sizeof(addr.sun_path));
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    REQUIRE(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+  }
+  ~notify_listener() { ::close(fd_); }
+  notify_listener(const notify_listener&) = delete;
+  notify_listener& operator=(const notify_listener&) = delete;
+
+  const fs::path& path() const { return path_; }
+
+  /// Every message received so far, in order.
+  std::vector<std::string> drain() {
+    std::vector<std::string> messages;
+    char buf[4096];
+    for (;;) {
+      const auto n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0)
+        return messages;
+      messages.emplace_back(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+private:
+  fs::path path_;
+  int fd_ = -1;
+};
+
+} // namespace
+
+TEST_CASE("upgrade: a v4 ledger is upgraded at start, with progress for systemd, and keeps finding its sends",
+          "[integration][upgrade]") {
+  temp_dir sockets;
+  notify_listener systemd{sockets.path() / "notify"};
+  daemon_process d;
+  const std::string sid = "SM0123456789abcdef0123456789abcdef";
+  {
+    auto ops = d.ops_client();
+    auto intake = body_of(post_sends(*ops, json::array({twilio_send("up-1", same_day_base() + 10s, sid)})));
+    REQUIRE(intake["accepted"] == 1);
+  }
+  REQUIRE(d.terminate() == 0);
+  { // Back to schema v4, as the previous release left it: the unique text index, no message key.
+    SQLite::Database raw{d.ledger_path().string(), SQLite::OPEN_READWRITE};
+    raw.exec("DROP INDEX sends_by_message_key; ALTER TABLE sends DROP COLUMN message_key;"
+             "CREATE UNIQUE INDEX sends_by_vendor_message ON sends(vendor, vendor_message_id) "
+             "WHERE vendor_message_id IS NOT NULL; PRAGMA user_version = 4;");
+  }
+  daemon_options options;
+  options.notify_socket = systemd.path();
+  d.reconfigure(options);
+  d.start();
+
+  const auto log = d.log();
+  CHECK_THAT(log, Catch::Contains("start-up: upgrading the ledger from schema version 4 to 5"));
+  CHECK_THAT(log, Catch::Contains("start-up: schema version 5: indexing the message keys"));
+  const auto told = systemd.drain();
+  INFO("sd_notify messages: " << json(told).dump());
+  REQUIRE_FALSE(told.empty());
+  CHECK_THAT(told.front(), Catch::Contains("EXTEND_TIMEOUT_USEC=60000000"));
+  CHECK_THAT(told.front(), Catch::Contains("STATUS=upgrading the ledger from schema version 4 to 5"));
+  CHECK(std::any_of(told.begin(), told.end(),
+                    [](const std::string& m) { return m.find("READY=1") != std::string::npos; }));
+
+  // The callback finds the send registered before the upgrade; a second send cannot take its id.
+  auto hooks = d.webhooks_client();
+  auto res = post_twilio(*hooks, d.public_url(), twilio_callback(sid, "delivered"));
+  INFO("callback -> " << describe(res));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  auto ops = d.ops_client();
+  CHECK(get_json(*ops, "/v1/sends/up-1")["status"] == "sent");
+  auto again = body_of(post_sends(*ops, json::array({twilio_send("up-2", same_day_base() + 20s, sid)})));
+  CHECK(again["accepted"] == 0);
+  REQUIRE(again["rejected"].size() == 1);
+  CHECK(again["rejected"][0]["error"] == "conflict");
+  {
+    SQLite::Database raw{d.ledger_path().string(), SQLite::OPEN_READONLY};
+    CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 5);
+    CHECK(raw.execAndGet("SELECT count(*) FROM sends WHERE message_key IS NOT NULL").getInt() == 1);
+  }
+}
