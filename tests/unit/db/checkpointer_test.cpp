@@ -33,7 +33,7 @@ TEST_CASE("the checkpointer copies committed pages from the WAL into the databas
   for (std::size_t i = 0; i < 500; ++i)
     sends.push_back(make_send("s" + std::to_string(i), t0, i));
   REQUIRE(register_committed(store, sends).accepted == 500);
-  // A commit appends to the WAL only (the writer copies it back itself only past wal_restart_pages, 64 MiB): the
+  // A commit appends to the WAL only (the writer copies it back itself only past wal_restart_pages, 256 MiB): the
   // database file grows when the checkpointer has copied the new pages into it.
   INFO("the database file stayed at " << before << " bytes");
   CHECK(database_size_after_copy(dir, before) > before);
