@@ -167,7 +167,10 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     self->sync = options.sync;
     self->wal_path = options.path + "-wal";
     self->zone = *zone;
-    self->ensure_rollup_zone();
+    {
+      open_progress progress{self->db, options.on_progress}; // a change of zone reads every send once
+      self->ensure_rollup_zone(progress.sayer());
+    }
     if (options.checkpoint_every.count() > 0) {
       self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.checkpoint_every);
       self->wal_restart_pages = std::max(1, options.wal_restart_pages);

@@ -44,9 +44,9 @@ struct store_options {
   /// 65,536 pages of 4 KiB is 256 MiB; the WAL file is kept at up to twice that (journal_size_limit). Against
   /// 64 MiB, intake ran 14 % faster (docs/performance.md): the writer copies a WAL's tail once per restart.
   int wal_restart_pages = 65536;
-  /// Told, in a sentence, what open() is doing when it does long one-time work (a schema migration), at each
-  /// step and at least every 5 s while a statement runs, from the thread that called open(). The daemon logs it
-  /// and asks systemd for more start time.
+  /// Told, in a sentence, what open() is doing when it does long one-time work (a schema migration, the roll-ups
+  /// recounted for a new [time] zone), at each step and at least every 5 s while a statement runs, from the
+  /// thread that called open(). The daemon logs it and asks systemd for more start time.
   std::function<void(const std::string&)> on_progress{};
 };
 

@@ -3,6 +3,7 @@
 /// register_sends, apply_events and fire_deadlines are made of. Only db/store*.cpp include this.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -143,7 +144,8 @@ struct ledger_store::impl {
   void count_price(const rollup_key& key, const std::string& old_price, const std::string& old_unit,
                    const std::string& price, const std::string& unit);
   /// Fills sends.day and rebuilds every roll-up when the ledger's days were counted in another zone.
-  void ensure_rollup_zone();
+  /// Says so through `progress` (when set) before a rebuild.
+  void ensure_rollup_zone(const std::function<void(const std::string&)>& progress);
 
   /// The send registered under `send_id`, if any.
   std::optional<stored_send> load_send(const std::string& send_id);

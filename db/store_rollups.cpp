@@ -102,13 +102,15 @@ void ledger_store::impl::count_price(const rollup_key& key, const std::string& o
     add(unit, *now);
 }
 
-void ledger_store::impl::ensure_rollup_zone() {
+void ledger_store::impl::ensure_rollup_zone(const std::function<void(const std::string&)>& progress) {
   const std::string zone_name{zone->name()};
   {
     SQLite::Statement q{db, "SELECT value FROM meta WHERE key = 'rollup_zone'"};
     if (q.executeStep() && q.getColumn(0).getString() == zone_name)
       return;
   }
+  if (progress && db.execAndGet("SELECT EXISTS (SELECT 1 FROM sends)").getInt() == 1) // a new ledger: nothing to say
+    progress("counting every send's day and the roll-ups in " + zone_name);
   db.exec("BEGIN IMMEDIATE");
   try {
     SQLite::Statement scan{db, "SELECT id, requested_at, type, coalesce(source_id, ''), "
