@@ -45,6 +45,13 @@ std::string refusal(const std::string& path) {
   return err->message;
 }
 
+/// A Twilio send that already has its vendor message id.
+adapters::intake::send_request send_with_id(const std::string& send_id, const std::string& vendor_message_id) {
+  auto s = make_send(send_id);
+  s.vendor_message_id = vendor_message_id;
+  return s;
+}
+
 /// Takes a ledger's sends back to version 4's lookup by vendor message id: the unique text index, no key.
 void revert_message_keys(SQLite::Database& raw) {
   raw.exec("DROP INDEX sends_by_message_key; ALTER TABLE sends DROP COLUMN message_key;"
@@ -133,12 +140,8 @@ TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
-    auto a = make_send("a");
-    a.vendor_message_id = "SM1";
-    REQUIRE(register_committed(*store, {a, make_send("b"), make_send("c")}).accepted == 3);
-    auto b = make_send("b");
-    b.vendor_message_id = "SM2"; // learnt later: the update path
-    REQUIRE(register_committed(*store, {b}).updated == 1);
+    REQUIRE(register_committed(*store, {send_with_id("a", "SM1"), make_send("b"), make_send("c")}).accepted == 3);
+    REQUIRE(register_committed(*store, {send_with_id("b", "SM2")}).updated == 1); // learnt later: the update path
   }
   {
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
@@ -159,9 +162,7 @@ TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by
                                           make_event("SM2", core::status::sent, t0 + 1s, "SM2|sent")});
   CHECK(applied.applied == 2);
   CHECK(applied.held == 0);
-  auto d = make_send("d");
-  d.vendor_message_id = "SM1";
-  auto out = register_committed(*store, {d});
+  auto out = register_committed(*store, {send_with_id("d", "SM1")});
   CHECK(out.accepted == 0);
   REQUIRE(out.rejected.size() == 1);
   CHECK_THAT(out.rejected[0].detail, Catch::Contains("already belongs to another send"));
@@ -171,11 +172,7 @@ TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says wh
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
-    auto a = make_send("a");
-    a.vendor_message_id = "SM1";
-    auto b = make_send("b");
-    b.vendor_message_id = "SM2";
-    REQUIRE(register_committed(*store, {a, b}).accepted == 2);
+    REQUIRE(register_committed(*store, {send_with_id("a", "SM1"), send_with_id("b", "SM2")}).accepted == 2);
   }
   { // As a crash leaves it: the column added and one chunk keyed, the old index and version still there.
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
@@ -202,13 +199,8 @@ TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says wh
 TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[db][open]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
-  auto x = make_send("x");
-  x.vendor_message_id = "SMX";
-  auto y = make_send("y");
-  y.vendor_message_id = "SMY";
-  auto b = make_send("b");
-  b.vendor_message_id = "SM2";
-  REQUIRE(register_committed(*store, {x, y, b}).accepted == 3);
+  REQUIRE(register_committed(*store, {send_with_id("x", "SMX"), send_with_id("y", "SMY"), send_with_id("b", "SM2")})
+            .accepted == 3);
   { // A collision of SHA-256's first 48 bits cannot be found on purpose: give x SM2's key and y SM3's. Both come
     // before the send they collide with in the index (same key, lower row id).
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
@@ -222,13 +214,10 @@ TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[
   CHECK(peek_text(dir.ledger(), "SELECT status FROM sends WHERE send_id = 'b'") == "failed");
   CHECK(peek_text(dir.ledger(), "SELECT status FROM sends WHERE send_id = 'x'") == "pending");
   // A vendor id stays one send's whatever shares its key, and a key shared with another id does not take it.
-  auto c = make_send("c");
-  c.vendor_message_id = "SM2";
-  auto taken = register_committed(*store, {c});
+  auto taken = register_committed(*store, {send_with_id("c", "SM2")});
   CHECK(taken.accepted == 0);
   CHECK(taken.rejected.size() == 1);
-  c.vendor_message_id = "SM3";
-  CHECK(register_committed(*store, {c}).accepted == 1);
+  CHECK(register_committed(*store, {send_with_id("c", "SM3")}).accepted == 1);
   CHECK(apply_committed(*store, {make_event("SM3", core::status::sent, t0 + 1s, "SM3|sent")}).applied == 1);
   CHECK(peek_text(dir.ledger(), "SELECT status FROM sends WHERE send_id = 'c'") == "sent");
   CHECK(peek_text(dir.ledger(), "SELECT status FROM sends WHERE send_id = 'y'") == "pending");
