@@ -15,9 +15,70 @@ namespace deliveryd::db {
 
 namespace {
 
+/// Rows of `sends` keyed per transaction by key_sends: about 20 MB of pages, so the WAL stays small.
+constexpr std::int64_t key_chunk_rows = 100000;
+
+/// deliveryd_message_key(vendor, id) in SQL, for the v5 migration.
+void message_key_function(sqlite3_context* ctx, int, sqlite3_value** args) {
+  const auto text_of = [](sqlite3_value* v) -> std::optional<std::string_view> {
+    const auto* text = sqlite3_value_text(v); // before sqlite3_value_bytes, which then counts that text
+    if (text == nullptr)
+      return std::nullopt;
+    return std::string_view{reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_value_bytes(v))};
+  };
+  const auto vendor = text_of(args[0]);
+  const auto id = text_of(args[1]);
+  if (!vendor || !id) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  try {
+    sqlite3_result_int64(ctx, vendor_message_key(*vendor, *id));
+  } catch (const std::exception& e) {
+    sqlite3_result_error(ctx, e.what(), -1);
+  }
+}
+
+int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
+
+/// v5's data step: adds sends.message_key (vendor_message_key(vendor, vendor_message_id), NULL unless both are
+/// set) and fills it, committing every key_chunk_rows rows. In one transaction, rewriting every send put the
+/// whole table in the WAL (twice the disk, and SQLite searching a huge WAL for every page: 81 s for 5.4M sends,
+/// against 19 s in steps). A crash in between loses nothing: the next start finds the column and keys the rows
+/// still without a key.
+void key_sends(SQLite::Database& db, const progress_report& progress) {
+  if (db.execAndGet("SELECT count(*) FROM pragma_table_info('sends') WHERE name = 'message_key'").getInt() == 0)
+    db.exec("ALTER TABLE sends ADD COLUMN message_key INTEGER");
+  const std::int64_t last = db.execAndGet("SELECT coalesce(max(id), 0) FROM sends").getInt64();
+  SQLite::Statement fill{db, "UPDATE sends SET message_key = deliveryd_message_key(vendor, vendor_message_id) "
+                             "WHERE id > ? AND id <= ? AND vendor IS NOT NULL AND vendor_message_id IS NOT NULL "
+                             "AND message_key IS NULL"};
+  for (std::int64_t from = 0; from < last; from += key_chunk_rows) {
+    if (progress && from % (10 * key_chunk_rows) == 0) // every 2 s or so
+      progress("schema version 5: keying sends by vendor message id, row " + std::to_string(from) + " of "
+               + std::to_string(last));
+    SQLite::Transaction tx{db, SQLite::TransactionBehavior::IMMEDIATE};
+    fill.reset();
+    fill.bind(1, from);
+    fill.bind(2, from + key_chunk_rows);
+    fill.exec();
+    tx.commit();
+  }
+  if (progress)
+    progress("schema version 5: indexing the message keys");
+}
+
+/// One step of the schema: `sql` runs in one transaction with the version bump; `data`, when set, runs before
+/// it, in transactions of its own, and must be safe to run again after a crash halfway (the version is still
+/// the old one then).
+struct migration {
+  std::string_view sql;
+  void (*data)(SQLite::Database&, const progress_report&) = nullptr;
+};
+
 // Each entry moves the schema from version i to i + 1. Never edit a released entry: append a new one.
-constexpr std::array<std::string_view, 5> migrations = {
-  // v1: sends with their current state, and the append-only history of events.
+constexpr std::array<migration, 5> migrations{{
+  {// v1: sends with their current state, and the append-only history of events.
   R"sql(
 CREATE TABLE sends (
   id                INTEGER PRIMARY KEY,      -- insertion order: new sends append to the B-tree
@@ -69,8 +130,8 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_by_dedupe ON events(vendor, dedupe_key) WHERE dedupe_key IS NOT NULL;
 CREATE INDEX events_by_send ON events(send, id) WHERE send IS NOT NULL;
 CREATE INDEX events_held ON events(vendor, vendor_message_id) WHERE send IS NULL;
-)sql",
-  // v2: polling schedules of the vendor actors that poll; the logical state of Alimtalk sends with failover
+)sql"},
+  {// v2: polling schedules of the vendor actors that poll; the logical state of Alimtalk sends with failover
   // legs (NULL while a send has no legs: its own state is its logical state); the write probe, one row
   // rewritten while commits fail (a commit that writes nothing proves nothing about the disk).
   R"sql(
@@ -86,8 +147,8 @@ ALTER TABLE sends ADD COLUMN logical_reason TEXT;
 ALTER TABLE sends ADD COLUMN logical_category TEXT;
 CREATE INDEX sends_by_poll ON sends(vendor, next_poll_at) WHERE next_poll_at IS NOT NULL;
 CREATE INDEX sends_by_fallback ON sends(fallback_of, id) WHERE fallback_of IS NOT NULL;
-)sql",
-  // v3: per-day roll-ups for the month summary, kept in the same transaction as the sends. `day` is the
+)sql"},
+  {// v3: per-day roll-ups for the month summary, kept in the same transaction as the sends. `day` is the
   // calendar day of requested_at in the configured zone; ledger_store::open fills it (and rebuilds the
   // roll-ups) whenever the zone recorded in `meta` is not the configured one, which includes this upgrade.
   R"sql(
@@ -116,8 +177,8 @@ CREATE TABLE price_rollups (
   micros   INTEGER NOT NULL DEFAULT 0, -- sum of |vendor_price| in millionths of the currency unit
   PRIMARY KEY (scope, scope_id, day, currency)
 ) STRICT, WITHOUT ROWID;
-)sql",
-  // v4: event dedupe with locality. A vendor's event ids (Twilio MessageSid|status, SendGrid sg_event_id) are
+)sql"},
+  {// v4: event dedupe with locality. A vendor's event ids (Twilio MessageSid|status, SendGrid sg_event_id) are
   // random, so a unique index on (vendor, dedupe_key) took every event into a random leaf of a B-tree as large
   // as the history: once that outgrows the cache, each commit writes one page per event. Every dedupe key
   // names its message, so uniqueness per send says the same, and (send, dedupe_key) inserts land next to the
@@ -128,66 +189,18 @@ DROP INDEX events_by_dedupe;
 DROP INDEX events_held;
 CREATE UNIQUE INDEX events_dedupe ON events(send, dedupe_key) WHERE send IS NOT NULL AND dedupe_key IS NOT NULL;
 CREATE UNIQUE INDEX events_held ON events(vendor, vendor_message_id, dedupe_key) WHERE send IS NULL;
-)sql",
-  // v5: sends found by a 48-bit key of (vendor, vendor_message_id) instead of the text pair. A unique index on
+)sql"},
+  {// v5: sends found by a 48-bit key of (vendor, vendor_message_id) instead of the text pair. A unique index on
   // the pair held about 40 bytes of random text per send, and every webhook, poll and intake descended it: its
   // text comparisons and its size (256 MB at 5M sends) made it the costliest step of an intake. The key's
   // index is a third of that, compared as integers. Keys may collide, so the index is not unique: the writer
   // looks the pair up before it inserts or sets a vendor id, and every lookup compares vendor and id too.
-  // key_sends (below) adds and fills sends.message_key before this runs.
+  // key_sends (above) adds and fills sends.message_key before this runs.
   R"sql(
 DROP INDEX sends_by_vendor_message;
 CREATE INDEX sends_by_message_key ON sends(message_key) WHERE message_key IS NOT NULL;
-)sql",
-};
-
-/// Rows of `sends` keyed per transaction by key_sends: about 20 MB of pages, so the WAL stays small.
-constexpr std::int64_t key_chunk_rows = 100000;
-
-/// deliveryd_message_key(vendor, id) in SQL, for the v5 migration.
-void message_key_function(sqlite3_context* ctx, int, sqlite3_value** args) {
-  const auto* vendor = sqlite3_value_text(args[0]);
-  const auto* id = sqlite3_value_text(args[1]);
-  if (vendor == nullptr || id == nullptr) {
-    sqlite3_result_null(ctx);
-    return;
-  }
-  try {
-    sqlite3_result_int64(
-      ctx, vendor_message_key({reinterpret_cast<const char*>(vendor), static_cast<std::size_t>(sqlite3_value_bytes(args[0]))},
-                              {reinterpret_cast<const char*>(id), static_cast<std::size_t>(sqlite3_value_bytes(args[1]))}));
-  } catch (const std::exception& e) {
-    sqlite3_result_error(ctx, e.what(), -1);
-  }
-}
-
-int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
-
-/// v5's data step: adds sends.message_key (vendor_message_key(vendor, vendor_message_id), NULL unless both are
-/// set) and fills it, committing every key_chunk_rows rows. In one transaction, rewriting every send put the
-/// whole table in the WAL (twice the disk, and SQLite searching a huge WAL for every page: 81 s for 5.4M sends, 19 s in steps).
-/// A crash in between loses nothing: the next start finds the column and keys the rows still without a key.
-void key_sends(SQLite::Database& db, const migration_progress& progress) {
-  if (db.execAndGet("SELECT count(*) FROM pragma_table_info('sends') WHERE name = 'message_key'").getInt() == 0)
-    db.exec("ALTER TABLE sends ADD COLUMN message_key INTEGER");
-  const std::int64_t last = db.execAndGet("SELECT coalesce(max(id), 0) FROM sends").getInt64();
-  SQLite::Statement fill{db, "UPDATE sends SET message_key = deliveryd_message_key(vendor, vendor_message_id) "
-                             "WHERE id > ? AND id <= ? AND vendor IS NOT NULL AND vendor_message_id IS NOT NULL "
-                             "AND message_key IS NULL"};
-  for (std::int64_t from = 0; from < last; from += key_chunk_rows) {
-    if (progress && from % (10 * key_chunk_rows) == 0) // every 2 s or so
-      progress("schema version 5: keying sends by vendor message id, row " + std::to_string(from) + " of "
-               + std::to_string(last));
-    SQLite::Transaction tx{db, SQLite::TransactionBehavior::IMMEDIATE};
-    fill.reset();
-    fill.bind(1, from);
-    fill.bind(2, from + key_chunk_rows);
-    fill.exec();
-    tx.commit();
-  }
-  if (progress)
-    progress("schema version 5: indexing the message keys");
-}
+)sql", key_sends},
+}};
 
 } // namespace
 
@@ -205,7 +218,7 @@ std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor
   return key;
 }
 
-std::optional<std::string> migrate(SQLite::Database& db, const migration_progress& progress) {
+std::optional<std::string> migrate(SQLite::Database& db, const progress_report& progress) {
   const int app = db.execAndGet("PRAGMA application_id").getInt();
   const int version = user_version(db);
   const int tables = db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt();
@@ -215,13 +228,14 @@ std::optional<std::string> migrate(SQLite::Database& db, const migration_progres
   if (version > latest_schema_version())
     return "the ledger has schema version " + std::to_string(version) + " but this deliveryd knows only up to "
            + std::to_string(latest_schema_version()) + "; run a newer deliveryd";
-  if (version < latest_schema_version()
-      && sqlite3_create_function_v2(db.getHandle(), "deliveryd_message_key", 2,
-                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
-                                    message_key_function, nullptr, nullptr, nullptr)
-           != SQLITE_OK)
+  if (version == latest_schema_version())
+    return std::nullopt;
+  if (sqlite3_create_function_v2(db.getHandle(), "deliveryd_message_key", 2,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
+                                 message_key_function, nullptr, nullptr, nullptr)
+      != SQLITE_OK)
     throw SQLite::Exception{db.getHandle()};
-  if (version > 0 && version < latest_schema_version() && progress)
+  if (version > 0 && progress)
     progress("upgrading the ledger from schema version " + std::to_string(version) + " to "
              + std::to_string(latest_schema_version()));
   // Debian's SQLite zeroes every freed page (secure_delete), so dropping v4's text index wrote all of it to the
@@ -230,10 +244,11 @@ std::optional<std::string> migrate(SQLite::Database& db, const migration_progres
   const int secure_delete = db.execAndGet("PRAGMA secure_delete").getInt();
   db.exec("PRAGMA secure_delete = FAST");
   for (int v = version; v < latest_schema_version(); ++v) {
-    if (v == 4)
-      key_sends(db, progress);
+    const auto& step = migrations[static_cast<std::size_t>(v)];
+    if (step.data != nullptr)
+      step.data(db, progress);
     SQLite::Transaction tx{db, SQLite::TransactionBehavior::IMMEDIATE};
-    db.exec(std::string{migrations[static_cast<std::size_t>(v)]});
+    db.exec(std::string{step.sql});
     db.exec("PRAGMA application_id = " + std::to_string(application_id));
     db.exec("PRAGMA user_version = " + std::to_string(v + 1));
     tx.commit();

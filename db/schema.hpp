@@ -24,13 +24,13 @@ int latest_schema_version() noexcept;
 /// never change it without a migration. Keys may collide; a lookup by key also compares vendor and id.
 std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor_message_id);
 
-/// Told what a long migration is doing, in a sentence, at the start of each step.
-using migration_progress = std::function<void(const std::string&)>;
+/// Told, in a sentence, what long one-time work at start (a migration, a recount of the roll-ups) is doing.
+using progress_report = std::function<void(const std::string&)>;
 
 /// Brings a freshly opened writer connection to the latest schema in one transaction per migration (a
 /// migration that rewrites every send commits in steps, and resumes where it stopped after a crash).
 /// Refuses (returns a sentence) a file that belongs to another application, or that was written by a newer
 /// deliveryd. Throws SQLite::Exception on I/O errors.
-std::optional<std::string> migrate(SQLite::Database& db, const migration_progress& progress = {});
+std::optional<std::string> migrate(SQLite::Database& db, const progress_report& progress = {});
 
 } // namespace deliveryd::db

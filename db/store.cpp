@@ -31,7 +31,6 @@ void configure_writer(SQLite::Database& db, const store_options& options) {
   db.exec(options.sync == durability::fsync_in_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = OFF");
   db.exec("PRAGMA temp_store = MEMORY");
-  db.exec("PRAGMA cache_size = -65536"); // 64 MiB
   // When the WAL starts over, a file grown larger than this is cut back to it. Twice the restart length: the WAL
   // overshoots it by up to a commit, and space the file keeps is rewritten in place, where new space costs ext4
   // an allocation and the zeroing of each block that a frame (4,120 bytes) covers only in part.
@@ -53,7 +52,7 @@ void disable_memory_statistics() {
 /// for as long as the work goes on.
 class open_progress {
 public:
-  open_progress(SQLite::Database& db, std::function<void(const std::string&)> report)
+  open_progress(SQLite::Database& db, progress_report report)
     : db_{db}, report_{std::move(report)}, since_{std::chrono::steady_clock::now()}, last_{since_} {
     if (report_)
       sqlite3_progress_handler(db_.getHandle(), 1'000'000, &open_progress::tick, this);
@@ -70,7 +69,7 @@ public:
     last_ = std::chrono::steady_clock::now();
     report_(what_ + " (" + std::to_string(seconds()) + " s so far)");
   }
-  std::function<void(const std::string&)> sayer() {
+  progress_report sayer() {
     if (!report_)
       return {};
     return [this](const std::string& what) { say(what); };
@@ -89,7 +88,7 @@ private:
   }
 
   SQLite::Database& db_;
-  std::function<void(const std::string&)> report_;
+  progress_report report_;
   std::chrono::steady_clock::time_point since_, last_;
   std::string what_;
 };
@@ -153,7 +152,7 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     if (auto bad = check_integrity(db, options.path))
       return open_error{options.path + ": " + *bad};
     // Ownership is checked before anything is written: switching a foreign file to WAL would change its header.
-    db.exec("PRAGMA cache_size = -65536"); // a migration that rewrites or indexes every send needs the writer's cache
+    db.exec("PRAGMA cache_size = -65536"); // 64 MiB; set before migrating, which may rewrite or index every send
     {
       open_progress progress{db, options.on_progress}; // only while db is this connection: it moves below
       if (auto refused = migrate(db, progress.sayer()))

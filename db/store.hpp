@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <exception>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "db/records.hpp"
+#include "db/schema.hpp"
 
 namespace deliveryd::db {
 
@@ -47,7 +47,7 @@ struct store_options {
   /// Told, in a sentence, what open() is doing when it does long one-time work (a schema migration, the roll-ups
   /// recounted for a new [time] zone), at each step and at least every 5 s while a statement runs, from the
   /// thread that called open(). The daemon logs it and asks systemd for more start time.
-  std::function<void(const std::string&)> on_progress{};
+  progress_report on_progress{};
 };
 
 /// Why the ledger could not be opened.

@@ -3,7 +3,6 @@
 /// register_sends, apply_events and fire_deadlines are made of. Only db/store*.cpp include this.
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -145,7 +144,7 @@ struct ledger_store::impl {
                    const std::string& price, const std::string& unit);
   /// Fills sends.day and rebuilds every roll-up when the ledger's days were counted in another zone.
   /// Says so through `progress` (when set) before a rebuild.
-  void ensure_rollup_zone(const std::function<void(const std::string&)>& progress);
+  void ensure_rollup_zone(const progress_report& progress);
 
   /// The send registered under `send_id`, if any.
   std::optional<stored_send> load_send(const std::string& send_id);

@@ -102,7 +102,7 @@ void ledger_store::impl::count_price(const rollup_key& key, const std::string& o
     add(unit, *now);
 }
 
-void ledger_store::impl::ensure_rollup_zone(const std::function<void(const std::string&)>& progress) {
+void ledger_store::impl::ensure_rollup_zone(const progress_report& progress) {
   const std::string zone_name{zone->name()};
   {
     SQLite::Statement q{db, "SELECT value FROM meta WHERE key = 'rollup_zone'"};
