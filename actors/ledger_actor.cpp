@@ -260,7 +260,7 @@ void flush(ledger_pointer self) {
     const auto now = st.tx_now;
     if (st.deadlines_due) {
       // A full batch means more are due: keep firing in the next transactions.
-      st.deadlines_due = store.fire_deadlines(now, st.deps.deadline_batch, &fired) == st.deps.deadline_batch;
+      st.deadlines_due = store.fire_deadlines(now, st.deps.deadline_batch, &fired).more;
     }
     if (st.purge_due) {
       purged = store.purge(now, st.deps.retention_days, st.deps.purge_batch);

@@ -1322,7 +1322,7 @@ int run(const options& opt) {
     s.bind(1, static_cast<std::int64_t>(sends_before));
     s.executeStep();
     stored_sends = s.getColumn(0).getInt64();
-    pending = scalar(conn, "SELECT count(*) FROM sends WHERE deadline_at IS NOT NULL");
+    pending = scalar(conn, "SELECT count(*) FROM sends WHERE status = 'pending'"); // not pending_sends
   }
   // Twilio dedupes on MessageSid|MessageStatus: a duplicate adds no row. A callback is in the ledger when any
   // of its copies was acknowledged.

@@ -125,8 +125,8 @@ public:
   /// One send with its history (oldest first), or nullopt.
   std::optional<send_detail> find(const std::string& send_id);
 
-  /// The number of pending sends per vendor (vendors without any are left out). One query over the partial
-  /// index of deadline_at: its cost grows with the pending sends (about 1 s per million here), not the ledger.
+  /// The number of pending sends per vendor (vendors without any are left out), as the writer counts them in
+  /// pending_sends.
   std::vector<std::pair<std::string, std::int64_t>> pending_by_vendor();
 
 private:

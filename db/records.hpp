@@ -46,6 +46,12 @@ struct purge_outcome {
   bool more = false;      ///< a limit was reached: more is due
 };
 
+/// What one sweep of passed deadlines did.
+struct deadline_outcome {
+  std::size_t fired = 0; ///< sends still pending, now uncertain
+  bool more = false;     ///< the limit was reached: more deadlines may have passed
+};
+
 /// Per-vendor setting the ledger needs: how long a send may stay pending.
 using deadline_table = std::map<core::vendor, std::chrono::milliseconds>;
 

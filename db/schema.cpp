@@ -64,20 +64,20 @@ void key_sends(SQLite::Database& db, const progress_report& progress) {
     fill.exec();
     tx.commit();
   }
-  if (progress)
-    progress("schema version 5: indexing the message keys");
 }
 
 /// One step of the schema: `sql` runs in one transaction with the version bump; `data`, when set, runs before
 /// it, in transactions of its own, and must be safe to run again after a crash halfway (the version is still
-/// the old one then).
+/// the old one then). `what`, when set, is what an upgrade says while `sql` runs: a step that reads or
+/// indexes every send or event, which takes seconds per million.
 struct migration {
   std::string_view sql;
   void (*data)(SQLite::Database&, const progress_report&) = nullptr;
+  std::string_view what{};
 };
 
 // Each entry moves the schema from version i to i + 1. Never edit a released entry: append a new one.
-constexpr std::array<migration, 5> migrations{{
+constexpr std::array<migration, 6> migrations{{
   {// v1: sends with their current state, and the append-only history of events.
   R"sql(
 CREATE TABLE sends (
@@ -189,7 +189,7 @@ DROP INDEX events_by_dedupe;
 DROP INDEX events_held;
 CREATE UNIQUE INDEX events_dedupe ON events(send, dedupe_key) WHERE send IS NOT NULL AND dedupe_key IS NOT NULL;
 CREATE UNIQUE INDEX events_held ON events(vendor, vendor_message_id, dedupe_key) WHERE send IS NULL;
-)sql"},
+)sql", nullptr, "indexing events for dedupe per send"},
   {// v5: sends found by a 48-bit key of (vendor, vendor_message_id) instead of the text pair. A unique index on
   // the pair held about 40 bytes of random text per send, and every webhook, poll and intake descended it: its
   // text comparisons and its size (256 MB at 5M sends) made it the costliest step of an intake. The key's
@@ -199,7 +199,28 @@ CREATE UNIQUE INDEX events_held ON events(vendor, vendor_message_id, dedupe_key)
   R"sql(
 DROP INDEX sends_by_vendor_message;
 CREATE INDEX sends_by_message_key ON sends(message_key) WHERE message_key IS NOT NULL;
-)sql", key_sends},
+)sql", key_sends, "indexing the message keys"},
+  {// v6: a vendor's callback writes fewer pages. Callbacks reach their sends in no order the B-trees share, so
+  // each index entry a callback adds or removes costs a leaf of its own in the commit. Three such entries go:
+  // - sends_pending: the pending sends per vendor are counted in pending_sends instead, summed per transaction
+  //   like the roll-ups (status = 'pending' is what it counts).
+  // - sends_by_deadline's entry of a send that becomes final: deadline_at now stays set until the deadline
+  //   passes, when the sweep clears it (and makes the send uncertain only if it is still pending). The sweep
+  //   meets the sends in deadline order, so the clearing writes neighbouring rows and leaves together.
+  // - events_dedupe, merged into events_by_send: a unique index on (send, dedupe_key) still refuses a duplicate
+  //   (NULL keys are distinct), and a send's events are found there as before, then ordered by id.
+  R"sql(
+CREATE TABLE pending_sends (
+  vendor TEXT PRIMARY KEY,
+  sends  INTEGER NOT NULL DEFAULT 0   -- sends of this vendor whose own status is 'pending'
+) STRICT, WITHOUT ROWID;
+INSERT INTO pending_sends (vendor, sends)
+  SELECT vendor, count(*) FROM sends WHERE status = 'pending' AND vendor IS NOT NULL GROUP BY vendor;
+DROP INDEX sends_pending;
+DROP INDEX events_dedupe;
+DROP INDEX events_by_send;
+CREATE UNIQUE INDEX events_by_send ON events(send, dedupe_key) WHERE send IS NOT NULL;
+)sql", nullptr, "counting the pending sends and indexing events by send"},
 }};
 
 } // namespace
@@ -247,6 +268,8 @@ std::optional<std::string> migrate(SQLite::Database& db, const progress_report& 
     const auto& step = migrations[static_cast<std::size_t>(v)];
     if (step.data != nullptr)
       step.data(db, progress);
+    if (version > 0 && progress && !step.what.empty())
+      progress("schema version " + std::to_string(v + 1) + ": " + std::string{step.what});
     SQLite::Transaction tx{db, SQLite::TransactionBehavior::IMMEDIATE};
     db.exec(std::string{step.sql});
     db.exec("PRAGMA application_id = " + std::to_string(application_id));

@@ -193,6 +193,7 @@ ledger_store::~ledger_store() = default;
 
 void ledger_store::begin() {
   self_->pending_rollups.clear();
+  self_->pending_by_vendor.clear();
   self_->db.exec("BEGIN IMMEDIATE");
 }
 
@@ -219,6 +220,7 @@ void ledger_store::impl::after_commit() {
 
 void ledger_store::rollback() noexcept {
   self_->pending_rollups.clear();
+  self_->pending_by_vendor.clear();
   try {
     self_->db.exec("ROLLBACK");
   } catch (...) {

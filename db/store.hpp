@@ -91,10 +91,12 @@ public:
   /// Applies what polls found (inside the transaction): the event if any, the next poll, the vendor's price.
   events_outcome apply_polls(const std::vector<poll_update>& polls, core::timestamp now);
 
-  /// Gives every pending send whose deadline has passed its `deadline` event, at most `limit` of them
-  /// (inside the transaction). Returns how many fired.
-  std::size_t fire_deadlines(core::timestamp now, std::size_t limit,
-                             std::map<core::vendor, std::size_t>* per_vendor = nullptr);
+  /// Takes at most `limit` sends whose deadline has passed, oldest first (inside the transaction): each one
+  /// still pending gets its `deadline` event (it becomes uncertain); one that became final meanwhile only has
+  /// its deadline cleared, since a final state leaves deadline_at for this sweep (schema v6). `per_vendor`
+  /// counts the fired ones.
+  deadline_outcome fire_deadlines(core::timestamp now, std::size_t limit,
+                                  std::map<core::vendor, std::size_t>* per_vendor = nullptr);
 
   /// Removes at most `limit` sends requested before the first day kept (the day, in the configured zone, of
   /// `now` − `retention_days`), their events, held events received before it, and the roll-ups of the days

@@ -38,6 +38,7 @@ struct rollup_key {
   std::string status;       ///< its own status
   std::string effective;    ///< its logical status (its own unless it is an Alimtalk send with legs)
   std::string send_id, fallback_of;
+  std::string vendor;       ///< '' for an excluded send without one; where a pending send counts in pending_sends
 };
 
 /// A send's row id and current state.
@@ -93,11 +94,14 @@ struct ledger_store::impl {
   SQLite::Statement rollup_upsert;
   SQLite::Statement price_upsert;
   SQLite::Statement price_of;
+  SQLite::Statement pending_upsert;
   poll_table polls;
   std::optional<core::zone> zone; ///< days of the roll-ups
   /// Roll-up changes of the open transaction, summed per row and written by flush_rollups() just before the
   /// commit: a group of a thousand sends touches a few dozen roll-up rows, once each.
   std::map<rollup_row, std::pair<std::int64_t, std::int64_t>> pending_rollups;
+  /// Changes of pending_sends in the open transaction, per vendor, written with the roll-ups.
+  std::map<std::string, std::int64_t> pending_by_vendor;
   std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
   int wal_frames = 0;        ///< the WAL's length after the last commit, from SQLite's WAL hook
   int wal_restart_pages = 0; ///< store_options::wal_restart_pages
@@ -123,9 +127,9 @@ struct ledger_store::impl {
   /// The Alimtalk send of the failover group `id` belongs to (itself, or what it is a leg of), if registered.
   std::optional<rollup_key> group_parent(std::int64_t id);
   /// Adds to the counts of `key`'s day, medium and `status`, under 'all' and its campaign or one-time scope
-  /// (summed in pending_rollups until flush_rollups).
+  /// (summed in pending_rollups until flush_rollups); `sends` of a 'pending' status also count in pending_sends.
   void count(const rollup_key& key, const std::string& status, int sends, int logical);
-  /// Writes pending_rollups and empties it.
+  /// Writes pending_rollups and pending_by_vendor, and empties them.
   void flush_rollups();
   /// Outside a transaction (a caller in autocommit mode), writes the roll-ups at once.
   void settle_autocommit() {

@@ -145,6 +145,7 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
   key.effective = key.status;
   key.send_id = s.send_id;
   const auto vendor = vendor_text(s);
+  key.vendor = vendor;
   // The message key's index is not unique (keys may collide), so a taken vendor id is found by a probe; it
   // descends to the leaf that the insert then writes.
   std::optional<std::int64_t> message_key;
@@ -266,21 +267,33 @@ events_outcome ledger_store::apply_polls(const std::vector<poll_update>& polls, 
   return out;
 }
 
-std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit,
-                                         std::map<core::vendor, std::size_t>* per_vendor) {
+deadline_outcome ledger_store::fire_deadlines(core::timestamp now, std::size_t limit,
+                                              std::map<core::vendor, std::size_t>* per_vendor) {
   auto& d = *self_;
   std::vector<send_ref> due;
+  std::vector<std::int64_t> settled; // final before their deadline: only the deadline is cleared
   auto& q = d.select_due;
   q.reset();
   q.bind(1, static_cast<std::int64_t>(core::to_millis(now)));
   q.bind(2, static_cast<std::int64_t>(limit));
   while (q.executeStep()) {
-    due.push_back({q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0});
+    send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
+    if (ref.state.current != core::status::pending) {
+      settled.push_back(ref.id);
+      continue;
+    }
+    due.push_back(std::move(ref));
     if (per_vendor)
       if (auto v = core::parse_vendor(q.getColumn(7).getString()))
         ++(*per_vendor)[*v];
   }
   q.reset();
+  auto clear_deadline = [&d](std::int64_t id) {
+    auto& clear = d.clear_deadline;
+    clear.reset();
+    clear.bind(1, static_cast<std::int64_t>(id));
+    clear.exec();
+  };
   const auto e = core::deadline_event(now);
   for (const auto& ref : due) {
     auto step = core::reconcile(ref.state, e, now);
@@ -288,13 +301,12 @@ std::size_t ledger_store::fire_deadlines(core::timestamp now, std::size_t limit,
     stored.dedupe_key.clear(); // a deadline fires once per send: its row's deadline_at is cleared below
     d.append_event(ref.id, "", "", stored, now, &step.state, "");
     d.write_state(ref, step.state, now);
-    auto& clear = d.clear_deadline;
-    clear.reset();
-    clear.bind(1, static_cast<std::int64_t>(ref.id));
-    clear.exec();
+    clear_deadline(ref.id);
   }
+  for (auto id : settled)
+    clear_deadline(id);
   d.settle_autocommit();
-  return due.size();
+  return {due.size(), due.size() + settled.size() == limit};
 }
 
 } // namespace deliveryd::db

@@ -45,6 +45,8 @@ void ledger_store::impl::count(const rollup_key& key, const std::string& status,
   add("all", "");
   if (!key.source_id.empty() && (key.type == "campaign" || key.type == "one_time"))
     add(key.type, key.source_id);
+  if (sends != 0 && status == "pending" && !key.vendor.empty())
+    pending_by_vendor[key.vendor] += sends;
 }
 
 void ledger_store::impl::flush_rollups() {
@@ -63,6 +65,16 @@ void ledger_store::impl::flush_rollups() {
     q.exec();
   }
   pending_rollups.clear();
+  for (const auto& [vendor, sends] : pending_by_vendor) {
+    if (sends == 0)
+      continue;
+    auto& q = pending_upsert;
+    q.reset();
+    q.bind(1, vendor);
+    q.bind(2, static_cast<std::int64_t>(sends));
+    q.exec();
+  }
+  pending_by_vendor.clear();
 }
 
 void ledger_store::impl::settle_group(const std::optional<rollup_key>& before, std::int64_t id) {
@@ -162,11 +174,15 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   purge_outcome out;
   std::vector<std::int64_t> ids;
   {
-    SQLite::Statement q{d.db, "SELECT id FROM sends WHERE requested_at < ? ORDER BY requested_at LIMIT ?"};
+    SQLite::Statement q{d.db, "SELECT id, status = 'pending' AND vendor IS NOT NULL, coalesce(vendor, '') FROM sends "
+                              "WHERE requested_at < ? ORDER BY requested_at LIMIT ?"};
     q.bind(1, static_cast<std::int64_t>(cutoff));
     q.bind(2, static_cast<std::int64_t>(limit));
-    while (q.executeStep())
+    while (q.executeStep()) {
       ids.push_back(q.getColumn(0).getInt64());
+      if (q.getColumn(1).getInt() != 0) // a send purged while pending (its vendor had no deadline) counts no more
+        --d.pending_by_vendor[q.getColumn(2).getString()];
+    }
   }
   SQLite::Statement events{d.db, "DELETE FROM events WHERE send = ?"};
   SQLite::Statement sends{d.db, "DELETE FROM sends WHERE id = ?"};

@@ -23,9 +23,9 @@ constexpr const char* in_failover_sql =
   "(fallback_of IS NOT NULL OR (medium = 'alimtalk' AND EXISTS (SELECT 1 FROM sends AS leg "
   "WHERE leg.fallback_of = sends.send_id)))";
 
-/// Where a send counts in the roll-ups, in the order read_key reads them.
+/// Where a send counts in the roll-ups and pending_sends, in the order read_key reads them.
 constexpr const char* key_columns = "day, type, coalesce(source_id, ''), medium, coalesce(fallback_of, ''), status, "
-                                    "coalesce(logical_status, status), send_id";
+                                    "coalesce(logical_status, status), send_id, coalesce(vendor, '')";
 
 } // namespace
 
@@ -41,6 +41,7 @@ rollup_key read_key(SQLite::Statement& q, int first, std::int64_t id) {
   k.status = q.getColumn(first + 5).getString();
   k.effective = q.getColumn(first + 6).getString();
   k.send_id = q.getColumn(first + 7).getString();
+  k.vendor = q.getColumn(first + 8).getString();
   return k;
 }
 
@@ -70,8 +71,10 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                     "ON CONFLICT DO NOTHING"},
     set_vendor_message_id{db, "UPDATE sends SET vendor_message_id = ?, updated_at = ?, "
                               "next_poll_at = coalesce(next_poll_at, ?), message_key = ? WHERE id = ?"},
+    // deadline_at stays: the sweep clears it when it passes (schema v6), so that a send becoming final does not
+    // write a leaf of sends_by_deadline of its own.
     update_state{db, "UPDATE sends SET status = ?1, code = ?2, reason = ?3, category = ?4, decided_at = ?5, "
-                     "deadline_at = CASE WHEN ?1 = 'pending' THEN deadline_at END, updated_at = ?6, "
+                     "updated_at = ?6, "
                      "next_poll_at = CASE WHEN vendor = 'kakao' AND ?1 IN ('sent', 'failed', 'excluded') THEN NULL "
                      "ELSE next_poll_at END WHERE id = ?7"},
     insert_event{db, "INSERT OR IGNORE INTO events (send, vendor, vendor_message_id, dedupe_key, source, outcome, "
@@ -104,6 +107,8 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     price_upsert{db, "INSERT INTO price_rollups (scope, scope_id, day, currency, micros) VALUES (?, ?, ?, ?, ?) "
                      "ON CONFLICT DO UPDATE SET micros = micros + excluded.micros"},
     price_of{db, "SELECT coalesce(vendor_price, ''), coalesce(vendor_price_unit, '') FROM sends WHERE id = ?"},
+    pending_upsert{db, "INSERT INTO pending_sends (vendor, sends) VALUES (?, ?) "
+                       "ON CONFLICT DO UPDATE SET sends = sends + excluded.sends"},
     polls{std::move(poll_settings)} {}
 
 ledger_store::impl::~impl() {

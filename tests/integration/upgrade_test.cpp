@@ -1,5 +1,5 @@
 // A schema upgrade as an operator meets it: deliveryd started on a ledger written by the previous release
-// (schema v4) upgrades it before it listens, says so in its log and to systemd (more start time, a status line),
+// (schema v4, two releases back) upgrades it before it listens, says so in its log and to systemd (more start time, a status line),
 // and then finds the sends registered before the upgrade by their vendor message ids.
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -11,6 +11,7 @@
 #include <SQLiteCpp/Database.h>
 #include <catch2/catch.hpp>
 
+#include "../support/schema_history.hpp"
 #include "harness.hpp"
 
 using namespace it;
@@ -69,9 +70,8 @@ TEST_CASE("upgrade: a v4 ledger is upgraded at start, with progress for systemd,
   REQUIRE(d.terminate() == 0);
   { // Back to schema v4, as the previous release left it: the unique text index, no message key.
     SQLite::Database raw{d.ledger_path().string(), SQLite::OPEN_READWRITE};
-    raw.exec("DROP INDEX sends_by_message_key; ALTER TABLE sends DROP COLUMN message_key;"
-             "CREATE UNIQUE INDEX sends_by_vendor_message ON sends(vendor, vendor_message_id) "
-             "WHERE vendor_message_id IS NOT NULL; PRAGMA user_version = 4;");
+    deliveryd::testing::revert_to_v4(raw);
+    raw.exec("PRAGMA user_version = 4;");
   }
   daemon_options options;
   options.notify_socket = systemd.path();
@@ -79,17 +79,24 @@ TEST_CASE("upgrade: a v4 ledger is upgraded at start, with progress for systemd,
   d.start();
 
   const auto log = d.log();
-  CHECK_THAT(log, Catch::Contains("start-up: upgrading the ledger from schema version 4 to 5"));
+  CHECK_THAT(log, Catch::Contains("start-up: upgrading the ledger from schema version 4 to 6"));
   CHECK_THAT(log, Catch::Contains("start-up: schema version 5: indexing the message keys"));
+  CHECK_THAT(log, Catch::Contains("start-up: schema version 6: counting the pending sends"));
   const auto told = systemd.drain();
   INFO("sd_notify messages: " << json(told).dump());
   REQUIRE_FALSE(told.empty());
   CHECK_THAT(told.front(), Catch::Contains("EXTEND_TIMEOUT_USEC=60000000"));
-  CHECK_THAT(told.front(), Catch::Contains("STATUS=upgrading the ledger from schema version 4 to 5"));
+  CHECK_THAT(told.front(), Catch::Contains("STATUS=upgrading the ledger from schema version 4 to 6"));
   CHECK(std::any_of(told.begin(), told.end(),
                     [](const std::string& m) { return m.find("READY=1") != std::string::npos; }));
 
-  // The callback finds the send registered before the upgrade; a second send cannot take its id.
+  // The pending send registered before the upgrade is counted (v6); the callback finds it (v5); a second send
+  // cannot take its id.
+  {
+    auto metrics = d.ops_client()->Get("/metrics");
+    REQUIRE(metrics);
+    CHECK_THAT(metrics->body, Catch::Contains("deliveryd_pending_sends{vendor=\"twilio\"} 1\n"));
+  }
   auto hooks = d.webhooks_client();
   auto res = post_twilio(*hooks, d.public_url(), twilio_callback(sid, "delivered"));
   INFO("callback -> " << describe(res));
@@ -103,7 +110,8 @@ TEST_CASE("upgrade: a v4 ledger is upgraded at start, with progress for systemd,
   CHECK(again["rejected"][0]["error"] == "conflict");
   {
     SQLite::Database raw{d.ledger_path().string(), SQLite::OPEN_READONLY};
-    CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 5);
+    CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 6);
     CHECK(raw.execAndGet("SELECT count(*) FROM sends WHERE message_key IS NOT NULL").getInt() == 1);
+    CHECK(raw.execAndGet("SELECT sends FROM pending_sends WHERE vendor = 'twilio'").getInt() == 0);
   }
 }

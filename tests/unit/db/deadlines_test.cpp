@@ -84,6 +84,36 @@ TEST_CASE("a pending vendor event does not stop the deadline", "[db][deadline]")
   CHECK(peek_text(dir.ledger(), "SELECT status FROM sends") == "uncertain");
 }
 
+TEST_CASE("a send that became final keeps its deadline until the sweep, which only clears it", "[db][deadline]") {
+  temp_dir dir;
+  auto store = open_store(dir.ledger());
+  REQUIRE(register_committed(*store, {send_with_id("done", "SM1"), send_with_id("open", "SM2")}).accepted == 2);
+  REQUIRE(apply_committed(*store, {make_event("SM1", status::sent, t0 + 5s, "SM1|delivered")}).applied == 1);
+  const auto& path = dir.ledger();
+  CHECK(peek_int(path, "SELECT count(*) FROM sends WHERE deadline_at IS NOT NULL") == 2);
+
+  // One send per sweep: the final one comes first (its deadline is as early), is cleared and does not fire,
+  // and the sweep says there may be more.
+  store->begin();
+  const auto first = store->fire_deadlines(t0 + twilio_after, 1);
+  store->commit();
+  CHECK(first.fired + (first.more ? 1 : 0) == 1);
+  store->begin();
+  std::map<core::vendor, std::size_t> per_vendor;
+  const auto second = store->fire_deadlines(t0 + twilio_after, 1, &per_vendor);
+  store->commit();
+  CHECK(first.fired + second.fired == 1);
+  CHECK(per_vendor.size() == (second.fired == 1 ? 1u : 0u));
+  CHECK(fire_committed(*store, t0 + twilio_after + 1h) == 0);
+
+  CHECK(peek_int(path, "SELECT count(*) FROM sends WHERE deadline_at IS NOT NULL") == 0);
+  CHECK(peek_text(path, "SELECT status FROM sends WHERE send_id = 'done'") == "sent");
+  CHECK(peek_text(path, "SELECT status || '/' || code FROM sends WHERE send_id = 'open'") == "uncertain/ME09");
+  CHECK(peek_int(path, "SELECT count(*) FROM events WHERE source = 'deadline'") == 1);
+  auto reader = open_reader(path);
+  CHECK(history_of(*reader, "done") == strings{"intake/pending/", "webhook/sent/"});
+}
+
 TEST_CASE("fire_deadlines respects its limit, oldest deadline first", "[db][deadline]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
@@ -113,7 +143,7 @@ TEST_CASE("a rolled-back transaction leaves nothing", "[db][transaction]") {
   store->begin();
   CHECK(store->register_sends({make_send("a"), make_send("b")}, {}, t0).accepted == 2);
   CHECK(store->apply_events({make_event("SM9", status::sent, t0, "h")}, t0).held == 1);
-  CHECK(store->fire_deadlines(t0 + 10h, 100) == 3);
+  CHECK(store->fire_deadlines(t0 + 10h, 100).fired == 3);
   store->rollback();
 
   const auto& path = dir.ledger();

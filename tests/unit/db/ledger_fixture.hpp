@@ -67,6 +67,13 @@ inline adapters::intake::send_request make_send(std::string send_id, core::times
   return s;
 }
 
+/// A Twilio send of `make_send` that the vendor already knows as `message_id`.
+inline adapters::intake::send_request send_with_id(std::string send_id, std::string message_id) {
+  auto s = make_send(std::move(send_id));
+  s.vendor_message_id = std::move(message_id);
+  return s;
+}
+
 /// A Twilio event about `message_id`; `dedupe_key` "" means the event has no identity of its own.
 inline db::vendor_event make_event(std::string message_id, core::status outcome, core::timestamp at,
                                    std::string dedupe_key, std::string code = {},
@@ -128,7 +135,7 @@ inline db::events_outcome apply_committed(db::ledger_store& store, const std::ve
 /// Fires deadlines in one committed transaction.
 inline std::size_t fire_committed(db::ledger_store& store, core::timestamp now, std::size_t limit = 1000) {
   store.begin();
-  auto fired = store.fire_deadlines(now, limit);
+  auto fired = store.fire_deadlines(now, limit).fired;
   store.commit();
   return fired;
 }

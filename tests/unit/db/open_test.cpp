@@ -7,6 +7,7 @@
 #include <iterator>
 #include <random>
 
+#include "../../support/schema_history.hpp"
 #include "db/schema.hpp"
 #include "ledger_fixture.hpp"
 
@@ -45,20 +46,6 @@ std::string refusal(const std::string& path) {
   return err->message;
 }
 
-/// A Twilio send that already has its vendor message id.
-adapters::intake::send_request send_with_id(const std::string& send_id, const std::string& vendor_message_id) {
-  auto s = make_send(send_id);
-  s.vendor_message_id = vendor_message_id;
-  return s;
-}
-
-/// Takes a ledger's sends back to version 4's lookup by vendor message id: the unique text index, no key.
-void revert_message_keys(SQLite::Database& raw) {
-  raw.exec("DROP INDEX sends_by_message_key; ALTER TABLE sends DROP COLUMN message_key;"
-           "CREATE UNIQUE INDEX sends_by_vendor_message ON sends(vendor, vendor_message_id) "
-           "WHERE vendor_message_id IS NOT NULL;");
-}
-
 } // namespace
 
 TEST_CASE("open creates the folder and the file at the latest schema", "[db][open]") {
@@ -70,7 +57,7 @@ TEST_CASE("open creates the folder and the file at the latest schema", "[db][ope
     CHECK(store->probe());
   }
   CHECK(std::filesystem::is_regular_file(path));
-  CHECK(db::latest_schema_version() == 5);
+  CHECK(db::latest_schema_version() == 6);
   CHECK(peek_int(path, "PRAGMA user_version") == db::latest_schema_version());
   CHECK(peek_int(path, "PRAGMA application_id") == db::application_id);
   CHECK(peek_text(path, "PRAGMA journal_mode") == "wal");
@@ -108,16 +95,16 @@ TEST_CASE("a version 3 ledger moves to per-send event dedupe and keeps its dupli
   }
   { // Back to version 3's indexes, as a ledger written by the previous release has them.
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
+    revert_to_v4(raw);
     raw.exec("DROP INDEX events_dedupe; DROP INDEX events_held;"
              "CREATE UNIQUE INDEX events_by_dedupe ON events(vendor, dedupe_key) WHERE dedupe_key IS NOT NULL;"
-             "CREATE INDEX events_held ON events(vendor, vendor_message_id) WHERE send IS NULL;");
-    revert_message_keys(raw);
-    raw.exec("PRAGMA user_version = 3;");
+             "CREATE INDEX events_held ON events(vendor, vendor_message_id) WHERE send IS NULL;"
+             "PRAGMA user_version = 3;");
   }
   auto store = open_store(dir.ledger());
   CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version());
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name = 'events_by_dedupe'") == 0);
-  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name IN ('events_dedupe', 'events_held')")
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name IN ('events_by_send', 'events_held')")
         == 2);
   // Stored and held events are still duplicates when they come again; a new one is applied.
   auto again = apply_committed(*store, {make_event("SM1", core::status::sent, t0 + 1s, "SM1|sent"),
@@ -145,7 +132,7 @@ TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by
   }
   {
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
-    revert_message_keys(raw);
+    revert_to_v4(raw);
     raw.exec("PRAGMA user_version = 4;");
   }
   auto store = open_store(dir.ledger());
@@ -176,7 +163,7 @@ TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says wh
   }
   { // As a crash leaves it: the column added and one chunk keyed, the old index and version still there.
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
-    revert_message_keys(raw);
+    revert_to_v4(raw);
     raw.exec("ALTER TABLE sends ADD COLUMN message_key INTEGER;"
              "UPDATE sends SET message_key = " + std::to_string(db::vendor_message_key("twilio", "SM1"))
              + " WHERE send_id = 'a'; PRAGMA user_version = 4;");
@@ -192,8 +179,47 @@ TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says wh
   CHECK(peek_int(dir.ledger(), "SELECT message_key FROM sends WHERE send_id = 'b'")
         == db::vendor_message_key("twilio", "SM2"));
   REQUIRE(said.size() >= 2);
-  CHECK_THAT(said.front(), Catch::StartsWith("upgrading the ledger from schema version 4 to 5"));
-  CHECK_THAT(said.back(), Catch::StartsWith("schema version 5: indexing the message keys"));
+  CHECK_THAT(said.front(), Catch::StartsWith("upgrading the ledger from schema version 4 to 6"));
+  CHECK(std::any_of(said.begin(), said.end(), [](const std::string& s) {
+    return s.starts_with("schema version 5: indexing the message keys");
+  }));
+  CHECK_THAT(said.back(), Catch::StartsWith("schema version 6: counting the pending sends and indexing events by send"));
+}
+
+TEST_CASE("a version 5 ledger counts its pending sends, and keeps refusing duplicate events with one index",
+          "[db][open]") {
+  temp_dir dir;
+  {
+    auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}});
+    auto carrier = make_send("c"); // a vendor without a deadline here: pending all the same
+    carrier.vendor = core::vendor::carrier;
+    auto excluded = make_send("x");
+    excluded.vendor.reset();
+    excluded.excluded = 10006;
+    REQUIRE(register_committed(*store, {send_with_id("a", "SM1"), send_with_id("b", "SM2"), carrier, excluded})
+              .accepted == 4);
+    REQUIRE(apply_committed(*store, {make_event("SM1", core::status::sent, t0 + 1s, "SM1|delivered")}).applied == 1);
+  }
+  {
+    SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
+    revert_to_v5(raw);
+    raw.exec("PRAGMA user_version = 5;");
+  }
+  auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}});
+  const auto& path = dir.ledger();
+  CHECK(peek_int(path, "PRAGMA user_version") == 6);
+  CHECK(peek_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('sends_pending', 'events_dedupe')") == 0);
+  auto reader = open_reader(path);
+  using counts = std::vector<std::pair<std::string, std::int64_t>>;
+  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 1}});
+
+  // The stored event is still a duplicate; a new one applies, and the counts follow it.
+  auto again = apply_committed(*store, {make_event("SM1", core::status::sent, t0 + 1s, "SM1|delivered"),
+                                        make_event("SM2", core::status::failed, t0 + 2s, "SM2|failed")});
+  CHECK(again.duplicates == 1);
+  CHECK(again.applied == 1);
+  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}});
+  CHECK(history_of(*reader, "a") == std::vector<std::string>{"intake/pending/", "webhook/sent/"});
 }
 
 TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[db][open]") {

@@ -347,7 +347,7 @@ TEST_CASE("a reader answers with the committed data while the writer holds a tra
     many.push_back(make_send("new" + std::to_string(i), day_start + 1h));
   REQUIRE(store->register_sends(many, {}, day_start).accepted == 2000);
   // "old" (due at day_start + 1h) becomes uncertain, uncommitted; the new ones are due an hour later.
-  REQUIRE(store->fire_deadlines(day_start + 90min, 10) == 1);
+  REQUIRE(store->fire_deadlines(day_start + 90min, 10).fired == 1);
 
   const auto started = std::chrono::steady_clock::now();
   {
