@@ -39,7 +39,7 @@ void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& de
 /// transaction: the commit no longer waits for the disk, the acknowledgement still does.
 class ack_after_sync {
 public:
-  /// `synced(n)` is called after each sync with the number of groups it covered (answered or failed).
+  /// `synced(n)` is called after each sync with the number of groups it covered, before they are answered.
   ack_after_sync(db::ledger_store& store, counters* stats, std::function<void(std::uint64_t)> synced)
     : store_{store}, stats_{stats}, synced_{std::move(synced)} {}
 
@@ -93,6 +93,9 @@ private:
       } catch (const std::exception& e) {
         error = e.what();
       }
+      // The ledger may commit its next group now: it waits for this sync, not for these answers, which wake a
+      // listener thread each (on this machine about as long as the sync itself).
+      synced_(ready.size());
       for (auto& g : ready) {
         if (error.empty()) {
           answer_committed(g.answers, g.batch.size(), stats_, g.started);
@@ -102,7 +105,6 @@ private:
                    "the ledger could not make its commit durable (" + error + "); retry later");
         }
       }
-      synced_(ready.size());
       lock.lock();
       if (error.empty() != failing_.empty()) {
         if (error.empty())
