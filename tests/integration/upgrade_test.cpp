@@ -1,6 +1,6 @@
-// A schema upgrade as an operator meets it: deliveryd started on a ledger written by the previous release
-// (schema v4, two releases back) upgrades it before it listens, says so in its log and to systemd (more start time, a status line),
-// and then finds the sends registered before the upgrade by their vendor message ids.
+// A schema upgrade as an operator meets it: deliveryd started on a ledger written two releases back (schema v4)
+// upgrades it before it listens, says so in its log and to systemd (more start time, a status line), and then
+// counts the pending sends registered before the upgrade and finds them by their vendor message ids.
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
