@@ -123,8 +123,12 @@ int run(const config::daemon_config& cfg) {
   caf_cfg.set("scheduler.max-threads", 2);
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
-  auto ledger = actors::spawn_ledger(
-    sys, {std::move(std::get<std::unique_ptr<db::ledger_store>>(opened)), system_now, 5000, &stats, cfg.storage.retention_days});
+  actors::ledger_deps ledger_deps;
+  ledger_deps.store = std::move(std::get<std::unique_ptr<db::ledger_store>>(opened));
+  ledger_deps.clock = system_now;
+  ledger_deps.stats = &stats;
+  ledger_deps.retention_days = cfg.storage.retention_days;
+  auto ledger = actors::spawn_ledger(sys, std::move(ledger_deps));
   std::optional<actors::twilio_actor> twilio;
   if (cfg.twilio)
     twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats, &gate});
