@@ -173,12 +173,19 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   const auto cutoff = core::to_millis(d.zone->start_of_day(first_kept));
   purge_outcome out;
   std::vector<std::int64_t> ids;
+  bool more_sends = false;
   {
+    // One row past the limit says whether another step is due, so that the step which empties the backlog
+    // knows it is the last (and the purge's closing log line is not left to a step that might never run).
     SQLite::Statement q{d.db, "SELECT id, status = 'pending' AND vendor IS NOT NULL, coalesce(vendor, '') FROM sends "
                               "WHERE requested_at < ? ORDER BY requested_at LIMIT ?"};
     q.bind(1, static_cast<std::int64_t>(cutoff));
-    q.bind(2, static_cast<std::int64_t>(limit));
+    q.bind(2, static_cast<std::int64_t>(limit + 1));
     while (q.executeStep()) {
+      if (ids.size() == limit) {
+        more_sends = true;
+        break;
+      }
       ids.push_back(q.getColumn(0).getInt64());
       if (q.getColumn(1).getInt() != 0) // a send purged while pending (its vendor had no deadline) counts no more
         --d.pending_by_vendor[q.getColumn(2).getString()];
@@ -200,13 +207,19 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   held.bind(2, static_cast<std::int64_t>(limit));
   const auto held_purged = static_cast<std::size_t>(held.exec());
   out.events += held_purged;
+  bool more_held = false;
+  if (held_purged == limit) {
+    SQLite::Statement left{d.db, "SELECT EXISTS (SELECT 1 FROM events WHERE send IS NULL AND received_at < ?)"};
+    left.bind(1, static_cast<std::int64_t>(cutoff));
+    more_held = left.executeStep() && left.getColumn(0).getInt() != 0;
+  }
   SQLite::Statement rollups{d.db, "DELETE FROM rollups WHERE day < ?"};
   rollups.bind(1, first_kept);
   rollups.exec();
   SQLite::Statement prices{d.db, "DELETE FROM price_rollups WHERE day < ?"};
   prices.bind(1, first_kept);
   prices.exec();
-  out.more = ids.size() == limit || held_purged == limit;
+  out.more = more_sends || more_held;
   return out;
 }
 
