@@ -102,7 +102,7 @@ db::log_filter operator&(db::log_filter a, const db::log_filter& b) {
 
 } // namespace
 
-TEST_CASE("day() covers [from, to) to the millisecond, newest first", "[db][reader]") {
+TEST_CASE("day() covers from (included) to (excluded) to the millisecond, newest first", "[db][reader]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
   REQUIRE(register_committed(*store, {make_send("before", day_start - 1ms), make_send("first", day_start),
