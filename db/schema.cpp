@@ -42,11 +42,16 @@ void message_key_function(sqlite3_context* ctx, int, sqlite3_value** args) {
 int user_version(SQLite::Database& db) { return db.execAndGet("PRAGMA user_version").getInt(); }
 
 /// v5's data step: adds sends.message_key (vendor_message_key(vendor, vendor_message_id), NULL unless both are
-/// set) and fills it, committing every key_chunk_rows rows. In one transaction, rewriting every send put the
-/// whole table in the WAL (twice the disk, and SQLite searching a huge WAL for every page: 81 s for 5.4M sends,
-/// against 19 s in steps). A crash in between loses nothing: the next start finds the column and keys the rows
-/// still without a key.
+/// set) and fills it through deliveryd_message_key, which it registers on this connection only, committing every
+/// key_chunk_rows rows. In one transaction, rewriting every send put the whole table in the WAL (twice the disk,
+/// and SQLite searching a huge WAL for every page: 81 s for 5.4M sends, against 19 s in steps). A crash in
+/// between loses nothing: the next start finds the column and keys the rows still without a key.
 void key_sends(SQLite::Database& db, const progress_report& progress) {
+  if (sqlite3_create_function_v2(db.getHandle(), "deliveryd_message_key", 2,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
+                                 message_key_function, nullptr, nullptr, nullptr)
+      != SQLITE_OK)
+    throw SQLite::Exception{db.getHandle()};
   if (db.execAndGet("SELECT count(*) FROM pragma_table_info('sends') WHERE name = 'message_key'").getInt() == 0)
     db.exec("ALTER TABLE sends ADD COLUMN message_key INTEGER");
   const std::int64_t last = db.execAndGet("SELECT coalesce(max(id), 0) FROM sends").getInt64();
@@ -251,11 +256,6 @@ std::optional<std::string> migrate(SQLite::Database& db, const progress_report& 
            + std::to_string(latest_schema_version()) + "; run a newer deliveryd";
   if (version == latest_schema_version())
     return std::nullopt;
-  if (sqlite3_create_function_v2(db.getHandle(), "deliveryd_message_key", 2,
-                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, nullptr,
-                                 message_key_function, nullptr, nullptr, nullptr)
-      != SQLITE_OK)
-    throw SQLite::Exception{db.getHandle()};
   if (version > 0 && progress)
     progress("upgrading the ledger from schema version " + std::to_string(version) + " to "
              + std::to_string(latest_schema_version()));

@@ -192,8 +192,7 @@ ledger_store::ledger_store(std::unique_ptr<impl> self) : self_{std::move(self)} 
 ledger_store::~ledger_store() = default;
 
 void ledger_store::begin() {
-  self_->pending_rollups.clear();
-  self_->pending_by_vendor.clear();
+  self_->discard_counts();
   self_->db.exec("BEGIN IMMEDIATE");
 }
 
@@ -219,8 +218,7 @@ void ledger_store::impl::after_commit() {
 }
 
 void ledger_store::rollback() noexcept {
-  self_->pending_rollups.clear();
-  self_->pending_by_vendor.clear();
+  self_->discard_counts();
   try {
     self_->db.exec("ROLLBACK");
   } catch (...) {

@@ -131,6 +131,11 @@ struct ledger_store::impl {
   void count(const rollup_key& key, const std::string& status, int sends, int logical);
   /// Writes pending_rollups and pending_by_vendor, and empties them.
   void flush_rollups();
+  /// Empties pending_rollups and pending_by_vendor without writing them (a transaction begins or is rolled back).
+  void discard_counts() {
+    pending_rollups.clear();
+    pending_by_vendor.clear();
+  }
   /// Outside a transaction (a caller in autocommit mode), writes the roll-ups at once.
   void settle_autocommit() {
     if (sqlite3_get_autocommit(db.getHandle())) {
