@@ -15,6 +15,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
+
 namespace deliveryd::actors {
 
 namespace {
@@ -79,6 +81,7 @@ private:
   };
 
   void run() {
+    core::name_this_thread("ledger-sync");
     std::unique_lock lock{mutex_};
     for (;;) {
       wake_.wait(lock, [this] { return stop_ || !groups_.empty(); });
@@ -334,6 +337,7 @@ void enqueue(ledger_pointer self, job j) {
 }
 
 ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr<ledger_deps> deps) {
+  core::name_this_thread("ledger"); // a detached actor: this runs on its own thread
   self->state.deps = std::move(*deps);
   if (self->state.deps.store->sync_mode() == db::durability::fsync_after_commit) {
     auto me = caf::actor_cast<ledger_actor>(self);

@@ -1,6 +1,7 @@
 #include "daemon/app.hpp"
 
 #include <csignal>
+#include <string>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -15,6 +16,7 @@
 #include "actors/kakao_push_actor.hpp"
 #include "actors/ledger_actor.hpp"
 #include "actors/twilio_actor.hpp"
+#include "core/thread_name.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/pollers.hpp"
@@ -45,7 +47,10 @@ public:
       return false;
     }
     spdlog::info("{} listening: {}", name_, listen);
-    thread_ = std::thread{[this] { server_.listen_after_bind(); }};
+    thread_ = std::thread{[this] {
+      core::name_this_thread(std::string{name_} + "-accept");
+      server_.listen_after_bind();
+    }};
     return true;
   }
 

@@ -69,9 +69,9 @@ std::optional<listen_address> split_listen(std::string_view text);
 /// The webhooks listener's threads: 64 kept (the benchmarks' 32 keep-alive vendor connections never wait for a
 /// thread to start), up to 256 so that slow or stalled senders each hold one without delaying anyone (memory at
 /// worst: 256 request bodies of [webhooks] max_body_bytes).
-inline constexpr pool_limits webhooks_threads{64, 256, std::chrono::seconds{30}};
+inline constexpr pool_limits webhooks_threads{64, 256, std::chrono::seconds{30}, "http-webhooks"};
 /// The ops listener's threads: intake clients and queries are few, but a stuck client must not block them either.
-inline constexpr pool_limits ops_threads{16, 256, std::chrono::seconds{30}};
+inline constexpr pool_limits ops_threads{16, 256, std::chrono::seconds{30}, "http-ops"};
 
 /// Applies the settings both listeners use: TCP_NODELAY, keep-alive, time-outs, body limit, an elastic thread
 /// pool (daemon/task_pool.hpp), JSON bodies for errors the library produces itself (413, 404), and a JSON 500 for

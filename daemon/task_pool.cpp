@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.hpp"
+
 namespace deliveryd::daemon {
 
 namespace {
@@ -66,6 +68,7 @@ void elastic_pool::enqueue(std::function<void()> fn) {
 }
 
 void elastic_pool::work(thread_list::iterator self) {
+  core::name_this_thread(limits_.thread_name);
   std::unique_lock lock{mutex_};
   for (;;) { // idle_ counts this thread while it waits (start_locked counted it the first time)
     const bool woken = cond_.wait_for(lock, limits_.idle, [this] { return !jobs_.empty() || shutdown_; });

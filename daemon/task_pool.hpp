@@ -26,6 +26,7 @@ struct pool_limits {
   std::size_t min_threads = 8;   ///< started at once and kept while idle
   std::size_t max_threads = 256; ///< never more: beyond, connections wait in the queue for a free thread
   std::chrono::milliseconds idle{std::chrono::seconds{30}}; ///< a thread above min_threads idle this long ends
+  const char* thread_name = "http"; ///< the workers' name in ps -T and /proc (15 bytes are kept)
 };
 
 /// An elastic httplib::TaskQueue (see the file comment). Thread-safe; shutdown() drains the queue and joins.

@@ -6,6 +6,8 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "core/thread_name.hpp"
+
 namespace deliveryd::db {
 
 wal_checkpointer::wal_checkpointer(std::string path, std::chrono::milliseconds every)
@@ -41,6 +43,7 @@ void wal_checkpointer::nudge() {
 }
 
 void wal_checkpointer::run() {
+  core::name_this_thread("checkpointer");
   std::optional<SQLite::Database> db;
   int last_frames = -1; // the WAL's length at the previous round
   std::unique_lock lock{mutex_};

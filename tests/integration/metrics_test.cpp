@@ -1,6 +1,9 @@
 // GET /metrics over real HTTP after intake and Twilio callbacks: exact counts, the exposition grammar, the
-// commit histogram's shape, and the ops bearer token (required for /metrics, not for /healthz).
+// commit histogram's shape, the ops bearer token (required for /metrics, not for /healthz), and the names that
+// ps -T shows for the daemon's threads.
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -173,4 +176,33 @@ TEST_CASE("metrics: with [ops] token_file, /metrics needs the bearer token and /
   CHECK(anonymous->Get("/healthz")->status == 200);
   auto ops = d.ops_client(); // carries the token
   check_grammar(read_metrics(*ops));
+}
+
+TEST_CASE("threads: ps -T and /proc tell the ledger, its sync, the checkpointer and the listeners apart",
+          "[integration][ops]") {
+  daemon_process d;
+  auto ops = d.ops_client();
+  // One intake answered means the ledger has committed and synced, so each of its threads has started.
+  const json sends = json::array({twilio_send("th-1", same_day_base(), "SM72000000000000000000000000000001")});
+  REQUIRE(body_of(post_sends(*ops, sends))["accepted"] == 1);
+  std::multiset<std::string> names;
+  for (const auto& task : fs::directory_iterator{"/proc/" + std::to_string(d.pid()) + "/task"}) {
+    std::ifstream comm{task.path() / "comm"};
+    std::string name;
+    if (std::getline(comm, name))
+      names.insert(name);
+  }
+  INFO("thread names: " << [&] {
+    std::string all;
+    for (const auto& n : names)
+      all += n + " ";
+    return all;
+  }());
+  CHECK(names.count("ledger") == 1);
+  CHECK(names.count("ledger-sync") == 1);
+  CHECK(names.count("checkpointer") == 1);
+  CHECK(names.count("ops-accept") == 1);
+  CHECK(names.count("webhooks-accept") == 1);
+  CHECK(names.count("http-ops") >= 1);
+  CHECK(names.count("http-webhooks") >= 1);
 }
