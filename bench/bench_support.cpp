@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -91,8 +93,11 @@ long rss_kb(pid_t pid) {
   return 0;
 }
 
-double cpu_seconds(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+namespace {
+
+/// utime + stime of a /proc .../stat file, in seconds; 0 when unreadable.
+double stat_cpu_seconds(const std::string& path) {
+  std::ifstream in{path};
   std::string text{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
   // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
   const auto close = text.rfind(')');
@@ -108,6 +113,56 @@ double cpu_seconds(pid_t pid) {
       stime = std::strtoull(field.c_str(), nullptr, 10);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+} // namespace
+
+double cpu_seconds(pid_t pid) { return stat_cpu_seconds("/proc/" + std::to_string(pid) + "/stat"); }
+
+std::map<std::string, double> cpu_seconds_by_thread(pid_t pid) {
+  std::map<std::string, double> out;
+  const std::filesystem::path tasks{"/proc/" + std::to_string(pid) + "/task"};
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator{tasks, ec}) {
+    std::ifstream comm{task.path() / "comm"};
+    std::string name;
+    if (!std::getline(comm, name))
+      continue; // ended since the directory was read
+    if (name.rfind("caf.", 0) == 0)
+      name = "caf";
+    // schedstat's first field is the thread's time on a CPU in ns; stat's clock ticks (10 ms) would lose most of
+    // a short phase to rounding across dozens of listener threads.
+    std::ifstream sched{task.path() / "schedstat"};
+    unsigned long long ns = 0;
+    out[name] += sched >> ns ? static_cast<double>(ns) / 1e9 : stat_cpu_seconds(task.path() / "stat");
+  }
+  return out;
+}
+
+std::string thread_cpu_text(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                            double wall) {
+  std::vector<std::pair<double, std::string>> shares;
+  double other = 0;
+  for (const auto& [name, seconds] : after) {
+    const auto was = before.find(name);
+    const double pct = wall > 0 ? 100 * (seconds - (was == before.end() ? 0 : was->second)) / wall : 0;
+    if (pct >= 1)
+      shares.emplace_back(pct, name);
+    else if (pct > 0)
+      other += pct;
+  }
+  std::sort(shares.begin(), shares.end(), std::greater<>{});
+  std::string text;
+  char part[96];
+  for (const auto& [pct, name] : shares) {
+    std::snprintf(part, sizeof part, "%s%s %.0f %%", text.empty() ? "" : ", ", name.c_str(), pct);
+    text += part;
+  }
+  if (other >= 0.5) {
+    std::snprintf(part, sizeof part, "%sother %.0f %%", text.empty() ? "" : ", ", other);
+    text += part;
+  }
+  return text;
 }
 
 void rss_watch::finish() {

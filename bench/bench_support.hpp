@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,15 @@ long rss_kb(pid_t pid);
 
 /// utime + stime of `pid` (every thread of the process) in seconds, from /proc/pid/stat; 0 when unreadable.
 double cpu_seconds(pid_t pid);
+
+/// Time on a CPU in seconds of each of `pid`'s live threads, summed per thread name (/proc/pid/task/*/comm), with
+/// CAF's own threads (caf.*) as one "caf". A thread that ended is missing from the next reading.
+std::map<std::string, double> cpu_seconds_by_thread(pid_t pid);
+
+/// `after - before` of two such readings, per name, as "name 80 %, ..." (% of one core over `wall` seconds),
+/// largest first; names under 1 % are summed as "other".
+std::string thread_cpu_text(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                            double wall);
 
 /// Samples the process's VmRSS every 50 ms while alive; `peak` is the highest.
 struct rss_watch {

@@ -500,6 +500,7 @@ struct phase_result {
   double wall = 0;
   double gen_cpu = 0;    ///< seconds of the generator thread
   double server_cpu = 0; ///< seconds of the loaded process
+  std::string server_threads; ///< its CPU per thread name, as text
   std::vector<double> latency_ms;
   std::vector<std::uint8_t> acked; ///< per request: a 2xx came
 
@@ -541,6 +542,7 @@ public:
     ep_ = ::epoll_create1(EPOLL_CLOEXEC);
     const double cpu0 = thread_cpu_seconds();
     const double server0 = bench::cpu_seconds(server);
+    const auto threads0 = bench::cpu_seconds_by_thread(server);
     const auto start = steady::now();
     for (std::size_t k = 0; k < conns_.size(); ++k)
       if (assign(conns_[k]))
@@ -575,6 +577,7 @@ public:
     r_.wall = seconds_since(start);
     r_.gen_cpu = thread_cpu_seconds() - cpu0;
     r_.server_cpu = bench::cpu_seconds(server) - server0;
+    r_.server_threads = bench::thread_cpu_text(threads0, bench::cpu_seconds_by_thread(server), r_.wall);
     for (std::size_t k = 0; k < conns_.size(); ++k)
       close(k);
     ::close(ep_);
@@ -811,6 +814,7 @@ void print_phase(const phase_result& r, const char* unit = "req", double per_req
               r.name.c_str(), r.requests, r.wall, r.rate() * per_request, unit, r.p(50), r.p(99), r.p(100), slow, r.ok,
               r.non2xx, r.unanswered, r.retries, r.reconnects, 100 * r.gen_cpu / r.wall,
               100 * r.server_cpu / r.wall);
+  std::printf("  server threads: %s\n", r.server_threads.c_str());
   std::fflush(stdout);
 }
 
