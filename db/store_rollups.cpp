@@ -220,6 +220,7 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   prices.bind(1, first_kept);
   prices.exec();
   out.more = more_sends || more_held;
+  d.settle_autocommit(); // the pending counts of the sends it removed, as every other write settles its counts
   return out;
 }
 

@@ -70,4 +70,12 @@ TEST_CASE("the pending counts follow the transactions that change the sends: rol
   // The counts agree with the sends themselves.
   CHECK(peek_int(dir.ledger(), "SELECT sum(sends) FROM pending_sends")
         == peek_int(dir.ledger(), "SELECT count(*) FROM sends WHERE status = 'pending'"));
+
+  // A purge outside a transaction settles its counts itself, like every other write.
+  auto older = make_send("older", t0 - std::chrono::hours{24 * 400});
+  older.vendor = core::vendor::carrier;
+  REQUIRE(register_committed(*store, {older}).accepted == 1);
+  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 2}});
+  CHECK(store->purge(t0, 365, 100).sends == 1);
+  CHECK(reader->pending_by_vendor() == counts{{"twilio", 2}});
 }
