@@ -10,7 +10,7 @@
 
 #include "actors/webhook_support.hpp"
 #include "adapters/carrier/carrier.hpp"
-#include "adapters/twilio/twilio.hpp"
+#include "adapters/form.hpp"
 
 namespace deliveryd::actors {
 
@@ -40,7 +40,7 @@ std::string without_token(std::string_view query) {
   while (!query.empty()) {
     const auto end = std::min(query.find('&'), query.size());
     const auto part = query.substr(0, end);
-    const auto decoded = adapters::twilio::parse_form(part);
+    const auto decoded = adapters::parse_form(part);
     if (!(decoded && decoded->size() == 1 && decoded->front().first == "token")) {
       if (!out.empty())
         out.push_back('&');
@@ -70,7 +70,7 @@ void handle_aggregator(carrier_pointer self, const vendor_webhook_job_ptr& job, 
 void handle_jasmin(carrier_pointer self, const vendor_webhook_job_ptr& job, vendor_counters& stats) {
   const bool from_query = job->body.empty();
   const auto source = from_query ? job->query() : std::string_view{job->body};
-  auto params = adapters::twilio::parse_form(source);
+  auto params = adapters::parse_form(source);
   if (!params) {
     job->done(refuse(kind::malformed, "the DLR is not valid application/x-www-form-urlencoded UTF-8 text", stats));
     return;

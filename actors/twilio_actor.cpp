@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/webhook_support.hpp"
+#include "adapters/crypto.hpp"
+#include "adapters/form.hpp"
 #include "adapters/twilio/twilio.hpp"
 
 namespace deliveryd::actors {
@@ -24,17 +26,17 @@ using twilio_pointer = twilio_actor::stateful_pointer<twilio_state>;
 
 /// Checks the signature Twilio sent: HMAC-SHA256 with the rule's shared key when the rule header says so and a
 /// key is configured, HMAC-SHA1 with the auth token otherwise.
-bool authentic(const twilio_deps& deps, const twilio_callback_job& job, const tw::form_params& params) {
+bool authentic(const twilio_deps& deps, const twilio_callback_job& job, const adapters::form_params& params) {
   if (deps.webhook_shared_key && job.rule_settings.find("HMAC_SHA256") != std::string::npos) {
     auto expected = tw::compute_signature_sha256(*deps.webhook_shared_key, job.full_url, params);
-    return tw::constant_time_equal(expected, job.signature);
+    return adapters::constant_time_equal(expected, job.signature);
   }
   return tw::verify_signature(deps.auth_token, job.full_url, params, job.signature);
 }
 
 void handle(twilio_pointer self, const twilio_callback_job_ptr& job) {
   auto& stats = self->state.deps.stats->of(core::vendor::twilio);
-  auto params = tw::parse_form(job->body);
+  auto params = adapters::parse_form(job->body);
   if (!params) {
     job->done(refuse(kind::malformed, "the body is not valid application/x-www-form-urlencoded UTF-8 text", stats));
     return;

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "adapters/carrier/carrier.hpp"
-#include "adapters/twilio/twilio.hpp"
+#include "adapters/crypto.hpp"
+#include "adapters/form.hpp"
 
 namespace deliveryd::actors {
 
@@ -106,15 +106,15 @@ bool token_presented(std::string_view configured, const vendor_webhook_job& job,
   bool match = false;
   // Every presented token is compared, without a short cut: the timing tells nothing about which matched.
   if (const auto given = job.header(header_name); !given.empty())
-    match = adapters::carrier::token_matches(configured, given) || match;
+    match = adapters::secret_matches(configured, given) || match;
   // Parameter by parameter: a malformed other parameter (a DLR field with %00 or bad UTF-8) must be refused as
   // malformed by the parser, not hide a good token and be refused as unauthenticated.
   for (auto query = job.query(); !query.empty();) {
     const auto end = std::min(query.find('&'), query.size());
-    if (auto params = adapters::twilio::parse_form(query.substr(0, end)))
+    if (auto params = adapters::parse_form(query.substr(0, end)))
       for (const auto& [name, value] : *params)
         if (name == "token")
-          match = adapters::carrier::token_matches(configured, value) || match;
+          match = adapters::secret_matches(configured, value) || match;
     query.remove_prefix(std::min(end + 1, query.size()));
   }
   return match;

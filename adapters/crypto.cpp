@@ -3,6 +3,7 @@
 #include <array>
 #include <stdexcept>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -34,6 +35,25 @@ std::array<unsigned char, 32> sha256(std::string_view data) {
   if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 || len != out.size())
     throw std::runtime_error{"OpenSSL could not compute a SHA-256 digest"};
   return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  // Only the lengths may show: a length mismatch returns at once, equal lengths compare every byte.
+  if (a.size() != b.size())
+    return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool secret_matches(std::string_view configured, std::string_view given) noexcept {
+  if (configured.empty() || given.empty())
+    return false;
+  try {
+    const auto want = sha256(configured);
+    const auto got = sha256(given);
+    return CRYPTO_memcmp(want.data(), got.data(), want.size()) == 0;
+  } catch (const std::exception&) { // OpenSSL failed: nothing matches
+    return false;
+  }
 }
 
 } // namespace deliveryd::adapters

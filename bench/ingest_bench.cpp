@@ -963,7 +963,7 @@ twilio_plan build_twilio(std::int64_t from, std::int64_t limit, std::size_t requ
         error = h < 95 ? undelivered[mix(u, 24) % 3] : "30008";
     }
     // The parameters in the order Twilio posts them.
-    twilio::form_params params;
+    deliveryd::adapters::form_params params;
     if (!error.empty())
       params.emplace_back("ErrorCode", error);
     params.emplace_back("SmsSid", sid);

@@ -41,6 +41,17 @@ constexpr std::size_t utf8_sequence(std::string_view text, std::size_t pos) noex
   return len;
 }
 
+/// True when `text` is well-formed UTF-8 (control characters allowed).
+constexpr bool is_valid_utf8(std::string_view text) noexcept {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t len = utf8_sequence(text, i);
+    if (len == 0)
+      return false;
+    i += len;
+  }
+  return true;
+}
+
 /// True when `text` is well-formed UTF-8 without control characters (C0, DEL, C1, so no NUL), the rule intake
 /// applies to every field it stores. With `line_breaks`, tab, LF and CR are allowed too (free text such as a
 /// vendor's reason, which XML 1.0 and thus XLSX can still carry).

@@ -1,8 +1,10 @@
+// The ops listener: intake, the day log, one send, health, and the bearer check in front of them all.
+#include <cctype>
 #include <charconv>
 
 #include <caf/send.hpp>
 
-#include "adapters/twilio/twilio.hpp"
+#include "adapters/crypto.hpp"
 #include "daemon/body_limits.hpp"
 #include "daemon/export_routes.hpp"
 #include "daemon/http_common.hpp"
@@ -116,14 +118,24 @@ void health_route(const ops_deps& deps, httplib::Response& res) {
     send_json(res, 200, R"({"status":"ok"})");
 }
 
+/// The token of an `Authorization: Bearer <token>` header ("" when the header is absent or another scheme).
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer ";
+  if (authorization.size() <= scheme.size())
+    return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i) // the scheme's name is case-insensitive (RFC 9110, 11.1)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i])
+      return {};
+  return authorization.substr(scheme.size());
+}
+
 /// The bearer check of [ops] token_file: every request but GET /healthz.
 httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::Request& req,
                                            httplib::Response& res) {
   if (!deps.token || (req.method == "GET" && req.path == "/healthz"))
     return httplib::Server::HandlerResponse::Unhandled;
-  const auto given = header(req, "Authorization");
-  const std::string expected = "Bearer " + *deps.token;
-  if (!adapters::twilio::constant_time_equal(given, expected)) {
+  const auto authorization = header(req, "Authorization");
+  if (!adapters::secret_matches(*deps.token, bearer_token(authorization))) {
     send_error(res, 401, "unauthorized", "this listener needs Authorization: Bearer <the token of [ops] token_file>");
     res.set_header("Connection", "close"); // the body is not read: its bytes must not become the next request
     return httplib::Server::HandlerResponse::Handled;

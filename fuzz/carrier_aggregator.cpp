@@ -1,5 +1,5 @@
 /// Korean aggregator JSON reports (carrier::parse_aggregator) and the carrier webhook's shared token
-/// (carrier::token_matches).
+/// (adapters::secret_matches).
 ///
 /// Input (FuzzedDataProvider): the configured token and the given token, each ended by a backslash and a newline
 /// (a backslash inside is written twice), then the body.
@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/carrier/carrier.hpp"
+#include "adapters/crypto.hpp"
 #include "batch_support.hpp"
 
+namespace ad = deliveryd::adapters;
 namespace carrier = deliveryd::adapters::carrier;
 namespace core = deliveryd::core;
 namespace fz = deliveryd::fuzz;
@@ -26,8 +28,8 @@ bool four_digits(std::string_view code) {
 
 /// A token matches only itself, and an empty one nothing.
 void check_token(const std::string& configured, const std::string& given) {
-  FUZZ_CHECK(carrier::token_matches(configured, given) == (!configured.empty() && configured == given));
-  FUZZ_CHECK(carrier::token_matches(configured, configured) == !configured.empty());
+  FUZZ_CHECK(ad::secret_matches(configured, given) == (!configured.empty() && configured == given));
+  FUZZ_CHECK(ad::secret_matches(configured, configured) == !configured.empty());
 }
 
 /// One mapped report: keyed by id and code, its outcome the code's meaning.

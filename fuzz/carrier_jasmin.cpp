@@ -1,4 +1,4 @@
-/// Jasmin-style HTTP delivery reports: the form (or query string) decoded by twilio::parse_form, then
+/// Jasmin-style HTTP delivery reports: the form (or query string) decoded by adapters::parse_form, then
 /// carrier::parse_jasmin.
 ///
 /// Input: the whole input is the form body.
@@ -7,17 +7,18 @@
 #include <string>
 
 #include "adapters/carrier/carrier.hpp"
+#include "adapters/form.hpp"
 #include "fuzz_support.hpp"
 
 namespace carrier = deliveryd::adapters::carrier;
-namespace tw = deliveryd::adapters::twilio;
+namespace ad = deliveryd::adapters;
 namespace core = deliveryd::core;
 namespace fz = deliveryd::fuzz;
 
 namespace {
 
 /// The first non-empty value of `name`, as the adapter reads it.
-std::string first_value(const tw::form_params& params, std::string_view name) {
+std::string first_value(const ad::form_params& params, std::string_view name) {
   for (const auto& [key, value] : params)
     if (key == name && !value.empty())
       return value;
@@ -25,13 +26,13 @@ std::string first_value(const tw::form_params& params, std::string_view name) {
 }
 
 /// The `donedate` read as the adapter reads it: YYMMDDhhmm in the report's zone.
-std::optional<core::timestamp> seoul_done(const tw::form_params& params) {
+std::optional<core::timestamp> seoul_done(const ad::form_params& params) {
   const auto text = first_value(params, "donedate");
   return text.empty() ? std::nullopt : fz::seoul().parse_yymmddhhmm(text);
 }
 
 /// A usable report is addressed by its id, keyed by id, level and word, and maps to a status the word allows.
-void check_report(const tw::form_params& params, std::string_view raw) {
+void check_report(const ad::form_params& params, std::string_view raw) {
   const auto result = carrier::parse_jasmin(params, raw, fz::seoul(), fz::fixed_now());
   if (const auto* why = std::get_if<std::string>(&result)) {
     FUZZ_CHECK(!why->empty());
@@ -58,7 +59,7 @@ void check_report(const tw::form_params& params, std::string_view raw) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto body = fz::as_text(data, size);
-  const auto params = tw::parse_form(body);
+  const auto params = ad::parse_form(body);
   if (params)
     check_report(*params, body);
   return 0;

@@ -9,9 +9,12 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include "adapters/crypto.hpp"
+#include "adapters/form.hpp"
 #include "adapters/twilio/twilio.hpp"
 #include "fuzz_support.hpp"
 
+namespace ad = deliveryd::adapters;
 namespace tw = deliveryd::adapters::twilio;
 namespace core = deliveryd::core;
 namespace fz = deliveryd::fuzz;
@@ -36,36 +39,36 @@ std::string encode_component(const std::string& text) {
 }
 
 /// Decoded parameters carry text only, and encoding them again reads back the same list.
-void check_form(const tw::form_params& params) {
+void check_form(const ad::form_params& params) {
   std::string again;
   for (const auto& [name, value] : params) {
     FUZZ_CHECK(name.find('\0') == std::string::npos && value.find('\0') == std::string::npos);
     FUZZ_CHECK(fz::valid_utf8(name) && fz::valid_utf8(value));
     again += (again.empty() ? "" : "&") + encode_component(name) + "=" + encode_component(value);
   }
-  const auto reread = tw::parse_form(again);
+  const auto reread = ad::parse_form(again);
   FUZZ_CHECK(reread.has_value() && *reread == params);
 }
 
 /// Either rule accepts exactly its own signature of these parameters, whatever their order.
-void check_signatures(const std::string& token, const std::string& url, const tw::form_params& params,
+void check_signatures(const std::string& token, const std::string& url, const ad::form_params& params,
                       const std::string& header) {
   const auto expected = tw::compute_signature(token, url, params);
   FUZZ_CHECK(!expected.empty());
   FUZZ_CHECK(tw::verify_signature(token, url, params, header) == (!token.empty() && header == expected));
   FUZZ_CHECK(tw::verify_signature(token, url, params, expected) == !token.empty());
 
-  tw::form_params reversed{params.rbegin(), params.rend()};
+  ad::form_params reversed{params.rbegin(), params.rend()};
   FUZZ_CHECK(tw::signing_string(url, reversed) == tw::signing_string(url, params));
 
   // The Webhooks Rule variant, checked as the Twilio actor checks it.
   const auto rule = tw::compute_signature_sha256(token, url, params);
   FUZZ_CHECK(rule.size() == 44 && expected.size() == 28);
-  FUZZ_CHECK(tw::constant_time_equal(rule, header) == (rule == header));
+  FUZZ_CHECK(ad::constant_time_equal(rule, header) == (rule == header));
 }
 
 /// A parsed callback names its message and status, and maps onto an event that agrees with it.
-void check_callback(tw::form_params params) {
+void check_callback(ad::form_params params) {
   auto parsed = tw::parse_callback(std::move(params));
   if (const auto* error = std::get_if<tw::parse_error>(&parsed)) {
     FUZZ_CHECK(!tw::describe(*error).empty());
@@ -91,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto header = input.ConsumeRandomLengthString(64);
   const auto body = input.ConsumeRemainingBytesAsString();
 
-  auto params = tw::parse_form(body);
+  auto params = ad::parse_form(body);
   if (!params)
     return 0;
   check_form(*params);

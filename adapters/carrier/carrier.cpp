@@ -9,7 +9,6 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "adapters/json_guard.hpp"
 #include "core/codes.hpp"
@@ -57,7 +56,7 @@ void set_outcome(core::event& e, core::status outcome, std::string failure_code,
 // ---- Jasmin ---------------------------------------------------------------------------------------------------
 
 /// The first non-empty value of `name`, or nullopt.
-std::optional<std::string_view> first_value(const twilio::form_params& params, std::string_view name) noexcept {
+std::optional<std::string_view> first_value(const form_params& params, std::string_view name) noexcept {
   for (const auto& [key, value] : params)
     if (key == name && !value.empty())
       return std::string_view{value};
@@ -270,7 +269,7 @@ std::variant<mapped_event, std::string> map_report(const json& item) {
 
 } // namespace
 
-jasmin_result parse_jasmin(const twilio::form_params& params, std::string_view raw, const core::zone& zone,
+jasmin_result parse_jasmin(const form_params& params, std::string_view raw, const core::zone& zone,
                            [[maybe_unused]] core::timestamp received_at) {
   const auto id = first_value(params, "id");
   if (!id)
@@ -341,23 +340,6 @@ aggregator_result parse_aggregator(std::string_view body, [[maybe_unused]] core:
     ++index;
   }
   return batch;
-}
-
-bool token_matches(std::string_view configured, std::string_view given) {
-  // An empty token would let anyone in; config validation refuses it, and so do we.
-  if (configured.empty() || given.empty())
-    return false;
-  // Digests have one length, so the comparison shows neither where the texts differ nor how long the token is.
-  std::array<unsigned char, EVP_MAX_MD_SIZE> want{};
-  std::array<unsigned char, EVP_MAX_MD_SIZE> got{};
-  unsigned int want_len = 0;
-  unsigned int got_len = 0;
-  if (EVP_Digest(configured.data(), configured.size(), want.data(), &want_len, EVP_sha256(), nullptr) != 1 ||
-      EVP_Digest(given.data(), given.size(), got.data(), &got_len, EVP_sha256(), nullptr) != 1)
-    return false;
-  return twilio::constant_time_equal(
-    std::string_view{reinterpret_cast<const char*>(want.data()), want_len},
-    std::string_view{reinterpret_cast<const char*>(got.data()), got_len});
 }
 
 } // namespace deliveryd::adapters::carrier

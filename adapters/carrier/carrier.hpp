@@ -9,7 +9,7 @@
 #include <variant>
 
 #include "adapters/common.hpp"
-#include "adapters/twilio/twilio.hpp"
+#include "adapters/form.hpp"
 #include "core/time.hpp"
 
 namespace deliveryd::adapters::carrier {
@@ -17,7 +17,7 @@ namespace deliveryd::adapters::carrier {
 /// A usable Jasmin DLR mapped onto the contract, or a sentence saying why it cannot be used.
 using jasmin_result = std::variant<mapped_event, std::string>;
 
-/// Maps one Jasmin-style HTTP DLR (form body or query string, already decoded by twilio::parse_form).
+/// Maps one Jasmin-style HTTP DLR (form body or query string, already decoded by adapters::parse_form).
 ///
 /// Fields: `id` (required, the vendor_message_id, no control characters, nor in `err`), `message_status`
 /// (required), `level` (required, 1, 2 or 3), `id_smsc`, `subdate`, `donedate`, `sub`, `dlvrd`, `err`, `text`;
@@ -34,7 +34,7 @@ using jasmin_result = std::variant<mapped_event, std::string>;
 /// receipt time, which the ledger keeps beside it, must not decide between two failures), and the text stays
 /// in `raw`. The dedupe key is "<id>|<level>|<MESSAGE_STATUS>" (the word upper-cased). `raw` is kept as given.
 /// `received_at` is not used (kept so that every adapter is called alike).
-jasmin_result parse_jasmin(const twilio::form_params& params, std::string_view raw, const core::zone& zone,
+jasmin_result parse_jasmin(const form_params& params, std::string_view raw, const core::zone& zone,
                            core::timestamp received_at);
 
 /// What an aggregator result code means.
@@ -61,9 +61,5 @@ using aggregator_result = std::variant<mapped_batch, std::string>;
 /// are the result code; `raw` is the element re-serialised. A body that is not UTF-8, holds a NUL byte or nests
 /// deeper than adapters::max_json_depth is refused whole, before parsing.
 aggregator_result parse_aggregator(std::string_view body, core::timestamp received_at);
-
-/// True when `given` is the configured carrier token. Compares SHA-256 digests in constant time, so that
-/// neither the content nor the length of the token shows in the timing; an empty configured token never matches.
-bool token_matches(std::string_view configured, std::string_view given);
 
 } // namespace deliveryd::adapters::carrier

@@ -1,16 +1,11 @@
-/// Twilio Programmable Messaging status callbacks (vendors.md §1): form decoding, X-Twilio-Signature, parsing
-/// and mapping onto the contract's events.
+/// Twilio Programmable Messaging status callbacks (vendors.md §1): X-Twilio-Signature, parsing and mapping onto
+/// the contract's events.
 
 #include "adapters/twilio/twilio.hpp"
 #include "adapters/crypto.hpp"
 
 #include <algorithm>
 #include <array>
-#include <cstdint>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "core/codes.hpp"
 #include "core/utf8.hpp"
@@ -18,88 +13,6 @@
 namespace deliveryd::adapters::twilio {
 
 namespace {
-
-// ---- form decoding ------------------------------------------------------------------------------------------
-
-/// The value of a hex digit, or -1.
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-/// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF).
-bool is_valid_utf8(std::string_view text) noexcept {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t extra = 0;  // continuation bytes
-    std::uint32_t min = 0;  // the smallest code point of that length (refuses overlong forms)
-    std::uint32_t cp = 0;
-    if ((lead & 0xE0) == 0xC0) {
-      extra = 1;
-      min = 0x80;
-      cp = lead & 0x1Fu;
-    } else if ((lead & 0xF0) == 0xE0) {
-      extra = 2;
-      min = 0x800;
-      cp = lead & 0x0Fu;
-    } else if ((lead & 0xF8) == 0xF0) {
-      extra = 3;
-      min = 0x10000;
-      cp = lead & 0x07u;
-    } else {
-      return false;
-    }
-    if (text.size() - i <= extra)
-      return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80)
-        return false;
-      cp = (cp << 6) | (next & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
-/// Decodes one name or value: '+' is a space, %XX an escaped byte. nullopt on a malformed escape, a NUL byte
-/// or invalid UTF-8.
-std::optional<std::string> decode_component(std::string_view raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    const char c = raw[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (raw.size() - i < 3)
-        return std::nullopt;
-      const int hi = hex_value(raw[i + 1]);
-      const int lo = hex_value(raw[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out.push_back(static_cast<char>((hi << 4) | lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  if (out.find('\0') != std::string::npos || !is_valid_utf8(out))
-    return std::nullopt;
-  return out;
-}
 
 // ---- signatures ---------------------------------------------------------------------------------------------
 
@@ -211,24 +124,6 @@ void set_failure(core::event& e, const status_callback& cb, std::string_view tex
 
 } // namespace
 
-std::optional<form_params> parse_form(std::string_view body) {
-  form_params params;
-  while (!body.empty()) {
-    const auto amp = body.find('&');
-    const auto pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
-    if (pair.empty())
-      continue; // "a=1&&b=2" and a trailing '&' carry no parameter
-    const auto eq = pair.find('=');
-    auto name = decode_component(pair.substr(0, eq));
-    auto value = decode_component(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-    if (!name || !value)
-      return std::nullopt;
-    params.emplace_back(std::move(*name), std::move(*value));
-  }
-  return params;
-}
-
 std::string signing_string(std::string_view full_url, const form_params& params) {
   // Sorting whole pairs sorts by name, then the values of a repeated name; std::string compares bytes unsigned.
   std::vector<const std::pair<std::string, std::string>*> sorted;
@@ -256,13 +151,6 @@ std::string compute_signature(std::string_view auth_token, std::string_view full
 std::string compute_signature_sha256(std::string_view shared_key, std::string_view full_url,
                                      const form_params& params) {
   return hmac_base64(digest::sha256, shared_key, signing_string(full_url, params));
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
-  // Only the lengths may show: a length mismatch returns at once, equal lengths compare every byte.
-  if (a.size() != b.size())
-    return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool verify_signature(std::string_view auth_token, std::string_view full_url, const form_params& params,

@@ -9,16 +9,10 @@
 #include <variant>
 #include <vector>
 
+#include "adapters/form.hpp"
 #include "core/reconcile.hpp"
 
 namespace deliveryd::adapters::twilio {
-
-/// Form parameters in the order received (names and values URL-decoded); repeated names allowed.
-using form_params = std::vector<std::pair<std::string, std::string>>;
-
-/// Decodes an application/x-www-form-urlencoded body ('+' is a space, %XX escapes). nullopt on a malformed
-/// escape, invalid UTF-8 or a NUL byte.
-std::optional<form_params> parse_form(std::string_view body);
 
 /// The string Twilio signs: the full URL, then for each parameter in byte order of names (values sorted for a
 /// repeated name) name followed by value, with no separators.
@@ -30,9 +24,6 @@ std::string compute_signature(std::string_view auth_token, std::string_view full
 /// base64(HMAC-SHA256(shared_key, signing_string)): the signature of a Webhooks Rule (HMAC_SHA256 setting).
 std::string compute_signature_sha256(std::string_view shared_key, std::string_view full_url,
                                      const form_params& params);
-
-/// Compares two strings in time that depends only on their lengths.
-bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
 /// Checks X-Twilio-Signature (HMAC-SHA1 with the auth token) in constant time.
 bool verify_signature(std::string_view auth_token, std::string_view full_url, const form_params& params,

@@ -174,11 +174,11 @@ TEST_CASE("carrier: deep aggregator bodies are refused, control characters in id
   REQUIRE(batch.unusable.size() == 1);
   CHECK(batch.unusable[0].reason == "the element's message_id holds control characters");
 
-  const ad::twilio::form_params dlr{{"id", "abc\ndef"}, {"message_status", "DELIVRD"}, {"level", "2"}};
+  const ad::form_params dlr{{"id", "abc\ndef"}, {"message_status", "DELIVRD"}, {"level", "2"}};
   auto jasmin = ad::carrier::parse_jasmin(dlr, "", seoul(), received_at);
   REQUIRE(std::holds_alternative<std::string>(jasmin));
   CHECK(std::get<std::string>(jasmin) == "the DLR's id or err holds control characters");
-  const ad::twilio::form_params err{{"id", "abc"}, {"message_status", "UNDELIV"}, {"level", "2"}, {"err", "0\x01"}};
+  const ad::form_params err{{"id", "abc"}, {"message_status", "UNDELIV"}, {"level", "2"}, {"err", "0\x01"}};
   CHECK(std::holds_alternative<std::string>(ad::carrier::parse_jasmin(err, "", seoul(), received_at)));
 }
 
@@ -207,7 +207,7 @@ TEST_CASE("Kakao: deep pushes and polls are refused, control characters in ids a
 
 TEST_CASE("Twilio: control characters in MessageSid or ErrorCode refuse the callback", "[hostile][twilio]") {
   namespace tw = ad::twilio;
-  auto error_of = [](tw::form_params params) {
+  auto error_of = [](ad::form_params params) {
     auto parsed = tw::parse_callback(std::move(params));
     REQUIRE(std::holds_alternative<tw::parse_error>(parsed));
     return std::get<tw::parse_error>(parsed);
@@ -218,9 +218,9 @@ TEST_CASE("Twilio: control characters in MessageSid or ErrorCode refuse the call
   CHECK(tw::describe(tw::parse_error::control_characters)
         == "the callback's MessageSid or ErrorCode holds control characters");
   // NUL and invalid UTF-8 never get this far: the form decoder refuses them.
-  CHECK_FALSE(tw::parse_form("MessageSid=SM1%00x&MessageStatus=delivered"));
-  CHECK_FALSE(tw::parse_form("MessageSid=SM1%FF&MessageStatus=delivered"));
-  CHECK_FALSE(tw::parse_form("To=%2B8210\xC0\xAF"));
+  CHECK_FALSE(ad::parse_form("MessageSid=SM1%00x&MessageStatus=delivered"));
+  CHECK_FALSE(ad::parse_form("MessageSid=SM1%FF&MessageStatus=delivered"));
+  CHECK_FALSE(ad::parse_form("To=%2B8210\xC0\xAF"));
 
   auto poll = tw::parse_message(R"({"sid": "SM1", "status": "delivered"})" "\0[]"s, received_at);
   REQUIRE(std::holds_alternative<tw::bad_message>(poll));

@@ -10,6 +10,7 @@
 #include "adapters/twilio/poll.hpp"
 #include "adapters/twilio/twilio.hpp"
 
+namespace ad = deliveryd::adapters;
 namespace tw = deliveryd::adapters::twilio;
 namespace core = deliveryd::core;
 
@@ -50,7 +51,7 @@ std::string resource(const std::string& status, const std::string& error_code = 
 
 /// The event of a status callback with the same sid, status and ErrorCode.
 core::event webhook_event(const std::string& status, const std::string& error_code = "") {
-  tw::form_params params{{"MessageSid", sid}, {"MessageStatus", status}};
+  ad::form_params params{{"MessageSid", sid}, {"MessageStatus", status}};
   if (!error_code.empty())
     params.emplace_back("ErrorCode", error_code);
   auto parsed = tw::parse_callback(params);
