@@ -7,6 +7,8 @@
 #include <string>
 #include <variant>
 
+#include "core/words.hpp"
+
 namespace deliveryd::config {
 
 using std::chrono::milliseconds;
@@ -48,6 +50,17 @@ struct pricing_config {
   double lms = 0;               ///< per lms send
   double alimtalk = 0;          ///< per alimtalk send
   double email = 0;             ///< per e-mail send
+
+  /// The unit price of a medium. What a send costs is this price when core::is_billable(its status), else 0.
+  constexpr double unit_price(core::medium m) const noexcept {
+    switch (m) {
+      case core::medium::sms: return sms;
+      case core::medium::lms: return lms;
+      case core::medium::alimtalk: return alimtalk;
+      case core::medium::email: return email;
+    }
+    return 0;
+  }
 };
 
 /// `[twilio]`; absent section disables the vendor.

@@ -32,6 +32,19 @@ month_number next_month(month_number month) noexcept {
   return month % 100 == 12 ? (month / 100 + 1) * 100 + 1 : month + 1;
 }
 
+std::vector<day_number> days_of(month_number month) {
+  const int year = month / 100;
+  const int m = month % 100;
+  static constexpr std::array<int, 12> lengths{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int last = m == 2 && leap ? 29 : lengths[static_cast<std::size_t>(m - 1)];
+  std::vector<day_number> days;
+  days.reserve(static_cast<std::size_t>(last));
+  for (int d = 1; d <= last; ++d)
+    days.push_back(month * 100 + d);
+  return days;
+}
+
 month_span month_bounds(const zone& z, month_number month) {
   return {z.start_of_day(first_day(month)), z.start_of_day(first_day(next_month(month)))};
 }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/time.hpp"
 
@@ -24,6 +25,12 @@ month_number next_month(month_number month) noexcept;
 
 /// The first day (yyyymm01) of a month.
 constexpr day_number first_day(month_number month) noexcept { return month * 100 + 1; }
+
+/// The month (yyyymm) a day (yyyymmdd) belongs to.
+constexpr month_number month_of(day_number day) noexcept { return day / 100; }
+
+/// Every day (yyyymmdd) of a month, in calendar order (28 to 31 of them).
+std::vector<day_number> days_of(month_number month);
 
 /// The instants of a month in a zone: [first instant of day 1, first instant of the next month's day 1).
 struct month_span {

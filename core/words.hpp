@@ -2,6 +2,7 @@
 /// The words of the contract: statuses, media, types, vendors, categories, event sources.
 /// Every enum converts to the exact string of the contract and back.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -62,6 +63,12 @@ enum class event_source : std::uint8_t {
   deadline, ///< the send had no final answer in time
 };
 
+/// Every status, in declaration order.
+inline constexpr std::array<status, 5> all_statuses{status::pending, status::sent, status::failed, status::excluded,
+                                                    status::uncertain};
+/// Every medium, in declaration order.
+inline constexpr std::array<medium, 4> all_media{medium::sms, medium::lms, medium::email, medium::alimtalk};
+
 /// The contract's spelling of a status.
 std::string_view to_string(status value) noexcept;
 /// The contract's spelling of a medium.
@@ -93,5 +100,10 @@ std::string_view describe(category value) noexcept;
 
 /// True for every status but `pending`.
 constexpr bool is_final(status value) noexcept { return value != status::pending; }
+
+/// The contract's billing rule: a send costs its medium's unit price when it is `sent` or `uncertain`; `failed`,
+/// `excluded` and `pending` cost nothing. Every cost deliveryd shows (rows, legs, the month's cost per medium)
+/// follows from it.
+constexpr bool is_billable(status value) noexcept { return value == status::sent || value == status::uncertain; }
 
 } // namespace deliveryd::core

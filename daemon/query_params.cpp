@@ -47,7 +47,53 @@ std::optional<query_error> read_filter(const httplib::Request& req, const ops_de
   return std::nullopt;
 }
 
+/// 410 for a span that ends before the first instant the ledger still keeps.
+std::optional<query_error> outside_retention(const ops_deps& deps, core::timestamp end, const std::string& what) {
+  const auto horizon = deps.clock() - std::chrono::days{deps.retention_days};
+  if (end > horizon)
+    return std::nullopt;
+  return query_error{410, "gone", what + " is older than the " + std::to_string(deps.retention_days)
+                                    + " days the ledger keeps"};
+}
+
+/// Reads the one source filter of a month summary: campaign= or one_time=, or neither.
+std::optional<query_error> read_scope(const httplib::Request& req, summary_query& q) {
+  for (const char* filter : {"campaign", "one_time"}) {
+    auto id = param(req, filter);
+    if (!id)
+      continue;
+    if (q.scope != "all")
+      return bad("give either campaign= or one_time=, not both");
+    if (id->empty())
+      return bad("campaign= and one_time= need a source id");
+    q.scope = filter;
+    q.scope_id = std::move(*id);
+  }
+  return std::nullopt;
+}
+
 } // namespace
+
+std::variant<core::month_number, query_error> read_month_param(const httplib::Request& req, const ops_deps& deps) {
+  auto text = param(req, "month");
+  auto month = text ? core::parse_month(*text) : std::nullopt;
+  if (!month)
+    return bad("month= is required, written YYYY-MM, e.g. month=2026-11");
+  if (auto gone = outside_retention(deps, core::month_bounds(deps.view.zone, *month).to, core::format_month(*month)))
+    return *gone;
+  return *month;
+}
+
+std::variant<summary_query, query_error> read_summary_query(const httplib::Request& req, const ops_deps& deps) {
+  summary_query q;
+  auto month = read_month_param(req, deps);
+  if (auto* err = std::get_if<query_error>(&month))
+    return *err;
+  q.month = std::get<core::month_number>(month);
+  if (auto err = read_scope(req, q))
+    return *err;
+  return q;
+}
 
 std::variant<day_query, query_error> read_day_query(const httplib::Request& req, const ops_deps& deps) {
   day_query q;
@@ -58,10 +104,8 @@ std::variant<day_query, query_error> read_day_query(const httplib::Request& req,
   q.from = deps.view.zone.start_of_day(q.day);
   q.to = q.from + std::chrono::hours{36};
   q.to = deps.view.zone.start_of_day(deps.view.zone.day_of(q.to)); // the next day's start, DST-proof
-  const auto horizon = deps.clock() - std::chrono::days{deps.retention_days};
-  if (q.to <= horizon)
-    return query_error{410, "gone", core::format_day(q.day) + " is older than the " + std::to_string(deps.retention_days)
-                                      + " days the ledger keeps"};
+  if (auto gone = outside_retention(deps, q.to, core::format_day(q.day)))
+    return *gone;
   if (auto limit = param(req, "limit")) {
     int value = 0;
     auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
@@ -81,11 +125,10 @@ std::variant<day_query, query_error> read_day_query(const httplib::Request& req,
 
 std::variant<export_query, query_error> read_export_query(const httplib::Request& req, const ops_deps& deps) {
   export_query q;
-  auto month = param(req, "month");
-  auto parsed = month ? core::parse_month(*month) : std::nullopt;
-  if (!parsed)
-    return bad("month= is required, written YYYY-MM, e.g. month=2026-11");
-  q.month = *parsed;
+  auto month = read_month_param(req, deps);
+  if (auto* err = std::get_if<query_error>(&month))
+    return *err;
+  q.month = std::get<core::month_number>(month);
   const auto format = param(req, "format");
   if (format == "jsonl")
     q.format = export_format::jsonl;
@@ -96,10 +139,6 @@ std::variant<export_query, query_error> read_export_query(const httplib::Request
   const auto span = core::month_bounds(deps.view.zone, q.month);
   q.from = span.from;
   q.to = span.to;
-  const auto horizon = deps.clock() - std::chrono::days{deps.retention_days};
-  if (q.to <= horizon)
-    return query_error{410, "gone", core::format_month(q.month) + " is older than the "
-                                      + std::to_string(deps.retention_days) + " days the ledger keeps"};
   if (auto err = read_filter(req, deps, q.filter))
     return *err;
   return q;

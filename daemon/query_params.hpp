@@ -34,6 +34,20 @@ struct day_query {
 /// contact). A day wholly outside retention is 410.
 std::variant<day_query, query_error> read_day_query(const httplib::Request& req, const ops_deps& deps);
 
+/// A validated month summary request (GET /v1/log/summary).
+struct summary_query {
+  core::month_number month = 0;
+  std::string scope = "all"; ///< "all", "campaign" or "one_time"
+  std::string scope_id;      ///< the campaign's or one-time message's source id; "" for "all"
+};
+
+/// Reads month=YYYY-MM: a bad or missing month is 400; a month wholly outside retention is 410.
+std::variant<core::month_number, query_error> read_month_param(const httplib::Request& req, const ops_deps& deps);
+
+/// Reads /v1/log/summary?month=YYYY-MM with at most one of campaign= and one_time=. A bad month or filter is
+/// 400; a month wholly outside retention is 410.
+std::variant<summary_query, query_error> read_summary_query(const httplib::Request& req, const ops_deps& deps);
+
 /// The formats of a month export.
 enum class export_format { jsonl, xlsx };
 

@@ -10,14 +10,6 @@ nlohmann::json text_or_null(const std::string& value) {
   return value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value);
 }
 
-double unit_price(const config::pricing_config& p, std::string_view medium) {
-  if (medium == "sms") return p.sms;
-  if (medium == "lms") return p.lms;
-  if (medium == "alimtalk") return p.alimtalk;
-  if (medium == "email") return p.email;
-  return 0;
-}
-
 /// The code table's description, else the category's sentence; null when there is no code.
 nlohmann::json description_of(const db::log_row& row) {
   const auto text = row_description(row);
@@ -27,7 +19,9 @@ nlohmann::json description_of(const db::log_row& row) {
 } // namespace
 
 double attempt_cost(std::string_view status, std::string_view medium, const config::pricing_config& p) {
-  return status == "sent" || status == "uncertain" ? unit_price(p, medium) : 0.0;
+  const auto s = core::parse_status(status);
+  const auto m = core::parse_medium(medium);
+  return s && m && core::is_billable(*s) ? p.unit_price(*m) : 0.0;
 }
 
 double row_cost(const db::log_row& row, const config::pricing_config& p) {

@@ -23,7 +23,8 @@ struct view_context {
 /// description, category, cost}; absent values are null.
 nlohmann::json row_view(const db::log_row& row, const view_context& ctx);
 
-/// The contract's cost of one attempt: its medium's unit price when sent or uncertain, else nothing.
+/// The contract's cost of one attempt (core::is_billable, pricing_config::unit_price): its medium's unit price when
+/// sent or uncertain, else nothing. Statuses and media are the contract's words; any other word costs nothing.
 double attempt_cost(std::string_view status, std::string_view medium, const config::pricing_config& p);
 
 /// The cost of a day-log row: its own, or for a logical send with failover the sum of its attempts'.

@@ -107,7 +107,7 @@ currency = "USD"
 sms = 0.0079
 lms = 1
 alimtalk = 0.5
-email = 0
+email = 0.25
 [twilio]
 account_sid = "AC123"
 auth_token = "tok"
@@ -146,6 +146,10 @@ uncertain_after = "12h"
   CHECK(c.pricing.sms == Approx(0.0079));
   CHECK(c.pricing.lms == 1.0);
   CHECK(c.pricing.alimtalk == 0.5);
+  CHECK(c.pricing.unit_price(deliveryd::core::medium::sms) == Approx(0.0079));
+  CHECK(c.pricing.unit_price(deliveryd::core::medium::lms) == 1.0);
+  CHECK(c.pricing.unit_price(deliveryd::core::medium::alimtalk) == 0.5);
+  CHECK(c.pricing.unit_price(deliveryd::core::medium::email) == 0.25);
   REQUIRE(c.twilio);
   CHECK(c.twilio->account_sid == "AC123");
   CHECK(c.twilio->auth_token == "tok");
