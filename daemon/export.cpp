@@ -142,7 +142,7 @@ std::variant<xlsx_file, db::xlsx_error> write_xlsx(db::ledger_reader& reader, db
     }
     return xlsx_file{fd, static_cast<std::size_t>(st.st_size), std::get<std::size_t>(written), book.sheets()};
   } catch (const std::exception& e) { // the ledger could not be read (SQLite throws)
-    return db::xlsx_error{std::string{"reading the ledger: "} + e.what()};
+    return db::xlsx_error{std::string{"the ledger could not be read: "} + e.what()};
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <chrono>
+#include <optional>
+#include <string>
 
 #include <malloc.h>
 
@@ -48,6 +50,8 @@ struct jsonl_download {
   jsonl_export rows;
   std::string month;
   std::string lines; ///< the chunk being written
+  bool ahead = false; ///< `lines` holds a chunk read before the answer started, not written yet
+  bool ended = false; ///< every row has been read
   steady::time_point started = steady::now();
   bool finished = false;
 
@@ -56,18 +60,35 @@ struct jsonl_download {
       spdlog::info("export abandoned: {} jsonl after {} rows", month, rows.rows());
   }
 
+  /// Reads the first chunk before the answer starts, so that a ledger that cannot be read is answered 503
+  /// rather than 200 cut short; the reason when it cannot be read.
+  std::optional<std::string> read_ahead() {
+    try {
+      ahead = rows.next(lines);
+      ended = !ahead;
+    } catch (const std::exception& e) {
+      spdlog::error("export read_failed: {} jsonl before the first row: {}", month, e.what());
+      return e.what();
+    }
+    return std::nullopt;
+  }
+
   /// One chunk to the client; false to abort the response.
   bool write_next(httplib::DataSink& sink) {
-    try {
-      if (!rows.next(lines)) {
-        finished = true;
-        spdlog::info("export done: {} jsonl, {} rows in {} ms", month, rows.rows(), millis_since(started));
-        sink.done();
-        return true;
+    if (!ahead && !ended) {
+      try {
+        ended = !rows.next(lines);
+      } catch (const std::exception& e) { // SQLite throws; the download ends cut short, as it must
+        spdlog::error("export read_failed: {} jsonl after {} rows: {}", month, rows.rows(), e.what());
+        return false;
       }
-    } catch (const std::exception& e) { // SQLite throws; the download ends cut short, as it must
-      spdlog::error("export read_failed: {} jsonl after {} rows: {}", month, rows.rows(), e.what());
-      return false;
+    }
+    ahead = false;
+    if (ended) {
+      finished = true;
+      spdlog::info("export done: {} jsonl, {} rows in {} ms", month, rows.rows(), millis_since(started));
+      sink.done();
+      return true;
     }
     return sink.write(lines.data(), lines.size());
   }
@@ -77,6 +98,11 @@ std::string attachment(const std::string& filename) { return "attachment; filena
 
 void stream_jsonl(const ops_deps& deps, const export_query& q, db::reader_pool::lease lease, httplib::Response& res) {
   auto download = std::make_shared<jsonl_download>(std::move(lease), q, deps.view);
+  if (auto failure = download->read_ahead()) {
+    download->finished = true; // nothing was promised to the client
+    send_error(res, 503, "unavailable", "the ledger could not be read: " + *failure);
+    return;
+  }
   res.set_header("Content-Disposition", attachment(export_filename(download->month, q.filter, "jsonl")));
   res.set_chunked_content_provider("application/x-ndjson", [download](std::size_t, httplib::DataSink& sink) {
     return download->write_next(sink);

@@ -1,8 +1,8 @@
 // The ops listener: intake, the day log, one send, health, and the bearer check in front of them all.
 #include <cctype>
-#include <charconv>
 
 #include <caf/send.hpp>
+#include <spdlog/spdlog.h>
 
 #include "adapters/crypto.hpp"
 #include "daemon/body_limits.hpp"
@@ -69,39 +69,30 @@ void day_route(const ops_deps& deps, const httplib::Request& req, httplib::Respo
     send_error(res, bad->status, bad->error, bad->detail);
     return;
   }
-  auto& q = std::get<day_query>(query);
-  auto reader = deps.readers->acquire();
-  if (auto* err = std::get_if<db::open_error>(&reader)) {
-    send_error(res, 503, "unavailable", err->message);
-    return;
-  }
-  auto& conn = std::get<db::reader_pool::lease>(reader);
-  auto page = conn->day(q.from, q.to, q.filter, q.limit, q.after);
-  auto rows = nlohmann::json::array();
-  for (const auto& row : page.rows)
-    rows.push_back(row_view(row, deps.view));
-  nlohmann::json body{
-    {"date", core::format_day(q.day)},
-    {"rows", std::move(rows)},
-    {"next_cursor", page.next ? nlohmann::json(db::encode_cursor(*page.next)) : nlohmann::json(nullptr)},
-  };
-  send_json(res, 200, dump(body));
+  const auto& q = std::get<day_query>(query);
+  with_reader(deps, res, [&](db::ledger_reader& reader) {
+    auto page = reader.day(q.from, q.to, q.filter, q.limit, q.after);
+    auto rows = nlohmann::json::array();
+    for (const auto& row : page.rows)
+      rows.push_back(row_view(row, deps.view));
+    nlohmann::json body{
+      {"date", core::format_day(q.day)},
+      {"rows", std::move(rows)},
+      {"next_cursor", page.next ? nlohmann::json(db::encode_cursor(*page.next)) : nlohmann::json(nullptr)},
+    };
+    send_json(res, 200, dump(body));
+  });
 }
 
 void send_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
   const std::string send_id = req.matches[1];
-  auto reader = deps.readers->acquire();
-  if (auto* err = std::get_if<db::open_error>(&reader)) {
-    send_error(res, 503, "unavailable", err->message);
-    return;
-  }
-  auto& conn = std::get<db::reader_pool::lease>(reader);
-  auto found = conn->find(send_id);
-  if (!found) {
-    send_error(res, 404, "not_found", "no send is registered as " + send_id);
-    return;
-  }
-  send_json(res, 200, dump(send_view(*found, deps.view)));
+  with_reader(deps, res, [&](db::ledger_reader& reader) {
+    auto found = reader.find(send_id);
+    if (!found)
+      send_error(res, 404, "not_found", "no send is registered as " + send_id);
+    else
+      send_json(res, 200, dump(send_view(*found, deps.view)));
+  });
 }
 
 void health_route(const ops_deps& deps, httplib::Response& res) {
@@ -144,6 +135,22 @@ httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::
 }
 
 } // namespace
+
+void with_reader(const ops_deps& deps, httplib::Response& res,
+                 const std::function<void(db::ledger_reader&)>& answer) {
+  auto reader = deps.readers->acquire();
+  if (auto* err = std::get_if<db::open_error>(&reader)) {
+    send_error(res, 503, "unavailable", err->message);
+    return;
+  }
+  try {
+    answer(*std::get<db::reader_pool::lease>(reader));
+  } catch (const std::exception& e) {
+    spdlog::error("ledger read_failed: {}", e.what());
+    res.headers.clear();
+    send_error(res, 503, "unavailable", std::string{"the ledger could not be read: "} + e.what());
+  }
+}
 
 void install_ops_routes(httplib::Server& server, ops_deps deps) {
   shared_deps d = std::make_shared<const ops_deps>(std::move(deps));

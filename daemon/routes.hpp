@@ -55,6 +55,11 @@ struct ops_deps {
 /// Installs intake, queries and health; webhook paths answer 404 here.
 void install_ops_routes(httplib::Server& server, ops_deps deps);
 
+/// Lends `answer` a read connection of the ledger. A ledger that cannot be opened, or that fails while `answer`
+/// reads it (SQLite throws), is answered 503 unavailable with Retry-After, as a storage failure, never 500.
+void with_reader(const ops_deps& deps, httplib::Response& res,
+                 const std::function<void(db::ledger_reader&)>& answer);
+
 /// Installs GET /v1/log/summary (daemon/summary_routes.cpp).
 void install_summary_routes(httplib::Server& server, std::shared_ptr<const ops_deps> deps);
 

@@ -73,13 +73,10 @@ void summary_route(const ops_deps& deps, const httplib::Request& req, httplib::R
   }
   const auto& q = std::get<summary_query>(query);
   const auto days = core::days_of(q.month);
-  auto reader = deps.readers->acquire();
-  if (auto* err = std::get_if<db::open_error>(&reader)) {
-    send_error(res, 503, "unavailable", err->message);
-    return;
-  }
-  auto data = std::get<db::reader_pool::lease>(reader)->summary(q.scope, q.scope_id, days.front(), days.back());
-  send_json(res, 200, dump(summary_view(q.month, data, deps.view)));
+  with_reader(deps, res, [&](db::ledger_reader& reader) {
+    auto data = reader.summary(q.scope, q.scope_id, days.front(), days.back());
+    send_json(res, 200, dump(summary_view(q.month, data, deps.view)));
+  });
 }
 
 } // namespace

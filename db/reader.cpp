@@ -64,6 +64,21 @@ std::string_view write_cursor(const log_cursor& c, std::array<char, 48>& buf) no
   return {buf.data(), static_cast<std::size_t>(end - buf.data())};
 }
 
+/// A prepared statement taken for one read. It is reset without throwing when taken (SQLiteCpp's reset() throws
+/// the failure of the statement's last step again, which would fail a read after the one that failed), and reset
+/// again when the read ends, by an exception too, so that a failed read never leaves a read transaction open on a
+/// pooled connection (it would keep the WAL from starting over).
+class statement_use {
+public:
+  explicit statement_use(SQLite::Statement& q) noexcept : q_{q} { q_.tryReset(); }
+  ~statement_use() { q_.tryReset(); }
+  statement_use(const statement_use&) = delete;
+  statement_use& operator=(const statement_use&) = delete;
+
+private:
+  SQLite::Statement& q_;
+};
+
 } // namespace
 
 std::string encode_cursor(const log_cursor& c) {
@@ -104,7 +119,7 @@ struct ledger_reader::impl {
   void add_legs(log_row& row) {
     if (row.legs.empty())
       return;
-    legs.reset();
+    statement_use use{legs};
     legs.bind(1, row.send_id);
     while (legs.executeStep())
       row.legs.push_back({legs.getColumn(0).getString(), legs.getColumn(1).getString(),
@@ -181,7 +196,7 @@ ledger_reader::~ledger_reader() = default;
 day_page ledger_reader::day(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
                             std::optional<log_cursor> after) {
   auto& q = self_->day;
-  q.reset();
+  statement_use use{q};
   q.bind(1, static_cast<std::int64_t>(core::to_millis(from)));
   // Without a cursor the upper bound is (to, -inf): every row requested before `to`.
   q.bind(2, static_cast<std::int64_t>(after ? after->requested_at : core::to_millis(to)));
@@ -194,7 +209,7 @@ day_page ledger_reader::day(core::timestamp from, core::timestamp to, const log_
 day_page ledger_reader::ascending(core::timestamp from, core::timestamp to, const log_filter& filter,
                                   std::size_t limit, std::optional<log_cursor> after) {
   auto& q = self_->ascending;
-  q.reset();
+  statement_use use{q};
   // Without a cursor the lower bound is (from, -inf): every row requested at or after `from`.
   q.bind(1, static_cast<std::int64_t>(after ? after->requested_at : core::to_millis(from)));
   q.bind(2, static_cast<std::int64_t>(after ? after->id : std::numeric_limits<std::int64_t>::min()));
@@ -206,7 +221,7 @@ day_page ledger_reader::ascending(core::timestamp from, core::timestamp to, cons
 
 std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
   auto& q = self_->find;
-  q.reset();
+  statement_use use{q};
   q.bind(1, send_id);
   if (!q.executeStep())
     return std::nullopt;
@@ -219,7 +234,7 @@ std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
   q.reset();
   self_->add_legs(d.row);
   auto& h = self_->history;
-  h.reset();
+  statement_use use_history{h};
   h.bind(1, static_cast<std::int64_t>(d.row.id));
   while (h.executeStep())
     d.history.push_back({core::from_millis(h.getColumn(0).getInt64()), h.getColumn(1).getString(),
@@ -232,8 +247,9 @@ std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
 summary_data ledger_reader::summary(const std::string& scope, const std::string& scope_id, core::day_number first,
                                    core::day_number last) {
   summary_data out;
+  statement_use use_rollups{self_->rollups};
+  statement_use use_prices{self_->prices};
   for (auto* q : {&self_->rollups, &self_->prices}) {
-    q->reset();
     q->bind(1, scope);
     q->bind(2, scope_id);
     q->bind(3, first);
@@ -253,7 +269,7 @@ summary_data ledger_reader::summary(const std::string& scope, const std::string&
 
 std::vector<poll_target> ledger_reader::due_polls(core::vendor vendor, core::timestamp now, std::size_t limit) {
   auto& q = self_->due;
-  q.reset();
+  statement_use use{q};
   q.bind(1, std::string{core::to_string(vendor)});
   q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
   q.bind(3, static_cast<std::int64_t>(limit));
@@ -274,7 +290,7 @@ std::vector<poll_target> ledger_reader::due_polls(core::vendor vendor, core::tim
 
 std::vector<std::pair<std::string, std::int64_t>> ledger_reader::pending_by_vendor() {
   auto& q = self_->pending;
-  q.reset();
+  statement_use use{q};
   std::vector<std::pair<std::string, std::int64_t>> out;
   while (q.executeStep())
     out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getInt64());
