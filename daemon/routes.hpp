@@ -60,7 +60,7 @@ void install_ops_routes(httplib::Server& server, ops_deps deps);
 void with_reader(const ops_deps& deps, httplib::Response& res,
                  const std::function<void(db::ledger_reader&)>& answer);
 
-/// Installs GET /v1/log/summary (daemon/summary_routes.cpp).
+/// Installs GET /v1/log/summary and GET /v1/log/sources (daemon/summary_routes.cpp).
 void install_summary_routes(httplib::Server& server, std::shared_ptr<const ops_deps> deps);
 
 } // namespace deliveryd::daemon

@@ -1,5 +1,6 @@
 // GET /v1/log/summary: a month's sends by status, count and cost per medium, vendor prices, and one row per
-// day, read from the per-day roll-ups (at most days x media x statuses rows), never from the sends.
+// day, read from the per-day roll-ups (at most days x media x statuses rows), never from the sends; and
+// GET /v1/log/sources: the month's campaigns and one-time messages for the console's chooser, from `sources`.
 #include <map>
 
 #include "core/month.hpp"
@@ -79,10 +80,29 @@ void summary_route(const ops_deps& deps, const httplib::Request& req, httplib::R
   });
 }
 
+void sources_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  auto month = read_month_param(req, deps);
+  if (auto* bad = std::get_if<query_error>(&month)) {
+    send_error(res, bad->status, bad->error, bad->detail);
+    return;
+  }
+  const auto m = std::get<core::month_number>(month);
+  with_reader(deps, res, [&](db::ledger_reader& reader) {
+    auto sources = nlohmann::json::array();
+    for (const auto& s : reader.sources(m))
+      sources.push_back({{"type", s.type},
+                         {"source_id", s.source_id},
+                         {"source_name", s.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.name)},
+                         {"total", s.total}});
+    send_json(res, 200, dump({{"month", core::format_month(m)}, {"sources", std::move(sources)}}));
+  });
+}
+
 } // namespace
 
 void install_summary_routes(httplib::Server& server, std::shared_ptr<const ops_deps> deps) {
   server.Get("/v1/log/summary", [deps](const auto& req, auto& res) { summary_route(*deps, req, res); });
+  server.Get("/v1/log/sources", [deps](const auto& req, auto& res) { sources_route(*deps, req, res); });
 }
 
 } // namespace deliveryd::daemon

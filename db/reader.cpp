@@ -114,6 +114,7 @@ struct ledger_reader::impl {
   SQLite::Statement pending;
   SQLite::Statement rollups;
   SQLite::Statement prices;
+  SQLite::Statement month_sources;
 
   /// Adds the failover legs of a logical send to its row.
   void add_legs(log_row& row) {
@@ -177,7 +178,9 @@ struct ledger_reader::impl {
       rollups{db, "SELECT day, medium, status, sends, logical FROM rollups WHERE scope = ? AND scope_id = ? "
                   "AND day BETWEEN ? AND ? AND (sends != 0 OR logical != 0)"},
       prices{db, "SELECT currency, sum(micros) FROM price_rollups WHERE scope = ? AND scope_id = ? "
-                 "AND day BETWEEN ? AND ? GROUP BY currency"} {
+                 "AND day BETWEEN ? AND ? GROUP BY currency"},
+      month_sources{db, "SELECT scope, scope_id, name, logical FROM sources WHERE month = ? AND logical > 0 "
+                        "ORDER BY logical DESC, scope, scope_id"} {
     db.setBusyTimeout(5000);
   }
 };
@@ -264,6 +267,17 @@ summary_data ledger_reader::summary(const std::string& scope, const std::string&
   while (p.executeStep())
     out.price_micros[p.getColumn(0).getString()] = p.getColumn(1).getInt64();
   p.reset();
+  return out;
+}
+
+std::vector<source_total> ledger_reader::sources(std::int32_t month) {
+  auto& q = self_->month_sources;
+  statement_use use{q};
+  q.bind(1, month);
+  std::vector<source_total> out;
+  while (q.executeStep())
+    out.push_back({q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                   q.getColumn(3).getInt64()});
   return out;
 }
 

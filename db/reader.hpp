@@ -96,6 +96,14 @@ struct summary_data {
   std::map<std::string, std::int64_t> price_micros; ///< per currency, sum of |vendor_price| in millionths
 };
 
+/// A campaign or one-time message of a month, for the console's chooser.
+struct source_total {
+  std::string type;       ///< "campaign" or "one_time"
+  std::string source_id;
+  std::string name;       ///< the source_name of its latest send registered with one; "" when none had one
+  std::int64_t total = 0; ///< logical sends of the month, as the month summary with this filter counts them
+};
+
 /// One read connection.
 class ledger_reader {
 public:
@@ -121,6 +129,9 @@ public:
   /// The roll-ups of days first..last (yyyymmdd, inclusive) in a scope ("all", "campaign", "one_time").
   summary_data summary(const std::string& scope, const std::string& scope_id, core::day_number first,
                        core::day_number last);
+
+  /// The campaigns and one-time messages with sends in `month` (yyyymm), most sends first (then by type and id).
+  std::vector<source_total> sources(std::int32_t month);
 
   /// One send with its history (oldest first), or nullopt.
   std::optional<send_detail> find(const std::string& send_id);

@@ -24,6 +24,10 @@ int latest_schema_version() noexcept;
 /// never change it without a migration. Keys may collide; a lookup by key also compares vendor and id.
 std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor_message_id);
 
+/// Fills the empty `sources` table (schema v7) from the sends: each month's campaigns and one-time messages, their
+/// logical sends and the name of the latest send registered with one. Run with `sends.day` in the configured zone.
+extern const char* const sources_recount_sql;
+
 /// Told, in a sentence, what long one-time work at start (a migration, a recount of the roll-ups) is doing.
 using progress_report = std::function<void(const std::string&)>;
 

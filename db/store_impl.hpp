@@ -52,6 +52,9 @@ struct send_ref {
 /// One roll-up row's identity: scope, scope_id, day, medium, status.
 using rollup_row = std::tuple<std::string, std::string, std::int32_t, std::string, std::string>;
 
+/// One row of `sources`: month (yyyymm), scope ('campaign' or 'one_time'), source_id.
+using source_row = std::tuple<std::int32_t, std::string, std::string>;
+
 /// Reads the roll-up key of send `id` from the eight consecutive columns of `key_columns` (store_rows.cpp)
 /// starting at `first`.
 rollup_key read_key(SQLite::Statement& q, int first, std::int64_t id);
@@ -95,6 +98,7 @@ struct ledger_store::impl {
   SQLite::Statement price_upsert;
   SQLite::Statement price_of;
   SQLite::Statement pending_upsert;
+  SQLite::Statement source_upsert;
   poll_table polls;
   std::optional<core::zone> zone; ///< days of the roll-ups
   /// Roll-up changes of the open transaction, summed per row and written by flush_rollups() just before the
@@ -102,6 +106,8 @@ struct ledger_store::impl {
   std::map<rollup_row, std::pair<std::int64_t, std::int64_t>> pending_rollups;
   /// Changes of pending_sends in the open transaction, per vendor, written with the roll-ups.
   std::map<std::string, std::int64_t> pending_by_vendor;
+  /// Changes of `sources` in the open transaction: logical sends added (or purged), and the latest name given.
+  std::map<source_row, std::pair<std::int64_t, std::string>> pending_sources;
   std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
   int wal_frames = 0;        ///< the WAL's length after the last commit, from SQLite's WAL hook
   int wal_restart_pages = 0; ///< store_options::wal_restart_pages
@@ -129,12 +135,16 @@ struct ledger_store::impl {
   /// Adds to the counts of `key`'s day, medium and `status`, under 'all' and its campaign or one-time scope
   /// (summed in pending_rollups until flush_rollups); `sends` of a 'pending' status also count in pending_sends.
   void count(const rollup_key& key, const std::string& status, int sends, int logical);
-  /// Writes pending_rollups and pending_by_vendor, and empties them.
+  /// Adds `logical` sends to the month of `key` in `sources`, and names the source `name` unless it is empty,
+  /// when `key` is a campaign's or a one-time message's send (summed in pending_sources until flush_rollups).
+  void count_source(const rollup_key& key, const std::string& name, int logical);
+  /// Writes pending_rollups, pending_by_vendor and pending_sources, and empties them.
   void flush_rollups();
-  /// Empties pending_rollups and pending_by_vendor without writing them (a transaction begins or is rolled back).
+  /// Empties the pending counts without writing them (a transaction begins or is rolled back).
   void discard_counts() {
     pending_rollups.clear();
     pending_by_vendor.clear();
+    pending_sources.clear();
   }
   /// Outside a transaction (a caller in autocommit mode), writes the roll-ups at once.
   void settle_autocommit() {

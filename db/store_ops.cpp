@@ -185,6 +185,7 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
     return false; // ON CONFLICT DO NOTHING: its send_id is taken
   key.id = d.db.getLastInsertRowid();
   d.count(key, key.status, 1, key.leg ? 0 : 1);
+  d.count_source(key, s.source_name, key.leg ? 0 : 1);
   d.append_event(key.id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
   // Only a leg or an Alimtalk send can concern a failover group (a new Alimtalk send only when legs came before
   // it); in_failover_sql decides, as it does for every later state change.

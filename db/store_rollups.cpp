@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "core/money.hpp"
+#include "core/month.hpp"
 #include "db/store_impl.hpp"
 
 namespace deliveryd::db {
@@ -49,6 +50,15 @@ void ledger_store::impl::count(const rollup_key& key, const std::string& status,
     pending_by_vendor[key.vendor] += sends;
 }
 
+void ledger_store::impl::count_source(const rollup_key& key, const std::string& name, int logical) {
+  if (key.source_id.empty() || (key.type != "campaign" && key.type != "one_time"))
+    return;
+  auto& [sends, latest] = pending_sources[source_row{core::month_of(key.day), key.type, key.source_id}];
+  sends += logical;
+  if (!name.empty())
+    latest = name;
+}
+
 void ledger_store::impl::flush_rollups() {
   for (const auto& [row, sums] : pending_rollups) {
     if (sums.first == 0 && sums.second == 0)
@@ -75,6 +85,17 @@ void ledger_store::impl::flush_rollups() {
     q.exec();
   }
   pending_by_vendor.clear();
+  for (const auto& [row, change] : pending_sources) {
+    auto& q = source_upsert;
+    q.reset();
+    q.bind(1, std::get<0>(row));
+    q.bind(2, std::get<1>(row));
+    q.bind(3, std::get<2>(row));
+    q.bind(4, change.second);
+    q.bind(5, static_cast<std::int64_t>(change.first));
+    q.exec();
+  }
+  pending_sources.clear();
 }
 
 void ledger_store::impl::settle_group(const std::optional<rollup_key>& before, std::int64_t id) {
@@ -130,6 +151,7 @@ void ledger_store::impl::ensure_rollup_zone(const progress_report& progress) {
     SQLite::Statement set_day{db, "UPDATE sends SET day = ? WHERE id = ?"};
     db.exec("DELETE FROM rollups");
     db.exec("DELETE FROM price_rollups");
+    db.exec("DELETE FROM sources");
     while (scan.executeStep()) {
       set_day.reset();
       const auto day = zone->day_of(core::from_millis(scan.getColumn(1).getInt64()));
@@ -155,6 +177,7 @@ void ledger_store::impl::ensure_rollup_zone(const progress_report& progress) {
               "count(*) FROM sends WHERE fallback_of IS NULL" + where + " GROUP BY 2, day, medium, 5 "
               "ON CONFLICT DO UPDATE SET logical = logical + excluded.logical");
     }
+    db.exec(sources_recount_sql);
     SQLite::Statement set_zone{db, "INSERT INTO meta (key, value) VALUES ('rollup_zone', ?) "
                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"};
     set_zone.bind(1, zone_name);
@@ -177,7 +200,8 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   {
     // One row past the limit says whether another step is due, so that the step which empties the backlog
     // knows it is the last (and the purge's closing log line is not left to a step that might never run).
-    SQLite::Statement q{d.db, "SELECT id, status = 'pending' AND vendor IS NOT NULL, coalesce(vendor, '') FROM sends "
+    SQLite::Statement q{d.db, "SELECT id, status = 'pending' AND vendor IS NOT NULL, coalesce(vendor, ''), day, type, "
+                              "coalesce(source_id, ''), fallback_of IS NULL FROM sends "
                               "WHERE requested_at < ? ORDER BY requested_at LIMIT ?"};
     q.bind(1, static_cast<std::int64_t>(cutoff));
     q.bind(2, static_cast<std::int64_t>(limit + 1));
@@ -189,6 +213,13 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
       ids.push_back(q.getColumn(0).getInt64());
       if (q.getColumn(1).getInt() != 0) // a send purged while pending (its vendor had no deadline) counts no more
         --d.pending_by_vendor[q.getColumn(2).getString()];
+      // A month partly kept counts only its kept sends; a month wholly purged loses its rows below.
+      rollup_key k;
+      k.day = q.getColumn(3).getInt();
+      k.type = q.getColumn(4).getString();
+      k.source_id = q.getColumn(5).getString();
+      if (core::month_of(k.day) >= core::month_of(first_kept) && q.getColumn(6).getInt() != 0)
+        d.count_source(k, "", -1);
     }
   }
   SQLite::Statement events{d.db, "DELETE FROM events WHERE send = ?"};
@@ -219,6 +250,9 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   SQLite::Statement prices{d.db, "DELETE FROM price_rollups WHERE day < ?"};
   prices.bind(1, first_kept);
   prices.exec();
+  SQLite::Statement sources{d.db, "DELETE FROM sources WHERE month < ?"};
+  sources.bind(1, core::month_of(first_kept));
+  sources.exec();
   out.more = more_sends || more_held;
   d.settle_autocommit(); // the pending counts of the sends it removed, as every other write settles its counts
   return out;

@@ -109,6 +109,9 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     price_of{db, "SELECT coalesce(vendor_price, ''), coalesce(vendor_price_unit, '') FROM sends WHERE id = ?"},
     pending_upsert{db, "INSERT INTO pending_sends (vendor, sends) VALUES (?, ?) "
                        "ON CONFLICT DO UPDATE SET sends = sends + excluded.sends"},
+    source_upsert{db, "INSERT INTO sources (month, scope, scope_id, name, logical) VALUES (?, ?, ?, ?, ?) "
+                      "ON CONFLICT DO UPDATE SET logical = logical + excluded.logical, "
+                      "name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END"},
     polls{std::move(poll_settings)} {}
 
 ledger_store::impl::~impl() {

@@ -79,14 +79,15 @@ TEST_CASE("upgrade: a v4 ledger is upgraded at start, with progress for systemd,
   d.start();
 
   const auto log = d.log();
-  CHECK_THAT(log, Catch::Contains("start-up: upgrading the ledger from schema version 4 to 6"));
+  CHECK_THAT(log, Catch::Contains("start-up: upgrading the ledger from schema version 4 to 7"));
   CHECK_THAT(log, Catch::Contains("start-up: schema version 5: indexing the message keys"));
   CHECK_THAT(log, Catch::Contains("start-up: schema version 6: counting the pending sends"));
+  CHECK_THAT(log, Catch::Contains("start-up: schema version 7: counting the campaigns and one-time messages"));
   const auto told = systemd.drain();
   INFO("sd_notify messages: " << json(told).dump());
   REQUIRE_FALSE(told.empty());
   CHECK_THAT(told.front(), Catch::Contains("EXTEND_TIMEOUT_USEC=60000000"));
-  CHECK_THAT(told.front(), Catch::Contains("STATUS=upgrading the ledger from schema version 4 to 6"));
+  CHECK_THAT(told.front(), Catch::Contains("STATUS=upgrading the ledger from schema version 4 to 7"));
   CHECK(std::any_of(told.begin(), told.end(),
                     [](const std::string& m) { return m.find("READY=1") != std::string::npos; }));
 
@@ -110,7 +111,7 @@ TEST_CASE("upgrade: a v4 ledger is upgraded at start, with progress for systemd,
   CHECK(again["rejected"][0]["error"] == "conflict");
   {
     SQLite::Database raw{d.ledger_path().string(), SQLite::OPEN_READONLY};
-    CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 6);
+    CHECK(raw.execAndGet("PRAGMA user_version").getInt() == 7);
     CHECK(raw.execAndGet("SELECT count(*) FROM sends WHERE message_key IS NOT NULL").getInt() == 1);
     CHECK(raw.execAndGet("SELECT sends FROM pending_sends WHERE vendor = 'twilio'").getInt() == 0);
   }

@@ -7,9 +7,13 @@
 
 namespace deliveryd::testing {
 
+/// v7 → v6: no sources per month.
+inline void revert_to_v6(SQLite::Database& raw) { raw.exec("DROP TABLE sources;"); }
+
 /// v6 → v5: pending sends counted by an index instead of pending_sends, two event indexes instead of one, and
 /// deadlines cleared as soon as a send is final.
 inline void revert_to_v5(SQLite::Database& raw) {
+  revert_to_v6(raw);
   raw.exec("DROP TABLE pending_sends; DROP INDEX events_by_send;"
            "CREATE INDEX sends_pending ON sends(vendor) WHERE deadline_at IS NOT NULL;"
            "CREATE INDEX events_by_send ON events(send, id) WHERE send IS NOT NULL;"
