@@ -341,12 +341,18 @@ void read_webhooks(section_reader r, webhooks_config& out) {
 }
 
 void read_ops(section_reader r, ops_config& out) {
-  r.refuse_unknown({"listen", "token_file", "max_body_bytes"});
+  r.refuse_unknown({"listen", "token_file", "read_token_file", "max_body_bytes"});
   r.string("listen", out.listen);
   if (!r.failed() && !is_listen_address(out.listen))
     r.fail("listen", "is \"" + out.listen + "\", which is not host:port with a port of 1-65535");
   if (auto token = r.file_secret("token_file", "ops token"))
     out.token = std::move(token);
+  if (auto token = r.file_secret("read_token_file", "read-only ops token"))
+    out.read_token = std::move(token);
+  if (out.read_token && !out.token)
+    r.fail("read_token_file", "needs token_file too: without it, intake would need no token at all");
+  else if (out.read_token && out.token && *out.read_token == *out.token)
+    r.fail("read_token_file", "holds the same token as token_file: the read-only token must be another one");
   r.integer("max_body_bytes", 1, INT64_MAX, out.max_body_bytes);
 }
 

@@ -40,6 +40,7 @@ struct webhooks_config {
 struct ops_config {
   std::string listen = "127.0.0.1:8081";                ///< host:port of the ops listener
   std::optional<std::string> token;                     ///< bearer token (read from token_file), if set
+  std::optional<std::string> read_token;                ///< read-only bearer token (read_token_file): queries only
   std::size_t max_body_bytes = 16 * 1024 * 1024;        ///< larger bodies get 413
 };
 

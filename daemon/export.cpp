@@ -123,7 +123,7 @@ std::variant<xlsx_file, db::xlsx_error> write_xlsx(db::ledger_reader& reader, db
   }
   try {
     auto opened = db::xlsx_writer::open({path, dir.string(), target.sheet_name, xlsx_header(), xlsx_widths,
-                                         target.max_rows});
+                                         target.max_rows, target.created});
     if (auto* err = std::get_if<db::xlsx_error>(&opened))
       return *err;
     auto& book = *std::get<std::unique_ptr<db::xlsx_writer>>(opened);

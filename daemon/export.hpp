@@ -70,6 +70,9 @@ struct xlsx_target {
   std::string dir;                           ///< folder of the temporary files ("" = the system's temp folder)
   std::string sheet_name;                    ///< "2026-11"; more sheets are "2026-11 (2)", …
   std::size_t max_rows = db::xlsx_max_rows;  ///< rows per sheet, header included
+  /// The workbook's creation time (unix seconds; 0 = now). The export gives the first instant of its month, so
+  /// that exporting the same rows again gives the same bytes.
+  std::int64_t created = 0;
 };
 
 /// Writes every row of `cursor` as an XLSX workbook into a temporary file of `target.dir`, reading through

@@ -116,7 +116,8 @@ void send_xlsx(const ops_deps& deps, const export_query& q, db::reader_pool::lea
   // while writing, and returned before the download.
   auto written = [&] {
     heap_trim trim;
-    return write_xlsx(*lease, db::month_cursor{q.from, q.to, q.filter}, deps.view, {"", month});
+    const xlsx_target target{.dir = "", .sheet_name = month, .created = core::to_millis(q.from) / 1000};
+    return write_xlsx(*lease, db::month_cursor{q.from, q.to, q.filter}, deps.view, target);
   }();
   { auto done = std::move(lease); }
   if (auto* err = std::get_if<db::xlsx_error>(&written)) {

@@ -108,6 +108,12 @@ std::variant<std::unique_ptr<xlsx_writer>, xlsx_error> xlsx_writer::open(options
   self->book = workbook_new_opt(self->opts.path.c_str(), &lxw);
   if (!self->book)
     return xlsx_error{"libxlsxwriter could not start a workbook"};
+  if (self->opts.created != 0) {
+    lxw_doc_properties properties{};
+    properties.created = static_cast<time_t>(self->opts.created);
+    if (workbook_set_properties(self->book, &properties) != LXW_NO_ERROR) // self frees the book
+      return xlsx_error{"libxlsxwriter could not set the workbook's creation time"};
+  }
   self->bold = workbook_add_format(self->book);
   format_set_bold(self->bold);
   self->datetime = workbook_add_format(self->book);

@@ -42,6 +42,9 @@ public:
     std::vector<std::string> header;      ///< the first row of every sheet, in bold
     std::vector<double> widths;           ///< column widths in characters (optional, per header column)
     std::size_t max_rows = xlsx_max_rows; ///< rows per sheet, header included (tests use a small one)
+    /// The workbook's creation time (unix seconds), which libxlsxwriter also gives every file of the zip: with
+    /// one, the same rows make the same bytes. 0 takes the time of writing.
+    std::int64_t created = 0;
   };
 
   /// Starts a workbook with its first sheet and header.

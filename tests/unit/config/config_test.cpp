@@ -259,6 +259,27 @@ TEST_CASE("a secret given inline and as a file is an error", "[config]") {
 
 TEST_CASE("the ops token is file-only", "[config]") {
   CHECK(error_of("[ops]\ntoken = \"abc\"\n").rfind("config.toml: unknown key [ops] token", 0) == 0);
+  CHECK(error_of("[ops]\nread_token = \"abc\"\n").rfind("config.toml: unknown key [ops] read_token", 0) == 0);
+}
+
+TEST_CASE("the read-only ops token comes with the full one, and differs from it", "[config]") {
+  temp_dir dir;
+  auto full = dir.write("full", "full-token\n");
+  auto read = dir.write("read", " read-token \n");
+  auto c = ok("[ops]\ntoken_file = \"" + full + "\"\nread_token_file = \"" + read + "\"\n");
+  CHECK(c.ops.token == "full-token");
+  CHECK(c.ops.read_token == "read-token");
+  CHECK_FALSE(ok("[ops]\ntoken_file = \"" + full + "\"\n").ops.read_token);
+
+  auto message = error_of("[ops]\nread_token_file = \"" + read + "\"\n");
+  CHECK_THAT(message, Catch::Contains("[ops] read_token_file needs token_file too"));
+  auto same = dir.write("same", "full-token");
+  message = error_of("[ops]\ntoken_file = \"" + full + "\"\nread_token_file = \"" + same + "\"\n");
+  CHECK_THAT(message, Catch::Contains("[ops] read_token_file holds the same token as token_file"));
+  CHECK_THAT(message, !Catch::Contains("full-token")); // never the secret itself
+  auto blank = dir.write("blank", "\n");
+  CHECK_THAT(error_of("[ops]\ntoken_file = \"" + full + "\"\nread_token_file = \"" + blank + "\"\n"),
+             Catch::Contains("[ops] read_token_file"));
 }
 
 TEST_CASE("unknown keys and sections are errors naming them", "[config]") {

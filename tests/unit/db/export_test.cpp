@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "core/month.hpp"
@@ -294,4 +295,28 @@ TEST_CASE("export: the prefetching cursor gives the same chunks, stops early, an
     db::prefetching_cursor rows{*reader, db::month_cursor{from, from + 24h, {}, 10}};
     CHECK_THROWS(rows.next());
   }
+}
+
+TEST_CASE("export: with a creation time the same rows make the same XLSX bytes", "[db][export]") {
+  temp_dir dir;
+  const auto write = [&](const std::string& name, std::int64_t created) {
+    const auto path = (dir.path() / name).string();
+    auto opened = db::xlsx_writer::open({path, dir.path().string(), "2026-11", {"id", "cost"}, {10, 8}, 100, created});
+    REQUIRE(std::holds_alternative<std::unique_ptr<db::xlsx_writer>>(opened));
+    auto& book = *std::get<std::unique_ptr<db::xlsx_writer>>(opened);
+    for (int i = 0; i < 3; ++i) {
+      const auto id = "row-" + std::to_string(i);
+      const std::array<db::xlsx_cell, 2> cells{std::string_view{id}, db::xlsx_cell{1.5 * i}};
+      REQUIRE_FALSE(book.add_row(cells));
+    }
+    REQUIRE_FALSE(book.close());
+    return run("od -An -tx1 -v '" + path + "'");
+  };
+  const std::int64_t november = 1'793'458'800; // 2026-11-01T00:00:00+09:00
+  const auto first = write("a.xlsx", november);
+  std::this_thread::sleep_for(std::chrono::milliseconds{2100}); // zip entries carry times to 2 s
+  CHECK(write("b.xlsx", november) == first);
+  CHECK(write("c.xlsx", november + 86'400) != first); // the time is in the workbook
+  CHECK_THAT(run("unzip -p '" + (dir.path() / "a.xlsx").string() + "' docProps/core.xml"),
+             Catch::Contains("2026-10-31T15:00:00Z"));
 }
