@@ -1,11 +1,13 @@
 #include "adapters/crypto.hpp"
 
 #include <array>
+#include <cstdint>
 #include <stdexcept>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 namespace deliveryd::adapters {
 
@@ -34,6 +36,28 @@ std::array<unsigned char, 32> sha256(std::string_view data) {
   unsigned int len = 0;
   if (md == nullptr || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 || len != out.size())
     throw std::runtime_error{"OpenSSL could not compute a SHA-256 digest"};
+  return out;
+}
+
+std::string random_token(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1)
+    throw std::runtime_error{"OpenSSL could not give random bytes"};
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve((bytes * 4 + 2) / 3);
+  std::uint32_t bits = 0;
+  int held = 0;
+  for (unsigned char c : raw) {
+    bits = (bits << 8) | c;
+    held += 8;
+    while (held >= 6) {
+      held -= 6;
+      out.push_back(alphabet[(bits >> held) & 0x3F]);
+    }
+  }
+  if (held > 0)
+    out.push_back(alphabet[(bits << (6 - held)) & 0x3F]);
   return out;
 }
 

@@ -20,6 +20,10 @@ std::string hmac_base64(digest d, std::string_view key, std::string_view data);
 /// SHA-256 of `data` (FIPS 180-4). Throws std::runtime_error if OpenSSL fails.
 std::array<unsigned char, 32> sha256(std::string_view data);
 
+/// `bytes` bytes from OpenSSL's random generator, base64url-encoded without padding (a token that can stand in a
+/// URL as it is). Throws std::runtime_error if OpenSSL cannot give them.
+std::string random_token(std::size_t bytes);
+
 /// Compares two strings in time that depends only on their lengths: for signatures, whose length is public.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 

@@ -164,8 +164,8 @@ int run(const config::daemon_config& cfg) {
                          {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now, &gate,
                           cfg.webhooks.max_body_bytes});
   install_ops_routes(ops.server(), {ledger, &readers, {*zone, cfg.pricing}, cfg.intake.default_region,
-                                    cfg.storage.retention_days, enabled, cfg.ops.token, system_now, &stats, &gate,
-                                    cfg.ops.max_body_bytes});
+                                    cfg.storage.retention_days, enabled, cfg.ops.token, cfg.ops.read_token, system_now,
+                                    &stats, &gate, cfg.ops.max_body_bytes});
   int code = 0;
   if (hooks.bind(cfg.webhooks.listen) && ops.bind(cfg.ops.listen)) {
     notify_ready();

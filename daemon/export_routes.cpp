@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/body_limits.hpp"
 #include "daemon/export.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/query_params.hpp"
@@ -139,7 +140,8 @@ void send_xlsx(const ops_deps& deps, const export_query& q, db::reader_pool::lea
                            });
 }
 
-void export_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+/// The export of a request's query (checked here: 400, 410): streamed JSONL, or an XLSX workbook written first.
+void export_answer(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
   auto query = read_export_query(req, deps);
   if (auto* bad = std::get_if<query_error>(&query)) {
     send_error(res, bad->status, bad->error, bad->detail);
@@ -158,10 +160,67 @@ void export_route(const ops_deps& deps, const httplib::Request& req, httplib::Re
     send_xlsx(deps, q, std::move(lease), res);
 }
 
+/// A download by ticket: the export of the query the ticket was issued for. A ticket stands alone: other
+/// parameters beside it are refused, so that nobody can take one for another query.
+void ticket_export_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  if (req.params.size() != 1) {
+    send_error(res, 400, "invalid_query", "a download ticket carries its own query: give ticket= alone");
+    return;
+  }
+  auto query = deps.tickets->redeem(req.get_param_value("ticket"), deps.clock());
+  if (!query) {
+    send_error(res, 401, "unauthorized", "this download ticket is unknown, used or expired: ask for a new one (POST "
+                                         + std::string{export_tickets_path} + ")");
+    return;
+  }
+  httplib::Request ticketed;
+  ticketed.method = "GET";
+  ticketed.path = req.path;
+  ticketed.params = std::move(*query);
+  export_answer(deps, ticketed, res);
+}
+
+void export_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  if (req.has_param("ticket"))
+    ticket_export_route(deps, req, res);
+  else
+    export_answer(deps, req, res);
+}
+
+/// POST /v1/log/export/tickets?<the export's query>: checks the query as the export would (400, 410), then
+/// issues a ticket for it.
+void ticket_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  auto query = read_export_query(req, deps);
+  if (auto* bad = std::get_if<query_error>(&query)) {
+    send_error(res, bad->status, bad->error, bad->detail);
+    return;
+  }
+  const auto now = deps.clock();
+  httplib::Params params;
+  for (const auto& [name, value] : req.params)
+    if (name != "ticket")
+      params.emplace(name, value);
+  auto ticket = deps.tickets->issue(std::move(params), now);
+  if (!ticket) {
+    send_error(res, 503, "overloaded", "too many downloads wait for their tickets to be used; retry in a minute",
+               static_cast<int>(download_tickets::lifetime.count()));
+    return;
+  }
+  nlohmann::json body{
+    {"url", "/v1/log/export?ticket=" + *ticket},
+    {"expires_at", deps.view.zone.format(now + download_tickets::lifetime)},
+  };
+  send_json(res, 201, dump(body));
+}
+
 } // namespace
 
 void install_export_routes(httplib::Server& server, std::shared_ptr<const ops_deps> deps) {
   server.Get("/v1/log/export", [deps](const auto& req, auto& res) { export_route(*deps, req, res); });
+  // The query is in the URL; a body, if any, is read (to keep the connection in step) and ignored.
+  server.Post(export_tickets_path, with_bounded_body(4096, [deps](const auto& req, auto& res) {
+    ticket_route(*deps, req, res);
+  }));
 }
 
 } // namespace deliveryd::daemon

@@ -6,6 +6,7 @@
 
 #include "adapters/crypto.hpp"
 #include "daemon/body_limits.hpp"
+#include "daemon/console_routes.hpp"
 #include "daemon/export_routes.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/metrics.hpp"
@@ -120,18 +121,62 @@ std::string_view bearer_token(std::string_view authorization) {
   return authorization.substr(scheme.size());
 }
 
-/// The bearer check of [ops] token_file: every request but GET /healthz.
+/// What a request's bearer token grants.
+enum class access {
+  none, ///< no token, or a wrong one
+  read, ///< the read-only token of [ops] read_token_file
+  full, ///< the token of [ops] token_file
+};
+
+access access_of(const ops_deps& deps, const httplib::Request& req) {
+  const auto authorization = header(req, "Authorization");
+  const auto given = bearer_token(authorization);
+  // Both comparisons always run: the time taken says nothing about which token was given.
+  const bool full = adapters::secret_matches(*deps.token, given);
+  const bool read = deps.read_token && adapters::secret_matches(*deps.read_token, given);
+  return full ? access::full : read ? access::read : access::none;
+}
+
+/// Requests that need no token: health, the console's files (they hold no data), and a download by ticket (the
+/// export route checks the ticket, which stands in for the token).
+bool is_public(const httplib::Request& req) {
+  if (req.method != "GET" && req.method != "HEAD")
+    return false;
+  return req.path == "/healthz" || is_console_path(req.path)
+         || (req.path == "/v1/log/export" && req.has_param("ticket"));
+}
+
+/// Requests the read-only token may make: every GET, and asking for a download ticket (a read as well).
+bool is_read(const httplib::Request& req) {
+  return req.method == "GET" || req.method == "HEAD" || (req.method == "POST" && req.path == export_tickets_path);
+}
+
+httplib::Server::HandlerResponse refuse(httplib::Response& res, int status, const char* word, std::string detail) {
+  send_error(res, status, word, detail);
+  res.set_header("Connection", "close"); // the body is not read: its bytes must not become the next request
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+/// The bearer check of [ops] token_file and read_token_file, before any route.
 httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::Request& req,
                                            httplib::Response& res) {
-  if (!deps.token || (req.method == "GET" && req.path == "/healthz"))
+  if (!deps.token || is_public(req))
     return httplib::Server::HandlerResponse::Unhandled;
-  const auto authorization = header(req, "Authorization");
-  if (!adapters::secret_matches(*deps.token, bearer_token(authorization))) {
-    send_error(res, 401, "unauthorized", "this listener needs Authorization: Bearer <the token of [ops] token_file>");
-    res.set_header("Connection", "close"); // the body is not read: its bytes must not become the next request
-    return httplib::Server::HandlerResponse::Handled;
+  switch (access_of(deps, req)) {
+    case access::full:
+      return httplib::Server::HandlerResponse::Unhandled;
+    case access::read:
+      if (is_read(req))
+        return httplib::Server::HandlerResponse::Unhandled;
+      return refuse(res, 403, "forbidden", "the read-only token of [ops] read_token_file may query and download, "
+                                           "not register sends: use the token of [ops] token_file");
+    case access::none:
+      break;
   }
-  return httplib::Server::HandlerResponse::Unhandled;
+  return refuse(res, 401, "unauthorized",
+                deps.read_token ? "this listener needs Authorization: Bearer <the token of [ops] token_file, or for "
+                                  "queries the one of read_token_file>"
+                                : "this listener needs Authorization: Bearer <the token of [ops] token_file>");
 }
 
 } // namespace
@@ -155,6 +200,8 @@ void with_reader(const ops_deps& deps, httplib::Response& res,
 void install_ops_routes(httplib::Server& server, ops_deps deps) {
   shared_deps d = std::make_shared<const ops_deps>(std::move(deps));
   server.set_pre_routing_handler([d](const auto& req, auto& res) { return authorize(*d, req, res); });
+  server.set_post_routing_handler([](const auto&, auto& res) { add_security_headers(res); });
+  install_console_routes(server);
   server.Post("/v1/sends", with_bounded_body(d->max_body_bytes, [d](const auto& req, auto& res) {
     intake_route(*d, req, res);
   }));

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "core/time.hpp"
 #include "db/reader.hpp"
+#include "daemon/download_tickets.hpp"
 #include "daemon/views.hpp"
 
 namespace caf {
@@ -46,13 +47,18 @@ struct ops_deps {
   int retention_days = 365;
   std::vector<core::vendor> enabled;            ///< vendors with a config section
   std::optional<std::string> token;             ///< bearer token, when [ops] token_file is set
+  std::optional<std::string> read_token;        ///< read-only bearer token, when [ops] read_token_file is set
   std::function<core::timestamp()> clock;
   actors::counters* stats = nullptr;            ///< read by GET /metrics
   actors::backlog* gate = nullptr;              ///< the bound on the ledger's backlog (none when null)
   std::size_t max_body_bytes = 16 << 20;        ///< [ops] max_body_bytes, for chunked and compressed bodies
+  std::shared_ptr<download_tickets> tickets = std::make_shared<download_tickets>(); ///< of the export downloads
 };
 
-/// Installs intake, queries and health; webhook paths answer 404 here.
+/// Installs intake, queries, health, download tickets and the console; webhook paths answer 404 here. With
+/// [ops] token_file, every request but GET /healthz, the console's files and a download by ticket needs the
+/// bearer token; the read-only token of [ops] read_token_file does for GET requests and download tickets, and is
+/// refused with 403 for anything else (intake).
 void install_ops_routes(httplib::Server& server, ops_deps deps);
 
 /// Lends `answer` a read connection of the ledger. A ledger that cannot be opened, or that fails while `answer`

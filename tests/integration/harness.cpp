@@ -408,6 +408,10 @@ void daemon_process::write_config(const daemon_options& options) {
     write_file(dir_.path() / "ops_token", *options.ops_token + "\n");
     toml << "token_file = \"" << (dir_.path() / "ops_token").string() << "\"\n";
   }
+  if (options.ops_read_token) {
+    write_file(dir_.path() / "ops_read_token", *options.ops_read_token + "\n");
+    toml << "read_token_file = \"" << (dir_.path() / "ops_read_token").string() << "\"\n";
+  }
   toml << "\n[pricing]\nsms = 12\nlms = 39\nalimtalk = 8\nemail = 0\n\n"
        << "[twilio]\naccount_sid = \"AC00000000000000000000000000000000\"\nauth_token = \"" << auth_token << "\"\n"
        << options.twilio_extra << "\n"

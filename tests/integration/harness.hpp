@@ -97,6 +97,7 @@ struct daemon_options {
   std::string twilio_extra;                           ///< more keys of [twilio], TOML lines
   std::string ops_extra;                              ///< more keys of [ops] (token_file, …), TOML lines
   std::optional<std::string> ops_token;               ///< written to a file named by [ops] token_file
+  std::optional<std::string> ops_read_token;          ///< written to a file named by [ops] read_token_file
   std::string extra_toml;                             ///< more sections, appended as they are
   std::string storage_extra;                          ///< more keys of [storage] (retention_days, …), TOML lines
   std::optional<fs::path> tmpdir;                     ///< TMPDIR in the daemon's environment (else the test's)

@@ -67,3 +67,14 @@ TEST_CASE("a secret is compared whole, by digest", "[crypto][token]") {
   CHECK(ad::secret_matches(with_nul, with_nul));
   CHECK_FALSE(ad::secret_matches(with_nul, "ab"));
 }
+
+TEST_CASE("random tokens are base64url of fresh random bytes", "[crypto][token]") {
+  const auto a = ad::random_token(32);
+  const auto b = ad::random_token(32);
+  CHECK(a.size() == 43); // 256 bits in 6-bit characters, no padding
+  CHECK(a != b);
+  CHECK(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos);
+  CHECK(ad::random_token(1).size() == 2);
+  CHECK(ad::random_token(3).size() == 4);
+  CHECK(ad::random_token(0).empty());
+}
