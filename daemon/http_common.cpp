@@ -62,6 +62,11 @@ void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_
   server.set_write_timeout(10, 0);
   server.set_payload_max_length(max_body_bytes);
   server.new_task_queue = [threads] { return new elastic_pool(threads); };
+  // A listener that sets its own pre-routing handler (the ops listener's token check) calls hide_brotli too.
+  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    hide_brotli(req);
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;
@@ -106,6 +111,32 @@ bool bind_listener(httplib::Server& server, const std::string& host, int port) {
   if (*bound >= 0 && ::listen(*bound, SOMAXCONN) != 0)
     spdlog::warn("http backlog_unchanged: the accept queue stays at httplib's 5 connections");
   return true;
+}
+
+std::string without_brotli(std::string_view accept_encoding) {
+  std::string out;
+  while (!accept_encoding.empty()) {
+    const auto comma = accept_encoding.find(',');
+    auto item = accept_encoding.substr(0, comma);
+    accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
+    const auto start = item.find_first_not_of(" \t");
+    item = start == std::string_view::npos ? std::string_view{} : item.substr(start);
+    // cpp-httplib looks for the letters "br" anywhere in the value: no item that holds them may stay.
+    if (item.empty() || item.find("br") != std::string_view::npos)
+      continue;
+    if (!out.empty())
+      out += ", ";
+    out.append(item);
+  }
+  return out;
+}
+
+void hide_brotli(const httplib::Request& req) {
+  auto& headers = const_cast<httplib::Request&>(req).headers;
+  auto [first, last] = headers.equal_range("Accept-Encoding"); // the header's name in any case
+  for (auto it = first; it != last; ++it)
+    if (it->second.find("br") != std::string::npos)
+      it->second = without_brotli(it->second);
 }
 
 std::string header(const httplib::Request& req, const char* name) {

@@ -199,7 +199,10 @@ void with_reader(const ops_deps& deps, httplib::Response& res,
 
 void install_ops_routes(httplib::Server& server, ops_deps deps) {
   shared_deps d = std::make_shared<const ops_deps>(std::move(deps));
-  server.set_pre_routing_handler([d](const auto& req, auto& res) { return authorize(*d, req, res); });
+  server.set_pre_routing_handler([d](const auto& req, auto& res) {
+    hide_brotli(req);
+    return authorize(*d, req, res);
+  });
   server.set_post_routing_handler([](const auto&, auto& res) { add_security_headers(res); });
   install_console_routes(server);
   server.Post("/v1/sends", with_bounded_body(d->max_body_bytes, [d](const auto& req, auto& res) {

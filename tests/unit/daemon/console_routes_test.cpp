@@ -4,6 +4,7 @@
 
 #include "daemon/console_assets.hpp"
 #include "daemon/console_routes.hpp"
+#include "daemon/http_common.hpp"
 
 namespace dd = deliveryd::daemon;
 
@@ -51,4 +52,13 @@ TEST_CASE("console: the embedded files have names, types, tags and their gzip fo
   CHECK_FALSE(dd::is_console_path("/console"));
   CHECK_FALSE(dd::is_console_path("/v1/codes"));
   CHECK_FALSE(dd::is_console_path("/index.html"));
+}
+
+TEST_CASE("http: brotli is taken out of Accept-Encoding, the rest kept as written", "[http]") {
+  CHECK(dd::without_brotli("gzip, deflate, br, zstd") == "gzip, deflate, zstd");
+  CHECK(dd::without_brotli("br;q=1.0, gzip;q=0.8") == "gzip;q=0.8");
+  CHECK(dd::without_brotli("br") == "");
+  CHECK(dd::without_brotli("gzip") == "gzip");
+  CHECK(dd::without_brotli(" gzip ,br,  *;q=0.1") == "gzip , *;q=0.1");
+  CHECK(dd::accepts_gzip(dd::without_brotli("gzip, deflate, br, zstd")));
 }
