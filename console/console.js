@@ -288,12 +288,44 @@ function fillDayFilters() {
 // ------------------------------------------------------------------------------------------------ tooltips
 
 // The "?" shows its reason on hover and keyboard focus (CSS), and on a tap or click, until another tap, a tap
-// elsewhere, or Escape.
+// elsewhere, or Escape. The tooltip is placed in the window (position: fixed), below the "?" or above it when the
+// window ends there, so that no scrolling box around the log cuts it off.
+function placeTip(button) {
+  const tip = button.nextElementSibling;
+  if (!tip || getComputedStyle(tip).display === 'none') return;
+  const anchor = button.getBoundingClientRect();
+  const box = tip.getBoundingClientRect();
+  const left = Math.min(Math.max(8, anchor.left + anchor.width / 2 - box.width / 2), innerWidth - box.width - 8);
+  const below = anchor.bottom + 6;
+  const top = below + box.height <= innerHeight - 8 ? below : Math.max(8, anchor.top - 6 - box.height);
+  tip.style.left = `${Math.round(left)}px`;
+  tip.style.top = `${Math.round(top)}px`;
+}
+
+function placeShownTips() {
+  for (const button of document.querySelectorAll('.hint-button')) {
+    const hint = button.parentElement;
+    if (hint.matches(':hover, .open') || button.matches(':focus-visible')) placeTip(button);
+  }
+}
+
+document.addEventListener('pointerover', (event) => {
+  const button = event.target.closest('.hint')?.querySelector('.hint-button');
+  if (button) placeTip(button);
+});
+document.addEventListener('focusin', (event) => {
+  if (event.target.classList?.contains('hint-button')) placeTip(event.target);
+});
 document.addEventListener('click', (event) => {
   const button = event.target.closest('.hint-button');
   for (const open of document.querySelectorAll('.hint.open')) if (open !== button?.parentElement) open.classList.remove('open');
-  if (button) button.parentElement.classList.toggle('open');
+  if (button) {
+    button.parentElement.classList.toggle('open');
+    placeTip(button);
+  }
 });
+document.addEventListener('scroll', placeShownTips, { capture: true, passive: true });
+addEventListener('resize', placeShownTips);
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   for (const open of document.querySelectorAll('.hint.open')) open.classList.remove('open');

@@ -262,21 +262,35 @@ export function t(key, vars = {}) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
 }
 
+// Formatters are made once per language and currency: making one costs more than a thousand uses of it, and a
+// day page formats a thousand costs.
+const formatters = new Map();
+function formatter(key, make) {
+  if (!formatters.has(key)) formatters.set(key, make());
+  return formatters.get(key);
+}
+
+function locale() {
+  return lang === 'ko' ? 'ko-KR' : 'en-US';
+}
+
 /** A count as the language writes it: 12,345. */
 export function count(n) {
-  return new Intl.NumberFormat(lang === 'ko' ? 'ko-KR' : 'en-US').format(n);
+  return formatter(`count:${lang}`, () => new Intl.NumberFormat(locale())).format(n);
 }
 
 /** An amount in `currency` (ISO 4217), with at most two decimals: ₩12, ₩9.5, $0.01. */
 export function money(amount, currency) {
-  const locale = lang === 'ko' ? 'ko-KR' : 'en-US';
-  try {
-    return new Intl.NumberFormat(locale, {
-      style: 'currency', currency, minimumFractionDigits: 0, maximumFractionDigits: 2,
-    }).format(amount);
-  } catch {
-    return `${new Intl.NumberFormat(locale, { maximumFractionDigits: 2 }).format(amount)} ${currency}`;
-  }
+  return formatter(`money:${lang}:${currency}`, () => {
+    try {
+      return new Intl.NumberFormat(locale(), {
+        style: 'currency', currency, minimumFractionDigits: 0, maximumFractionDigits: 2,
+      });
+    } catch { // not a currency the browser knows: the amount and the code
+      const plain = new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 });
+      return { format: (n) => `${plain.format(n)} ${currency}` };
+    }
+  }).format(amount);
 }
 
 /** A day "YYYY-MM-DD" with its weekday: "Fri, Nov 27" / "11월 27일 (금)". */
@@ -284,14 +298,14 @@ export function day(date) {
   const [y, m, d] = date.split('-').map(Number);
   const when = new Date(Date.UTC(y, m - 1, d));
   const options = { timeZone: 'UTC', month: 'short', day: 'numeric', weekday: 'short' };
-  return new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-US', options).format(when);
+  return formatter(`day:${lang}`, () => new Intl.DateTimeFormat(locale(), options)).format(when);
 }
 
 /** A month "YYYY-MM" in words: "November 2026" / "2026년 11월". */
 export function monthName(month) {
   const [y, m] = month.split('-').map(Number);
   const options = { timeZone: 'UTC', year: 'numeric', month: 'long' };
-  return new Intl.DateTimeFormat(lang === 'ko' ? 'ko-KR' : 'en-US', options).format(new Date(Date.UTC(y, m - 1, 1)));
+  return formatter(`month:${lang}`, () => new Intl.DateTimeFormat(locale(), options)).format(new Date(Date.UTC(y, m - 1, 1)));
 }
 
 /** Fills every element's text (data-i18n), placeholder (data-i18n-placeholder) and label (data-i18n-label). */

@@ -253,7 +253,7 @@ class ConsoleTest(unittest.TestCase):
         # Read in one call: a round trip per row would take longer than the page did.
         ids, times = self.driver.execute_script(
             'const rows = [...arguments[0].querySelectorAll("[data-testid=row]")];'
-            'return [rows.map(r => r.dataset.sendId), rows.map(r => r.querySelector("td.time").textContent)]', log)
+            'return [rows.map(r => r.dataset.sendId), rows.map(r => r.querySelector(".time").textContent)]', log)
         self.assertEqual(len(ids), expected)
         self.assertEqual(len(set(ids)), expected, 'a send shown twice')
         self.assertGreaterEqual(pages, 3)
@@ -287,7 +287,7 @@ class ConsoleTest(unittest.TestCase):
         ActionChains(self.driver).move_to_element(page.testid('total')).perform()
         page.wait(lambda: not tip.is_displayed(), 'the tooltip to go with the pointer')
         # Keyboard: from the row's first control, Tab reaches the "?", and focus shows the tooltip.
-        self.driver.execute_script('arguments[0].focus()', row.find_element(By.CSS_SELECTOR, 'td.time button'))
+        self.driver.execute_script('arguments[0].focus()', row.find_element(By.CSS_SELECTOR, '.time button'))
         ActionChains(self.driver).send_keys(Keys.TAB).perform()
         self.assertEqual(self.driver.switch_to.active_element, hint)
         page.wait(tip.is_displayed, f'the tooltip of {send_id} on keyboard focus')
@@ -330,7 +330,7 @@ class ConsoleTest(unittest.TestCase):
         page.open_day(day)
         row = page.row(send_id)
         self.assertIn('Alimtalk → LMS', row.text)
-        row.find_element(By.CSS_SELECTOR, 'td.type').click()  # anywhere on the row
+        row.find_element(By.CSS_SELECTOR, '.type').click()  # anywhere on the row
         dialog = page.testid('send')
         page.wait(lambda: dialog.get_attribute('data-send-id') == send_id and dialog.is_displayed(), 'the send')
         api = WORLD['daemon'].get_json(f'/v1/sends/{send_id}')
