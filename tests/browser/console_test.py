@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -388,6 +389,70 @@ class ConsoleTest(unittest.TestCase):
         self.assertIn('older than the ledger keeps', error.text)
         self.assertEqual(error.get_attribute('data-status'), '410')
         self.assertEqual(page.testid('total').text, '–')
+
+    def test_states_empty_busy_and_unreachable(self):
+        self.allowed_errors = (('/v1/log/', 'status of 503'), ('ERR_CONNECTION_REFUSED',))
+        page, daemon = self.page, WORLD['daemon']
+        # A month without sends says so, and shows zeros, not an error.
+        empty = world.previous_month(datetime.datetime.now(world.SEOUL).replace(day=1)
+                                     - datetime.timedelta(days=40))
+        page.open(f'month={empty}')
+        page.wait_shown(empty)
+        self.assertEqual(page.value('total'), 0)
+        self.assertIn('No sends in', page.driver.find_element(By.CSS_SELECTOR, '.empty-month').text)
+        self.assertFalse(page.testid('error').is_displayed())
+        self.assertFalse(page.driver.find_element(By.CSS_SELECTOR, '.loading').is_displayed())
+        # A ledger that fails while it is read (its tables renamed under the daemon, as in queries_test.cpp):
+        # "busy, retry"; Retry shows the month once it can be read again.
+        page.open(f'month={self.month}')
+        page.wait_shown(self.month)
+        with sqlite3.connect(daemon.ledger, timeout=10) as db:
+            db.execute('ALTER TABLE sources RENAME TO sources_away')
+        try:
+            page.testid('month-next').click()
+            error = page.testid('error')
+            page.wait(lambda: error.is_displayed() and page.settled(), 'the 503 message')
+            self.assertEqual(error.get_attribute('data-status'), '503')
+            self.assertIn('busy', error.text)
+        finally:
+            with sqlite3.connect(daemon.ledger, timeout=10) as db:
+                db.execute('ALTER TABLE sources_away RENAME TO sources')
+        error.find_element(By.CSS_SELECTOR, '.retry').click()
+        page.wait(lambda: not error.is_displayed() and page.html('data-shown') is not None
+                  and page.html('data-shown').endswith('|all|') and page.settled(), 'the retry')
+        # deliveryd gone: the page says it cannot reach it; back, Retry shows the month again.
+        daemon.stop()
+        try:
+            page.testid('month-previous').click()
+            page.wait(lambda: error.is_displayed(), 'the unreachable message')
+            self.assertEqual(error.get_attribute('data-status'), 'unreachable')
+            self.assertIn('cannot be reached', error.text)
+        finally:
+            daemon.start()
+        error.find_element(By.CSS_SELECTOR, '.retry').click()
+        page.wait_shown(self.month)
+        self.assertFalse(error.is_displayed())
+        self.assertEqual(page.value('total'), summary(daemon, self.month)['total'])
+
+    def test_keyboard_alone_opens_a_day_and_a_send(self):
+        page = self.page
+        page.open(f'month={self.month}')
+        page.wait_shown(self.month)
+        send_id, day = self.facts['failed']
+        keys = ActionChains(self.driver)
+        self.driver.execute_script('arguments[0].focus()', page.testid(f'day-{day}'))
+        keys.send_keys(Keys.ENTER).perform()
+        log = page.testid('day-log')
+        page.wait(lambda: log.get_attribute('data-date') == day and log.get_attribute('data-rows') is not None
+                  and page.settled(), 'the day by keyboard')
+        self.driver.execute_script('arguments[0].focus()', page.row(send_id).find_element(By.CSS_SELECTOR,
+                                                                                           '.time button'))
+        ActionChains(self.driver).send_keys(Keys.ENTER).perform()
+        dialog = page.testid('send')
+        page.wait(lambda: dialog.is_displayed() and dialog.get_attribute('data-send-id') == send_id, 'the send')
+        self.assertEqual(self.driver.switch_to.active_element.get_attribute('class'), 'quiet send-close')
+        ActionChains(self.driver).send_keys(Keys.ESCAPE).perform()
+        page.wait(lambda: not dialog.is_displayed(), 'Escape to close the send')
 
     def test_korean(self):
         page = self.page
