@@ -26,10 +26,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'browser'))
+import chromium  # noqa: E402
 import world  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -65,19 +64,6 @@ def start_daemon(binary, ledger, folder):
         time.sleep(0.2)
     process.kill()
     sys.exit('deliveryd did not become healthy in 10 minutes')
-
-
-def browser(profile):
-    options = webdriver.ChromeOptions()
-    options.binary_location = '/usr/bin/chromium'
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                 '--disable-quic', '--lang=en-US', '--window-size=1280,800', f'--user-data-dir={profile}'):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service('/usr/bin/chromedriver'), options=options)
-    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
-                           {'width': 1280, 'height': 800, 'deviceScaleFactor': 1, 'mobile': False})
-    return driver
 
 
 def wait(driver, condition, what, timeout=120):
@@ -233,8 +219,7 @@ def main():
         print('page files (gzip): ' + ', '.join(f'{name} {size / 1024:.1f} KB' for name, size in weights.items()))
         figures.add('page weight (HTML + CSS + JS, gzip)', f'{total / 1024:.1f} KB', f'<= {WEIGHT_TARGET_KB} KB',
                     total <= WEIGHT_TARGET_KB * 1024)
-        profile = tempfile.mkdtemp(prefix='deliveryd-chromium-')
-        driver = browser(profile)
+        driver = chromium.start()
         try:
             months = months_back(args.months + 1)
             measure_months(driver, ops, months, figures)
@@ -243,8 +228,7 @@ def main():
             figures.add('browser console errors', str(len(errors)), '= 0', not errors)
             version = driver.capabilities.get('browserVersion', '?')
         finally:
-            driver.quit()
-            shutil.rmtree(profile, ignore_errors=True)
+            chromium.stop(driver)
         print(f'\nconsole bench: deliveryd on {args.ledger} ({os.path.getsize(args.ledger) / 1e9:.2f} GB), '
               f'Chromium {version}')
         figures.print()

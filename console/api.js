@@ -69,7 +69,10 @@ async function tokenFromPerson(wrong) {
     });
   }
   const token = await pendingAsk;
-  if (token === null) return false;
+  if (token === null) { // declined: a token that was refused is not kept either
+    forgetToken();
+    return false;
+  }
   sessionStorage.setItem(tokenKey, token);
   return true;
 }

@@ -210,6 +210,9 @@ async function load() {
     renderSources();
     if (state.filter !== 'all' && !state.source) { // a filter without anything to show: nothing was sent that way
       clearMonth();
+      dayLog.close();
+      state.day = '';
+      writeFragment(true);
       document.documentElement.dataset.shown = [state.month, state.filter, ''].join('|');
       return;
     }
@@ -352,7 +355,9 @@ function promptForToken(wrong) {
     const submitted = (event) => {
       event.preventDefault();
       const value = input.value.trim();
-      if (value) done(value);
+      // A token is printable ASCII (an HTTP header cannot carry more); anything else cannot be the one.
+      if (/^[\x21-\x7e]+$/.test(value)) done(value);
+      else tokenDialog.querySelector('.token-wrong').hidden = false;
     };
     const cancelled = () => done(null);
     tokenDialog.addEventListener('submit', submitted);

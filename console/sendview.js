@@ -22,13 +22,15 @@ export class SendView {
   }
 
   async open(sendId) {
+    this.asked = sendId; // only the last send asked for is shown, whichever answer comes first
     let send;
     try {
       send = await getJson(`/v1/sends/${encodeURIComponent(sendId)}`);
     } catch (error) {
-      this.fail(error);
+      if (this.asked === sendId) this.fail(error);
       return;
     }
+    if (this.asked !== sendId) return;
     this.dialog.querySelector('.send-title').textContent = t('send.title', { id: send.send_id });
     this.dialog.dataset.sendId = send.send_id;
     this.body.replaceChildren(this.fields(send), this.legs(send), this.history(send));

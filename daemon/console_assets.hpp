@@ -12,10 +12,10 @@ struct console_asset {
   std::string_view name;         ///< its name in console/ ("index.html", "console.js", …)
   std::string_view content_type; ///< with a charset for text
   std::string_view etag;         ///< the first 20 hex digits of the SHA-256 of its content (not quoted)
-  const unsigned char* data;     ///< the file as written
-  std::size_t size;
+  const unsigned char* data;      ///< the file as written
+  std::size_t size;               ///< bytes at `data`
   const unsigned char* gzip_data; ///< the file gzip-compressed (level 9) at build time
-  std::size_t gzip_size;
+  std::size_t gzip_size;          ///< bytes at `gzip_data`
 
   /// The file as written.
   std::string_view content() const noexcept { return {reinterpret_cast<const char*>(data), size}; }

@@ -26,24 +26,6 @@ const console_asset* find_asset(std::string_view name) {
   return it == assets.end() ? nullptr : &*it;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
-/// Calls `each(item)` for every comma-separated item of a header list, trimmed.
-template <class Each>
-void for_each_item(std::string_view list, Each&& each) {
-  while (!list.empty()) {
-    const auto comma = list.find(',');
-    each(trim(list.substr(0, comma)));
-    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-  }
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -57,12 +39,12 @@ bool accepts_gzip(std::string_view accept_encoding) {
   std::optional<bool> named, any;
   for_each_item(accept_encoding, [&](std::string_view item) {
     const auto semi = item.find(';');
-    const auto coding = trim(item.substr(0, semi));
+    const auto coding = trim_blanks(item.substr(0, semi));
     bool refused = false;
     if (semi != std::string_view::npos) {
-      auto params = trim(item.substr(semi + 1));
+      auto params = trim_blanks(item.substr(semi + 1));
       if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-        const auto q = trim(params.substr(2));
+        const auto q = trim_blanks(params.substr(2));
         refused = !q.empty() && q.find_first_not_of("0.") == std::string_view::npos; // 0, 0.0, 0.000
       }
     }

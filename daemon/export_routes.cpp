@@ -148,21 +148,23 @@ void export_answer(const ops_deps& deps, const httplib::Request& req, httplib::R
     return;
   }
   auto& q = std::get<export_query>(query);
-  auto reader = deps.readers->acquire();
-  if (auto* err = std::get_if<db::open_error>(&reader)) {
-    send_error(res, 503, "unavailable", err->message);
+  auto lease = acquire_reader(deps, res);
+  if (!lease)
     return;
-  }
-  auto& lease = std::get<db::reader_pool::lease>(reader);
   if (q.format == export_format::jsonl)
-    stream_jsonl(deps, q, std::move(lease), res);
+    stream_jsonl(deps, q, std::move(*lease), res);
   else
-    send_xlsx(deps, q, std::move(lease), res);
+    send_xlsx(deps, q, std::move(*lease), res);
 }
 
 /// A download by ticket: the export of the query the ticket was issued for. A ticket stands alone: other
 /// parameters beside it are refused, so that nobody can take one for another query.
 void ticket_export_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
+  if (req.method != "GET") { // cpp-httplib routes HEAD here too: it must not spend the ticket
+    send_error(res, 405, "method_not_allowed", "a download ticket is used by a GET, once; a HEAD would spend it");
+    res.set_header("Allow", "GET");
+    return;
+  }
   if (req.params.size() != 1) {
     send_error(res, 400, "invalid_query", "a download ticket carries its own query: give ticket= alone");
     return;

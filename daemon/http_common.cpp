@@ -62,11 +62,7 @@ void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_
   server.set_write_timeout(10, 0);
   server.set_payload_max_length(max_body_bytes);
   server.new_task_queue = [threads] { return new elastic_pool(threads); };
-  // A listener that sets its own pre-routing handler (the ops listener's token check) calls hide_brotli too.
-  server.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-    hide_brotli(req);
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
+  set_pre_routing(server);
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;
@@ -113,21 +109,23 @@ bool bind_listener(httplib::Server& server, const std::string& host, int port) {
   return true;
 }
 
+std::string_view trim_blanks(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos)
+    return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
 std::string without_brotli(std::string_view accept_encoding) {
   std::string out;
-  while (!accept_encoding.empty()) {
-    const auto comma = accept_encoding.find(',');
-    auto item = accept_encoding.substr(0, comma);
-    accept_encoding = comma == std::string_view::npos ? std::string_view{} : accept_encoding.substr(comma + 1);
-    const auto start = item.find_first_not_of(" \t");
-    item = start == std::string_view::npos ? std::string_view{} : item.substr(start);
+  for_each_item(accept_encoding, [&](std::string_view item) {
     // cpp-httplib looks for the letters "br" anywhere in the value: no item that holds them may stay.
     if (item.empty() || item.find("br") != std::string_view::npos)
-      continue;
+      return;
     if (!out.empty())
       out += ", ";
     out.append(item);
-  }
+  });
   return out;
 }
 
@@ -137,6 +135,13 @@ void hide_brotli(const httplib::Request& req) {
   for (auto it = first; it != last; ++it)
     if (it->second.find("br") != std::string::npos)
       it->second = without_brotli(it->second);
+}
+
+void set_pre_routing(httplib::Server& server, httplib::Server::HandlerWithResponse handler) {
+  server.set_pre_routing_handler([handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    hide_brotli(req);
+    return handler ? handler(req, res) : httplib::Server::HandlerResponse::Unhandled;
+  });
 }
 
 std::string header(const httplib::Request& req, const char* name) {

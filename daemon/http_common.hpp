@@ -83,15 +83,32 @@ void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_
 /// connections loses SYNs, and each lost one costs the vendor a 1 s retransmission. False when it cannot bind.
 bool bind_listener(httplib::Server& server, const std::string& host, int port);
 
+/// `text` without the spaces and tabs around it.
+std::string_view trim_blanks(std::string_view text);
+
+/// Calls `each(item)` for every comma-separated item of a header's value, trimmed (empty items included).
+template <class Each>
+void for_each_item(std::string_view list, Each&& each) {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    each(trim_blanks(list.substr(0, comma)));
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
+}
+
 /// An Accept-Encoding value without its `br` items ("gzip, deflate, br, zstd" -> "gzip, deflate, zstd").
 std::string without_brotli(std::string_view accept_encoding);
 
 /// Hides brotli from cpp-httplib for this request, so that it compresses an answer with gzip. It picks brotli
 /// whenever a client accepts it (every browser does), at brotli's slowest quality, 11, which it offers no way to
 /// change: 0.6 s of CPU for a 1,000-row day page (300 KB of JSON) against 3 ms for gzip, and 40 ms for a month's
-/// sources. Called first by each listener's pre-routing handler. The request is cpp-httplib's own object, passed
-/// const only by the handler's signature, so writing its header is well defined.
+/// sources. Called first by every listener's pre-routing handler (set_pre_routing). The request is cpp-httplib's
+/// own object, passed const only by the handler's signature, so writing its header is well defined.
 void hide_brotli(const httplib::Request& req);
+
+/// Sets `server`'s pre-routing handler to hide_brotli, then `handler` (when set). Listeners set theirs through
+/// this, never with set_pre_routing_handler, which would drop hide_brotli.
+void set_pre_routing(httplib::Server& server, httplib::Server::HandlerWithResponse handler = {});
 
 /// The first value of a header, or "" when absent.
 std::string header(const httplib::Request& req, const char* name);

@@ -137,13 +137,12 @@ access access_of(const ops_deps& deps, const httplib::Request& req) {
   return full ? access::full : read ? access::read : access::none;
 }
 
-/// Requests that need no token: health, the console's files (they hold no data), and a download by ticket (the
-/// export route checks the ticket, which stands in for the token).
+/// Requests that need no token: health, the console's files (they hold no data), and a download by ticket, a GET
+/// only (the export route checks the ticket, which stands in for the token; a HEAD would spend it).
 bool is_public(const httplib::Request& req) {
-  if (req.method != "GET" && req.method != "HEAD")
-    return false;
-  return req.path == "/healthz" || is_console_path(req.path)
-         || (req.path == "/v1/log/export" && req.has_param("ticket"));
+  if (req.method == "GET" && req.path == "/v1/log/export" && req.has_param("ticket"))
+    return true;
+  return (req.method == "GET" || req.method == "HEAD") && (req.path == "/healthz" || is_console_path(req.path));
 }
 
 /// Requests the read-only token may make: every GET, and asking for a download ticket (a read as well).
@@ -181,15 +180,22 @@ httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::
 
 } // namespace
 
-void with_reader(const ops_deps& deps, httplib::Response& res,
-                 const std::function<void(db::ledger_reader&)>& answer) {
+std::optional<db::reader_pool::lease> acquire_reader(const ops_deps& deps, httplib::Response& res) {
   auto reader = deps.readers->acquire();
   if (auto* err = std::get_if<db::open_error>(&reader)) {
     send_error(res, 503, "unavailable", err->message);
-    return;
+    return std::nullopt;
   }
+  return std::move(std::get<db::reader_pool::lease>(reader));
+}
+
+void with_reader(const ops_deps& deps, httplib::Response& res,
+                 const std::function<void(db::ledger_reader&)>& answer) {
+  auto reader = acquire_reader(deps, res);
+  if (!reader)
+    return;
   try {
-    answer(*std::get<db::reader_pool::lease>(reader));
+    answer(**reader);
   } catch (const std::exception& e) {
     spdlog::error("ledger read_failed: {}", e.what());
     res.headers.clear();
@@ -199,10 +205,7 @@ void with_reader(const ops_deps& deps, httplib::Response& res,
 
 void install_ops_routes(httplib::Server& server, ops_deps deps) {
   shared_deps d = std::make_shared<const ops_deps>(std::move(deps));
-  server.set_pre_routing_handler([d](const auto& req, auto& res) {
-    hide_brotli(req);
-    return authorize(*d, req, res);
-  });
+  set_pre_routing(server, [d](const auto& req, auto& res) { return authorize(*d, req, res); });
   server.set_post_routing_handler([](const auto&, auto& res) { add_security_headers(res); });
   install_console_routes(server);
   server.Post("/v1/sends", with_bounded_body(d->max_body_bytes, [d](const auto& req, auto& res) {

@@ -61,6 +61,9 @@ struct ops_deps {
 /// refused with 403 for anything else (intake).
 void install_ops_routes(httplib::Server& server, ops_deps deps);
 
+/// A read connection of the ledger, or nullopt after answering 503 unavailable when it cannot be opened.
+std::optional<db::reader_pool::lease> acquire_reader(const ops_deps& deps, httplib::Response& res);
+
 /// Lends `answer` a read connection of the ledger. A ledger that cannot be opened, or that fails while `answer`
 /// reads it (SQLite throws), is answered 503 unavailable with Retry-After, as a storage failure, never 500.
 void with_reader(const ops_deps& deps, httplib::Response& res,

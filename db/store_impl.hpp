@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -161,6 +162,11 @@ struct ledger_store::impl {
   /// Counts a change of send `id`'s vendor price from (old_price, old_unit) to (price, unit).
   void count_price(const rollup_key& key, const std::string& old_price, const std::string& old_unit,
                    const std::string& price, const std::string& unit);
+  /// The ids of at most `limit` sends requested before `cutoff` (the first instant of `first_kept`), oldest
+  /// first, into `ids`, taking them off pending_by_vendor and off the sources of a month partly kept; true when
+  /// more such sends are left (one row past the limit was read).
+  bool take_purged(std::int64_t cutoff, core::day_number first_kept, std::size_t limit,
+                   std::vector<std::int64_t>& ids);
   /// Fills sends.day and rebuilds every roll-up when the ledger's days were counted in another zone.
   /// Says so through `progress` (when set) before a rebuild.
   void ensure_rollup_zone(const progress_report& progress);

@@ -189,6 +189,32 @@ void ledger_store::impl::ensure_rollup_zone(const progress_report& progress) {
   }
 }
 
+bool ledger_store::impl::take_purged(std::int64_t cutoff, core::day_number first_kept, std::size_t limit,
+                                     std::vector<std::int64_t>& ids) {
+  // One row past the limit says whether another step is due, so that the step which empties the backlog knows it
+  // is the last (and the purge's closing log line is not left to a step that might never run).
+  SQLite::Statement q{db, "SELECT id, status = 'pending' AND vendor IS NOT NULL, coalesce(vendor, ''), day, type, "
+                          "coalesce(source_id, ''), fallback_of IS NULL FROM sends "
+                          "WHERE requested_at < ? ORDER BY requested_at LIMIT ?"};
+  q.bind(1, static_cast<std::int64_t>(cutoff));
+  q.bind(2, static_cast<std::int64_t>(limit + 1));
+  while (q.executeStep()) {
+    if (ids.size() == limit)
+      return true;
+    ids.push_back(q.getColumn(0).getInt64());
+    if (q.getColumn(1).getInt() != 0) // a send purged while pending (its vendor had no deadline) counts no more
+      --pending_by_vendor[q.getColumn(2).getString()];
+    // A month partly kept counts only its kept sends; a month wholly purged loses its rows in purge().
+    rollup_key k;
+    k.day = q.getColumn(3).getInt();
+    k.type = q.getColumn(4).getString();
+    k.source_id = q.getColumn(5).getString();
+    if (core::month_of(k.day) >= core::month_of(first_kept) && q.getColumn(6).getInt() != 0)
+      count_source(k, "", -1);
+  }
+  return false;
+}
+
 purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::size_t limit) {
   auto& d = *self_;
   d.flush_rollups(); // counts of the days about to go are deleted with them, not written after
@@ -196,32 +222,7 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   const auto cutoff = core::to_millis(d.zone->start_of_day(first_kept));
   purge_outcome out;
   std::vector<std::int64_t> ids;
-  bool more_sends = false;
-  {
-    // One row past the limit says whether another step is due, so that the step which empties the backlog
-    // knows it is the last (and the purge's closing log line is not left to a step that might never run).
-    SQLite::Statement q{d.db, "SELECT id, status = 'pending' AND vendor IS NOT NULL, coalesce(vendor, ''), day, type, "
-                              "coalesce(source_id, ''), fallback_of IS NULL FROM sends "
-                              "WHERE requested_at < ? ORDER BY requested_at LIMIT ?"};
-    q.bind(1, static_cast<std::int64_t>(cutoff));
-    q.bind(2, static_cast<std::int64_t>(limit + 1));
-    while (q.executeStep()) {
-      if (ids.size() == limit) {
-        more_sends = true;
-        break;
-      }
-      ids.push_back(q.getColumn(0).getInt64());
-      if (q.getColumn(1).getInt() != 0) // a send purged while pending (its vendor had no deadline) counts no more
-        --d.pending_by_vendor[q.getColumn(2).getString()];
-      // A month partly kept counts only its kept sends; a month wholly purged loses its rows below.
-      rollup_key k;
-      k.day = q.getColumn(3).getInt();
-      k.type = q.getColumn(4).getString();
-      k.source_id = q.getColumn(5).getString();
-      if (core::month_of(k.day) >= core::month_of(first_kept) && q.getColumn(6).getInt() != 0)
-        d.count_source(k, "", -1);
-    }
-  }
+  const bool more_sends = d.take_purged(cutoff, first_kept, limit, ids);
   SQLite::Statement events{d.db, "DELETE FROM events WHERE send = ?"};
   SQLite::Statement sends{d.db, "DELETE FROM sends WHERE id = ?"};
   for (auto id : ids) {

@@ -23,9 +23,7 @@ import tempfile
 import time
 import unittest
 
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -33,6 +31,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chromium  # noqa: E402
 import world  # noqa: E402
 
 ARGS = None
@@ -45,32 +44,11 @@ MEDIA = ['sms', 'lms', 'email', 'alimtalk']
 
 
 def start_browser(downloads, width=1280, height=800, mobile=False):
-    """Debian's chromium, headless, with a new profile, its console and network logged."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = ARGS.chromium
-    profile = tempfile.mkdtemp(prefix='deliveryd-chromium-')
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                 '--disable-quic', '--lang=en-US', f'--window-size={width},{height}', f'--user-data-dir={profile}'):
-        options.add_argument(flag)
-    options.add_experimental_option('prefs', {'download.default_directory': downloads,
-                                              'download.prompt_for_download': False,
-                                              'intl.accept_languages': 'en-US,en'})
-    options.set_capability('goog:loggingPrefs', {'browser': 'ALL', 'performance': 'ALL'})
-    driver = webdriver.Chrome(service=Service(ARGS.chromedriver), options=options)
-    driver.profile = profile
-    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
-                           {'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': mobile})
-    if mobile:
-        driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {'enabled': True, 'maxTouchPoints': 1})
-    driver.execute_cdp_cmd('Browser.setDownloadBehavior', {'behavior': 'allow', 'downloadPath': downloads})
-    driver.set_page_load_timeout(30)
-    return driver
+    return chromium.start(downloads, width, height, mobile, ARGS.chromium, ARGS.chromedriver)
 
 
 def stop_browser(driver):
-    driver.quit()
-    shutil.rmtree(driver.profile, ignore_errors=True)
+    chromium.stop(driver)
 
 
 class ConsolePage:
@@ -598,8 +576,8 @@ def main():
     parser.add_argument('--daemon', required=True, help='the deliveryd binary')
     parser.add_argument('--data', required=True, help='tests/data (the SendGrid test key)')
     parser.add_argument('--out', required=True, help='where the screenshots go')
-    parser.add_argument('--chromium', default='/usr/bin/chromium')
-    parser.add_argument('--chromedriver', default='/usr/bin/chromedriver')
+    parser.add_argument('--chromium', default=chromium.CHROMIUM)
+    parser.add_argument('--chromedriver', default=chromium.CHROMEDRIVER)
     ARGS, rest = parser.parse_known_args()
     daemon = world.Daemon(ARGS.daemon, ARGS.data)
     ok = False

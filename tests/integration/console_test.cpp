@@ -163,6 +163,13 @@ TEST_CASE("console: the read-only token queries and downloads, and is refused fo
   CHECK(url.starts_with("/v1/log/export?ticket="));
   CHECK(url.find("read-token") == std::string::npos);
   CHECK(issued["expires_at"].is_string());
+  // A HEAD (a link checker, a proxy) does not spend it: it needs the token (only a GET goes by ticket alone), is
+  // then 405, and the GET still works.
+  CHECK(anyone->Head(url)->status == 401);
+  auto head = full->Head(url);
+  REQUIRE(head);
+  CHECK(head->status == 405);
+  CHECK(head->get_header_value("Allow") == "GET");
   auto download = anyone->Get(url);
   REQUIRE(download);
   CHECK(download->status == 200);
