@@ -18,4 +18,4 @@ fi
 [ -f build/CMakeCache.txt ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build --target report_bench deliveryd -j2
 build/bench/report_bench --ledger "$ledger" --fill-only
-exec /usr/bin/python3 bench/console.py --daemon build/daemon/deliveryd --ledger "$ledger" "$@"
+exec /usr/bin/python3 -B bench/console.py --daemon build/daemon/deliveryd --ledger "$ledger" "$@"

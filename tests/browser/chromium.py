@@ -3,8 +3,10 @@ its benchmark: headless, a new profile each time (nothing cached), the browser's
 
 The flags are those a closed machine needs: no background networking, component updates, sync or QUIC, whose
 connection attempts would fail by the dozen; no sandbox (the tests run as root in CI); /tmp instead of /dev/shm,
-which a chroot may not have mounted. chromedriver is reached on 127.0.0.1, never on "localhost": Selenium's own
-Service asks for "localhost", which a machine without /etc/hosts (a fresh debootstrap root) cannot resolve.
+which a chroot may not have mounted. Nothing is reached by the name "localhost", which a machine without /etc/hosts
+(a fresh debootstrap root) cannot resolve: chromedriver drives Chromium through a pipe (--remote-debugging-pipe;
+its DevTools port would be "localhost" to it), and is itself reached on 127.0.0.1 (Selenium's Service would ask for
+"localhost").
 """
 
 import shutil
@@ -37,7 +39,8 @@ def start(downloads=None, width=1280, height=800, mobile=False, chromium=CHROMIU
     profile = tempfile.mkdtemp(prefix='deliveryd-chromium-')
     for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
                  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                 '--disable-quic', '--lang=en-US', f'--window-size={width},{height}', f'--user-data-dir={profile}'):
+                 '--disable-quic', '--remote-debugging-pipe', '--lang=en-US', f'--window-size={width},{height}',
+                 f'--user-data-dir={profile}'):
         options.add_argument(flag)
     prefs = {'intl.accept_languages': 'en-US,en'}
     if downloads:
