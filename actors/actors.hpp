@@ -9,7 +9,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/jobs.hpp"
-#include "db/reader.hpp"
+#include "db/records.hpp"
 
 // Jobs are passed by shared pointer between actors of one process; they are never serialised.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deliveryd::actors::intake_job_ptr)

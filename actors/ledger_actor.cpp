@@ -36,13 +36,13 @@ void answer_committed(std::vector<std::function<void()>>& answers, std::size_t j
 /// Fails every job of a batch (nothing of it was stored).
 void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& detail);
 
-/// Answers committed groups once their WAL frames are on the disk (db::durability::fsync_after_commit). One
-/// fdatasync covers every group committed before it, and it runs here while the ledger builds its next
-/// transaction: the commit no longer waits for the disk, the acknowledgement still does.
+/// Answers committed groups once they are durable (db::durability::after_sync). One make_durable() covers every
+/// group committed before it (SQLite: one fdatasync of the WAL), and it runs here while the ledger builds its
+/// next transaction: the commit no longer waits for the disk, the acknowledgement still does.
 class ack_after_sync {
 public:
   /// `synced(n)` is called after each sync with the number of groups it covered, before they are answered.
-  ack_after_sync(db::ledger_store& store, counters* stats, std::function<void(std::uint64_t)> synced)
+  ack_after_sync(db::ledger_writer& store, counters* stats, std::function<void(std::uint64_t)> synced)
     : store_{store}, stats_{stats}, synced_{std::move(synced)} {}
 
   /// Answers everything handed over (after a last sync), then stops.
@@ -91,11 +91,8 @@ private:
       ready.swap(groups_);
       lock.unlock();
       std::string error;
-      try {
-        store_.sync_wal();
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
+      if (auto synced = store_.make_durable(); !synced)
+        error = synced.error().message;
       // The ledger may commit its next group now: it waits for this sync, not for these answers, which wake a
       // listener thread each (on this machine about as long as the sync itself).
       synced_(ready.size());
@@ -111,7 +108,7 @@ private:
       lock.lock();
       if (error.empty() != failing_.empty()) {
         if (error.empty())
-          spdlog::info("ledger sync_recovered: the WAL reaches the disk again");
+          spdlog::info("ledger sync_recovered: commits reach the disk again");
         else
           spdlog::error("ledger sync_failed: {}", error);
       }
@@ -119,7 +116,7 @@ private:
     }
   }
 
-  db::ledger_store& store_;
+  db::ledger_writer& store_;
   counters* stats_;
   std::function<void(std::uint64_t)> synced_;
   mutable std::mutex mutex_;
@@ -133,7 +130,7 @@ private:
 /// What the ledger actor keeps between messages.
 struct ledger_state {
   ledger_deps deps;
-  std::unique_ptr<ack_after_sync> acks; ///< set with db::durability::fsync_after_commit; after deps: goes first
+  std::unique_ptr<ack_after_sync> acks; ///< set with db::durability::after_sync; after deps: goes first
   std::size_t syncs_pending = 0;  ///< groups handed to acks and not synced yet
   bool tx_open = false;           ///< a transaction holds the jobs applied since the last commit
   core::timestamp tx_now{};       ///< the clock when it began: the jobs' "now"
@@ -158,10 +155,12 @@ void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& de
 }
 
 /// Applies one job inside the open transaction; returns how to answer it once committed.
-std::function<void()> apply(db::ledger_store& store, job& j, core::timestamp now, counters* stats) {
+db::result<std::function<void()>> apply(db::ledger_writer& store, job& j, core::timestamp now, counters* stats) {
   if (auto* in = std::get_if<intake_job_ptr>(&j)) {
     auto out = store.register_sends((*in)->sends, std::move((*in)->rejected), now);
-    return [p = *in, out = std::move(out), stats]() mutable {
+    if (!out)
+      return out.error();
+    return std::function<void()>{[p = *in, out = std::move(*out), stats]() mutable {
       if (stats) {
         bump(stats->ledger.intake_accepted, out.accepted);
         bump(stats->ledger.intake_duplicates, out.duplicates);
@@ -169,17 +168,21 @@ std::function<void()> apply(db::ledger_store& store, job& j, core::timestamp now
         bump(stats->ledger.intake_rejected, out.rejected.size());
       }
       p->done({std::move(out), {}});
-    };
+    }};
   }
   auto& ev = std::get<events_job_ptr>(j);
   auto out = store.apply_events(ev->events, now);
+  if (!out)
+    return out.error();
   if (!ev->polls.empty()) {
     auto polled = store.apply_polls(ev->polls, now);
-    out.applied += polled.applied;
-    out.duplicates += polled.duplicates;
-    out.corrected += polled.corrected;
+    if (!polled)
+      return polled.error();
+    out->applied += polled->applied;
+    out->duplicates += polled->duplicates;
+    out->corrected += polled->corrected;
   }
-  return [p = ev, out] { p->done({out, {}}); };
+  return std::function<void()>{[p = ev, out = *out] { p->done({out, {}}); }};
 }
 
 void answer_committed(std::vector<std::function<void()>>& answers, std::size_t jobs, counters* stats,
@@ -216,13 +219,15 @@ void note_purge(ledger_state& st, const db::purge_outcome& step) {
 }
 
 /// Opens the group transaction if none is open.
-void open_transaction(ledger_state& st) {
+db::result<void> open_transaction(ledger_state& st) {
   if (st.tx_open)
-    return;
-  st.deps.store->begin();
+    return {};
+  if (auto begun = st.deps.store->begin(); !begun)
+    return begun;
   st.tx_open = true;
   st.tx_now = st.deps.clock();
   st.tx_started = std::chrono::steady_clock::now();
+  return {};
 }
 
 /// Rolls the open transaction back and answers every job in it 503: nothing of them is stored.
@@ -250,6 +255,43 @@ void request_commit(ledger_pointer self) {
   self->send(self, flush_atom_v); // behind the jobs already in the mailbox: they join this transaction
 }
 
+/// What a commit does besides the jobs' writes.
+struct housekeeping {
+  std::map<core::vendor, std::size_t> fired; ///< deadlines fired per vendor
+  db::purge_outcome purged;                  ///< the purge step
+};
+
+/// Fires due deadlines, purges a step, writes the probe while failing, and commits; "" on success, else why not
+/// (the transaction is then still open, for the caller to roll back).
+std::string commit_housekeeping(ledger_state& st, housekeeping& done) {
+  auto& store = *st.deps.store;
+  if (auto begun = open_transaction(st); !begun)
+    return begun.error().message;
+  const auto now = st.tx_now;
+  if (st.deadlines_due) {
+    auto fired = store.fire_deadlines(now, st.deps.deadline_batch, &done.fired);
+    if (!fired)
+      return fired.error().message;
+    st.deadlines_due = fired->more; // a full batch means more are due: keep firing in the next transactions
+  }
+  if (st.purge_due) {
+    auto purged = store.purge(now, st.deps.retention_days, st.deps.purge_batch);
+    if (!purged)
+      return purged.error().message;
+    done.purged = *purged;
+    st.purge_due = purged->more;
+  }
+  // While failing, every transaction also writes the probe row: recovery is declared only when a commit that
+  // really wrote something succeeded (an empty or duplicate-only commit writes nothing to the disk).
+  if (!st.failing.empty())
+    if (auto probed = store.write_probe(now); !probed)
+      return probed.error().message;
+  if (auto committed = store.commit(); !committed)
+    return committed.error().message;
+  st.tx_open = false;
+  return {};
+}
+
 /// Commits the group transaction: the jobs applied so far, plus due deadlines, a purge step and the probe.
 /// Jobs are answered only once the commit is durable.
 void flush(ledger_pointer self) {
@@ -257,28 +299,9 @@ void flush(ledger_pointer self) {
   st.flush_scheduled = false;
   if (!st.tx_open && !st.deadlines_due && !st.purge_due)
     return;
-  auto& store = *st.deps.store;
-  std::map<core::vendor, std::size_t> fired;
-  db::purge_outcome purged;
-  try {
-    open_transaction(st);
-    const auto now = st.tx_now;
-    if (st.deadlines_due) {
-      // A full batch means more are due: keep firing in the next transactions.
-      st.deadlines_due = store.fire_deadlines(now, st.deps.deadline_batch, &fired).more;
-    }
-    if (st.purge_due) {
-      purged = store.purge(now, st.deps.retention_days, st.deps.purge_batch);
-      st.purge_due = purged.more;
-    }
-    // While failing, every transaction also writes the probe row: recovery is declared only when a commit
-    // that really wrote something succeeded (an empty or duplicate-only commit writes nothing to the disk).
-    if (!st.failing.empty())
-      store.write_probe(now);
-    store.commit();
-    st.tx_open = false;
-  } catch (const std::exception& e) {
-    abandon_transaction(st, st.deps.store->explain(e)); // explain before the rollback: it reads the OS error
+  housekeeping done;
+  if (auto failed = commit_housekeeping(st, done); !failed.empty()) {
+    abandon_transaction(st, failed);
     return;
   }
   if (st.deps.stats)
@@ -301,8 +324,8 @@ void flush(ledger_pointer self) {
     // latency figures.
     answer_committed(answers, batch.size(), st.deps.stats, st.tx_started);
   }
-  note_purge(st, purged);
-  for (auto [vendor, n] : fired) {
+  note_purge(st, done.purged);
+  for (auto [vendor, n] : done.fired) {
     spdlog::info("ledger deadlines_fired: {} {} sends became uncertain (ME09)", n, core::to_string(vendor));
     if (st.deps.stats)
       bump(st.deps.stats->of(vendor).deadlines_fired, n);
@@ -322,15 +345,14 @@ void enqueue(ledger_pointer self, job j) {
     fail_all(one, ledger_failure::shutting_down, "deliveryd is shutting down; retry later");
     return;
   }
-  try {
-    open_transaction(st);
-    st.answers.push_back(apply(*st.deps.store, j, st.tx_now, st.deps.stats));
-    st.batch.push_back(std::move(j));
-  } catch (const std::exception& e) {
-    st.batch.push_back(std::move(j));
-    abandon_transaction(st, st.deps.store->explain(e)); // explain before the rollback: it reads the OS error
+  auto begun = open_transaction(st);
+  auto answer = begun ? apply(*st.deps.store, j, st.tx_now, st.deps.stats) : begun.error();
+  st.batch.push_back(std::move(j));
+  if (!answer) {
+    abandon_transaction(st, answer.error().message);
     return;
   }
+  st.answers.push_back(std::move(*answer));
   if (st.deps.stats)
     st.deps.stats->ledger.queue_depth.store(st.batch.size(), std::memory_order_relaxed);
   request_commit(self);
@@ -339,7 +361,7 @@ void enqueue(ledger_pointer self, job j) {
 ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr<ledger_deps> deps) {
   core::name_this_thread("ledger"); // a detached actor: this runs on its own thread
   self->state.deps = std::move(*deps);
-  if (self->state.deps.store->sync_mode() == db::durability::fsync_after_commit) {
+  if (self->state.deps.store->sync_mode() == db::durability::after_sync) {
     auto me = caf::actor_cast<ledger_actor>(self);
     self->state.acks = std::make_unique<ack_after_sync>(
       *self->state.deps.store, self->state.deps.stats,

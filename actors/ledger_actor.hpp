@@ -9,13 +9,13 @@
 
 #include "actors/actors.hpp"
 #include "actors/counters.hpp"
-#include "db/store.hpp"
+#include "db/ledger.hpp"
 
 namespace deliveryd::actors {
 
 /// The ledger actor's dependencies.
 struct ledger_deps {
-  std::unique_ptr<db::ledger_store> store;         ///< the writer; the actor becomes its only user
+  std::unique_ptr<db::ledger_writer> store;        ///< the writer; the actor becomes its only user
   std::function<core::timestamp()> clock;          ///< the time source (injected for tests)
   /// Deadlines swept per transaction at most. The sweep shares its transaction with the jobs waiting for the
   /// next commit, so this bounds what it adds to their latency: 1,000 settled sends take about 7 ms to clear

@@ -93,10 +93,12 @@ void look_for_due(poller_pointer self) {
   boost::asio::post(*st.workers, [deps = &st.deps, handle = poller_actor{self}, limit] {
     std::vector<db::poll_target> due;
     auto reader = deps->readers->acquire();
-    if (auto* lease = std::get_if<db::reader_pool::lease>(&reader))
-      due = (*lease)->due_polls(deps->vendor, deps->clock(), limit);
-    else
-      spdlog::error("{} poll_scan_failed: {}", core::to_string(deps->vendor), std::get<db::open_error>(reader).message);
+    auto found = reader ? (*reader)->due_polls(deps->vendor, deps->clock(), limit)
+                        : db::result<std::vector<db::poll_target>>{reader.error()};
+    if (found)
+      due = std::move(*found);
+    else // the next tick looks again
+      spdlog::error("{} poll_scan_failed: {}", core::to_string(deps->vendor), found.error().message);
     caf::anon_send(handle, due_polls_ptr{std::make_shared<const std::vector<db::poll_target>>(std::move(due))});
   });
 }

@@ -11,6 +11,7 @@
 #include "actors/counters.hpp"
 #include "adapters/common.hpp"
 #include "core/polling.hpp"
+#include "db/reader_pool.hpp"
 
 namespace boost::asio {
 class thread_pool;

@@ -1,7 +1,7 @@
 // ingest_bench: the ingest benchmark of issue 5.
 //
 // 1. Prepares a ledger once (reused while it is fresh and has unused sends): N sends registered through
-//    db::ledger_store::register_sends, the daemon's own write path, in transactions of 50k, all left pending
+//    db::ledger_writer::register_sends, the daemon's own write path, in transactions of 50k, all left pending
 //    (no vendor events), with the deadlines and first polls the daemon's configuration gives them.
 // 2. Loads, over HTTP/1.1 keep-alive on loopback, with request bytes built in memory before each phase:
 //      1. a ceiling: an httplib server configured like deliveryd's webhooks listener that answers 200 at once,
@@ -69,8 +69,8 @@
 #include "bench_support.hpp"
 #include "core/time.hpp"
 #include "daemon/http_common.hpp"
-#include "db/schema.hpp"
-#include "db/store.hpp"
+#include "db/ledger.hpp"
+#include "db/sqlite/schema.hpp"
 
 namespace {
 
@@ -281,8 +281,8 @@ void write_state(const std::string& ledger, const prepared& p) {
 
 /// The ledger options shared by the fill and the daemon (see write_config): every vendor's deadline is 72 h,
 /// Twilio's first poll 24 h after requested_at, Kakao's 24 h after registration.
-db::store_options ledger_options(const std::string& path) {
-  db::store_options so;
+db::ledger_options ledger_options(const std::string& path) {
+  db::ledger_options so;
   so.path = path;
   for (auto v : {core::vendor::twilio, core::vendor::email, core::vendor::carrier, core::vendor::kakao})
     so.deadlines[v] = uncertain_after;
@@ -311,13 +311,13 @@ std::int64_t count_kind(kind k, std::int64_t from, std::int64_t limit) {
 std::optional<prepared> fill(const std::string& path, std::int64_t n) {
   fs::create_directories(fs::absolute(path).parent_path());
   auto so = ledger_options(path);
-  so.sync = db::durability::no_fsync; // synchronous=NORMAL for the fill, as report_bench: a bench ledger need not survive power loss
-  auto opened = db::ledger_store::open(so);
-  if (auto* err = std::get_if<db::open_error>(&opened)) {
-    std::fprintf(stderr, "open %s: %s\n", path.c_str(), err->message.c_str());
+  so.sync = db::durability::none; // synchronous=NORMAL for the fill, as report_bench: a bench ledger need not survive power loss
+  auto opened = db::open_writer(so);
+  if (!opened) {
+    std::fprintf(stderr, "open %s: %s\n", path.c_str(), opened.error().message.c_str());
     return std::nullopt;
   }
-  auto owned = std::move(std::get<std::unique_ptr<db::ledger_store>>(opened));
+  auto owned = std::move(*opened);
   auto& store = *owned;
   const auto end = now_ms();
   std::printf("preparing %s: %" PRId64 " pending sends over the 6 h before now (%s), transactions of %zu sends, "
@@ -331,9 +331,9 @@ std::optional<prepared> fill(const std::string& path, std::int64_t n) {
     batch.clear();
     for (std::size_t k = 0; k < fill_batch && i < n; ++k, ++i)
       batch.push_back(fill_send(i, n, end, k));
-    store.begin();
-    auto out = store.register_sends(batch, {}, now_ms());
-    store.commit();
+    store.begin().value();
+    auto out = store.register_sends(batch, {}, now_ms()).value();
+    store.commit().value();
     if (out.accepted != batch.size()) {
       std::fprintf(stderr, "fill: batch ending at %" PRId64 ": %zu of %zu accepted%s%s\n", i, out.accepted,
                    batch.size(), out.rejected.empty() ? "" : "; first rejection: ",
@@ -383,8 +383,8 @@ std::optional<prepared> prepare(const options& opt) {
   } else {
     SQLite::Database conn{opt.ledger, SQLite::OPEN_READONLY};
     const auto version = scalar(conn, "PRAGMA user_version");
-    if (version != db::latest_schema_version())
-      why = "its schema version is " + std::to_string(version) + ", not " + std::to_string(db::latest_schema_version());
+    if (version != db::sqlite::latest_schema_version())
+      why = "its schema version is " + std::to_string(version) + ", not " + std::to_string(db::sqlite::latest_schema_version());
     else if (state->fill_sends < opt.sends)
       why = "it holds " + std::to_string(state->fill_sends) + " prepared sends, fewer than " + std::to_string(opt.sends);
     else if (scalar(conn, "SELECT count(*) FROM sends") < state->fill_sends)

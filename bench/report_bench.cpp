@@ -1,6 +1,6 @@
 // report_bench: the reporting benchmark of issue 4.
 //
-// 1. Fills a ledger (once; reused when it already holds enough sends) through db::ledger_store::register_sends
+// 1. Fills a ledger (once; reused when it already holds enough sends) through db::ledger_writer::register_sends
 //    and apply_events, the daemon's own write path with its per-day roll-ups, in transactions of 50k sends.
 // 2. Starts the built daemon on that ledger with a generated configuration (loopback ports, queries only).
 // 3. Measures over HTTP keep-alive on loopback: month summary, sources and day page latency, JSONL and XLSX
@@ -31,7 +31,7 @@
 #include "bench_support.hpp"
 #include "core/reconcile.hpp"
 #include "core/time.hpp"
-#include "db/store.hpp"
+#include "db/ledger.hpp"
 
 namespace {
 
@@ -205,17 +205,17 @@ bool fill(const options& opt) {
     return false;
   }
   fs::create_directories(fs::path{opt.ledger}.parent_path());
-  db::store_options so;
+  db::ledger_options so;
   so.path = opt.ledger;
-  so.sync = db::durability::no_fsync; // synchronous=NORMAL for the fill: a bench ledger need not survive power loss
+  so.sync = db::durability::none; // synchronous=NORMAL for the fill: a bench ledger need not survive power loss
   so.zone = std::string{zone_name};
   // No deadlines and no polls: pending sends stay pending, so the daemon writes nothing while it is measured.
-  auto opened = db::ledger_store::open(so);
-  if (auto* err = std::get_if<db::open_error>(&opened)) {
-    std::fprintf(stderr, "open %s: %s\n", opt.ledger.c_str(), err->message.c_str());
+  auto opened = db::open_writer(so);
+  if (!opened) {
+    std::fprintf(stderr, "open %s: %s\n", opt.ledger.c_str(), opened.error().message.c_str());
     return false;
   }
-  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  auto& store = **opened;
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   generator gen{opt.sends, now - std::chrono::hours{1}, std::mt19937_64{opt.seed}};
   std::printf("filling %s with %" PRId64 " sends over %d days (%s), transactions of %zu sends, "
@@ -235,10 +235,10 @@ bool fill(const options& opt) {
       if (batch.back().vendor && gen.pick(3) < 2)
         evs.push_back(gen.event_for(batch.back()));
     }
-    store.begin();
-    auto out = store.register_sends(batch, {}, now);
-    auto applied = store.apply_events(evs, now);
-    store.commit();
+    store.begin().value();
+    auto out = store.register_sends(batch, {}, now).value();
+    auto applied = store.apply_events(evs, now).value();
+    store.commit().value();
     if (out.accepted != batch.size() || applied.applied != evs.size()) {
       std::fprintf(stderr, "fill: batch ending at %" PRId64 ": %zu of %zu accepted, %zu of %zu events applied\n",
                    i, out.accepted, batch.size(), applied.applied, evs.size());

@@ -109,15 +109,19 @@ int run(const config::daemon_config& cfg) {
   std::optional<adapters::email::verification_key> email_key; // parsed once; a bad key stops the start
   if (cfg.email && !(email_key = actors::load_email_key(cfg.email->verification_key)))
     return 1;
-  db::store_options store{cfg.storage.path, deadlines_of(cfg), db::durability::fsync_after_commit, polls_of(cfg),
-                          cfg.time.zone};
+  db::ledger_options store;
+  store.path = cfg.storage.path;
+  store.deadlines = deadlines_of(cfg);
+  store.sync = db::durability::after_sync;
+  store.polls = polls_of(cfg);
+  store.zone = cfg.time.zone;
   store.on_progress = [](const std::string& what) {
     spdlog::info("start-up: {}", what);
     notify_starting(what); // more start time from systemd, as long as the work goes on
   };
-  auto opened = db::ledger_store::open(store);
-  if (auto* err = std::get_if<db::open_error>(&opened)) {
-    spdlog::critical("ledger open_failed: {}", err->message);
+  auto opened = db::open_writer(store);
+  if (!opened) {
+    spdlog::critical("ledger open_failed: {}", opened.error().message);
     return 1;
   }
   spdlog::info("ledger opened: {}", cfg.storage.path);
@@ -129,7 +133,7 @@ int run(const config::daemon_config& cfg) {
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
   actors::ledger_deps ledger_deps;
-  ledger_deps.store = std::move(std::get<std::unique_ptr<db::ledger_store>>(opened));
+  ledger_deps.store = std::move(*opened);
   ledger_deps.clock = system_now;
   ledger_deps.stats = &stats;
   ledger_deps.retention_days = cfg.storage.retention_days;
@@ -147,7 +151,7 @@ int run(const config::daemon_config& cfg) {
   if (cfg.kakao && cfg.kakao->push_token)
     kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats, &gate});
 
-  db::reader_pool readers{cfg.storage.path};
+  db::reader_pool readers{store};
   std::vector<core::vendor> enabled;
   for (auto [on, v] : {std::pair{cfg.twilio.has_value(), core::vendor::twilio},
                        std::pair{cfg.email.has_value(), core::vendor::email},

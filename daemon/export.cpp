@@ -54,14 +54,18 @@ std::variant<std::size_t, db::xlsx_error> write_rows(db::xlsx_writer& book, db::
   std::size_t count = 0;
   row_text text{view};
   db::prefetching_cursor rows{reader, std::move(cursor)};
-  for (auto chunk = rows.next(); !chunk.empty(); chunk = rows.next()) {
-    for (const auto& row : chunk) {
+  for (;;) {
+    auto chunk = rows.next();
+    if (!chunk)
+      return db::xlsx_error{"the ledger could not be read: " + chunk.error().message};
+    if (chunk->empty())
+      return count;
+    for (const auto& row : *chunk) {
       if (auto err = book.add_row(text.xlsx_cells(row)))
         return *err;
       ++count;
     }
   }
-  return count;
 }
 
 } // namespace
@@ -71,11 +75,14 @@ jsonl_export::jsonl_export(db::reader_pool::lease reader, db::month_cursor curso
   chunks_.emplace(**reader_, std::move(cursor));
 }
 
-bool jsonl_export::next(std::string& out) {
+db::result<bool> jsonl_export::next(std::string& out) {
   out.clear();
   if (!chunks_)
     return false;
-  const auto rows = chunks_->next();
+  auto chunk = chunks_->next();
+  if (!chunk)
+    return chunk.error();
+  const auto& rows = *chunk;
   if (rows.empty()) { // back to the pool as soon as the last row is read, not when the download ends
     chunks_.reset();
     reader_.reset();
@@ -121,29 +128,25 @@ std::variant<xlsx_file, db::xlsx_error> write_xlsx(db::ledger_reader& reader, db
     ::close(created);
     guard.path = path;
   }
-  try {
-    auto opened = db::xlsx_writer::open({path, dir.string(), target.sheet_name, xlsx_header(), xlsx_widths,
-                                         target.max_rows, target.created});
-    if (auto* err = std::get_if<db::xlsx_error>(&opened))
-      return *err;
-    auto& book = *std::get<std::unique_ptr<db::xlsx_writer>>(opened);
-    auto written = write_rows(book, reader, std::move(cursor), view);
-    if (auto* err = std::get_if<db::xlsx_error>(&written))
-      return *err;
-    if (auto err = book.close())
-      return *err;
-    const int fd = guard.path.empty() ? unnamed.release() : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-      const std::string reason = std::strerror(errno);
-      if (fd >= 0)
-        ::close(fd);
-      return db::xlsx_error{"cannot read back " + path + ": " + reason};
-    }
-    return xlsx_file{fd, static_cast<std::size_t>(st.st_size), std::get<std::size_t>(written), book.sheets()};
-  } catch (const std::exception& e) { // the ledger could not be read (SQLite throws)
-    return db::xlsx_error{std::string{"the ledger could not be read: "} + e.what()};
+  auto opened = db::xlsx_writer::open({path, dir.string(), target.sheet_name, xlsx_header(), xlsx_widths,
+                                       target.max_rows, target.created});
+  if (auto* err = std::get_if<db::xlsx_error>(&opened))
+    return *err;
+  auto& book = *std::get<std::unique_ptr<db::xlsx_writer>>(opened);
+  auto written = write_rows(book, reader, std::move(cursor), view);
+  if (auto* err = std::get_if<db::xlsx_error>(&written))
+    return *err;
+  if (auto err = book.close())
+    return *err;
+  const int fd = guard.path.empty() ? unnamed.release() : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    const std::string reason = std::strerror(errno);
+    if (fd >= 0)
+      ::close(fd);
+    return db::xlsx_error{"cannot read back " + path + ": " + reason};
   }
+  return xlsx_file{fd, static_cast<std::size_t>(st.st_size), std::get<std::size_t>(written), book.sheets()};
 }
 
 std::string export_filename(const std::string& month, const db::log_filter& filter, std::string_view extension) {

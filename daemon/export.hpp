@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "db/export.hpp"
-#include "db/reader.hpp"
+#include "db/reader_pool.hpp"
 #include "db/xlsx_writer.hpp"
 #include "daemon/row_text.hpp"
 #include "daemon/views.hpp"
@@ -24,8 +24,8 @@ public:
   jsonl_export(db::reader_pool::lease reader, db::month_cursor cursor, view_context view);
 
   /// Replaces `out` with the next chunk's lines (one row_view object and '\n' each); false when every row has
-  /// been given, and then the read connection goes back to its pool. Throws what reading the ledger threw.
-  bool next(std::string& out);
+  /// been given, and then the read connection goes back to its pool; an error when the ledger cannot be read.
+  db::result<bool> next(std::string& out);
 
   /// Rows given so far.
   std::size_t rows() const noexcept { return rows_; }

@@ -64,25 +64,25 @@ struct jsonl_download {
   /// Reads the first chunk before the answer starts, so that a ledger that cannot be read is answered 503
   /// rather than 200 cut short; the reason when it cannot be read.
   std::optional<std::string> read_ahead() {
-    try {
-      ahead = rows.next(lines);
-      ended = !ahead;
-    } catch (const std::exception& e) {
-      spdlog::error("export read_failed: {} jsonl before the first row: {}", month, e.what());
-      return e.what();
+    auto more = rows.next(lines);
+    if (!more) {
+      spdlog::error("export read_failed: {} jsonl before the first row: {}", month, more.error().message);
+      return more.error().message;
     }
+    ahead = *more;
+    ended = !ahead;
     return std::nullopt;
   }
 
   /// One chunk to the client; false to abort the response.
   bool write_next(httplib::DataSink& sink) {
     if (!ahead && !ended) {
-      try {
-        ended = !rows.next(lines);
-      } catch (const std::exception& e) { // SQLite throws; the download ends cut short, as it must
-        spdlog::error("export read_failed: {} jsonl after {} rows: {}", month, rows.rows(), e.what());
+      auto more = rows.next(lines);
+      if (!more) { // the download ends cut short, as it must
+        spdlog::error("export read_failed: {} jsonl after {} rows: {}", month, rows.rows(), more.error().message);
         return false;
       }
+      ended = !*more;
     }
     ahead = false;
     if (ended) {

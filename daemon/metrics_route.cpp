@@ -22,18 +22,13 @@ std::optional<pending_counts> query_pending(const ops_deps& deps, metrics_state&
   std::string why;
   if (deps.readers != nullptr) {
     auto reader = deps.readers->acquire();
-    if (auto* lease = std::get_if<db::reader_pool::lease>(&reader)) {
-      try {
-        auto counts = (*lease)->pending_by_vendor();
-        std::lock_guard lock{state.failure_mutex};
-        state.failing = false;
-        return counts;
-      } catch (const std::exception& e) {
-        why = e.what();
-      }
-    } else {
-      why = std::get<db::open_error>(reader).message;
+    auto counts = reader ? (*reader)->pending_by_vendor() : db::result<pending_counts>{reader.error()};
+    if (counts) {
+      std::lock_guard lock{state.failure_mutex};
+      state.failing = false;
+      return std::move(*counts);
     }
+    why = counts.error().message;
   } else {
     why = "no reader";
   }

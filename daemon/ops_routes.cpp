@@ -71,8 +71,8 @@ void day_route(const ops_deps& deps, const httplib::Request& req, httplib::Respo
     return;
   }
   const auto& q = std::get<day_query>(query);
-  with_reader(deps, res, [&](db::ledger_reader& reader) {
-    auto page = reader.day(q.from, q.to, q.filter, q.limit, q.after);
+  const auto read = [&](db::ledger_reader& reader) { return reader.day(q.from, q.to, q.filter, q.limit, q.after); };
+  read_and_answer(deps, res, read, [&](const db::day_page& page) {
     auto rows = nlohmann::json::array();
     for (const auto& row : page.rows)
       rows.push_back(row_view(row, deps.view));
@@ -87,8 +87,8 @@ void day_route(const ops_deps& deps, const httplib::Request& req, httplib::Respo
 
 void send_route(const ops_deps& deps, const httplib::Request& req, httplib::Response& res) {
   const std::string send_id = req.matches[1];
-  with_reader(deps, res, [&](db::ledger_reader& reader) {
-    auto found = reader.find(send_id);
+  read_and_answer(deps, res, [&](db::ledger_reader& reader) { return reader.find(send_id); },
+                  [&](const std::optional<db::send_detail>& found) {
     if (!found)
       send_error(res, 404, "not_found", "no send is registered as " + send_id);
     else
@@ -182,25 +182,16 @@ httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::
 
 std::optional<db::reader_pool::lease> acquire_reader(const ops_deps& deps, httplib::Response& res) {
   auto reader = deps.readers->acquire();
-  if (auto* err = std::get_if<db::open_error>(&reader)) {
-    send_error(res, 503, "unavailable", err->message);
+  if (!reader) {
+    send_error(res, 503, "unavailable", reader.error().message);
     return std::nullopt;
   }
-  return std::move(std::get<db::reader_pool::lease>(reader));
+  return std::move(*reader);
 }
 
-void with_reader(const ops_deps& deps, httplib::Response& res,
-                 const std::function<void(db::ledger_reader&)>& answer) {
-  auto reader = acquire_reader(deps, res);
-  if (!reader)
-    return;
-  try {
-    answer(**reader);
-  } catch (const std::exception& e) {
-    spdlog::error("ledger read_failed: {}", e.what());
-    res.headers.clear();
-    send_error(res, 503, "unavailable", std::string{"the ledger could not be read: "} + e.what());
-  }
+void answer_read_failure(httplib::Response& res, const db::ledger_error& error) {
+  spdlog::error("ledger read_failed: {}", error.message);
+  send_error(res, 503, "unavailable", "the ledger could not be read: " + error.message);
 }
 
 void install_ops_routes(httplib::Server& server, ops_deps deps) {

@@ -8,7 +8,7 @@
 #include <httplib.h>
 
 #include "core/month.hpp"
-#include "db/reader.hpp"
+#include "db/records.hpp"
 
 namespace deliveryd::daemon {
 

@@ -13,7 +13,7 @@
 #include "actors/counters.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
-#include "db/reader.hpp"
+#include "db/reader_pool.hpp"
 #include "daemon/download_tickets.hpp"
 #include "daemon/views.hpp"
 
@@ -64,10 +64,22 @@ void install_ops_routes(httplib::Server& server, ops_deps deps);
 /// A read connection of the ledger, or nullopt after answering 503 unavailable when it cannot be opened.
 std::optional<db::reader_pool::lease> acquire_reader(const ops_deps& deps, httplib::Response& res);
 
-/// Lends `answer` a read connection of the ledger. A ledger that cannot be opened, or that fails while `answer`
-/// reads it (SQLite throws), is answered 503 unavailable with Retry-After, as a storage failure, never 500.
-void with_reader(const ops_deps& deps, httplib::Response& res,
-                 const std::function<void(db::ledger_reader&)>& answer);
+/// Answers a failed read of the ledger: 503 unavailable with Retry-After, as a storage failure, never 500.
+void answer_read_failure(httplib::Response& res, const db::ledger_error& error);
+
+/// Reads with a pooled connection of the ledger (`read(reader)` gives a db::result) and answers with
+/// `render(value)`. A ledger that cannot be opened or read is answered by answer_read_failure.
+template <class Read, class Render>
+void read_and_answer(const ops_deps& deps, httplib::Response& res, Read&& read, Render&& render) {
+  auto reader = acquire_reader(deps, res);
+  if (!reader)
+    return;
+  auto got = read(**reader);
+  if (!got)
+    answer_read_failure(res, got.error());
+  else
+    render(*got);
+}
 
 /// Installs GET /v1/log/summary and GET /v1/log/sources (daemon/summary_routes.cpp).
 void install_summary_routes(httplib::Server& server, std::shared_ptr<const ops_deps> deps);

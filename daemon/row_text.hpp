@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "db/reader.hpp"
+#include "db/records.hpp"
 #include "db/xlsx_writer.hpp"
 #include "daemon/views.hpp"
 

@@ -74,8 +74,10 @@ void summary_route(const ops_deps& deps, const httplib::Request& req, httplib::R
   }
   const auto& q = std::get<summary_query>(query);
   const auto days = core::days_of(q.month);
-  with_reader(deps, res, [&](db::ledger_reader& reader) {
-    auto data = reader.summary(q.scope, q.scope_id, days.front(), days.back());
+  const auto read = [&](db::ledger_reader& reader) {
+    return reader.summary(q.scope, q.scope_id, days.front(), days.back());
+  };
+  read_and_answer(deps, res, read, [&](const db::summary_data& data) {
     send_json(res, 200, dump(summary_view(q.month, data, deps.view)));
   });
 }
@@ -87,9 +89,10 @@ void sources_route(const ops_deps& deps, const httplib::Request& req, httplib::R
     return;
   }
   const auto m = std::get<core::month_number>(month);
-  with_reader(deps, res, [&](db::ledger_reader& reader) {
+  read_and_answer(deps, res, [&](db::ledger_reader& reader) { return reader.sources(m); },
+                  [&](const std::vector<db::source_total>& found) {
     auto sources = nlohmann::json::array();
-    for (const auto& s : reader.sources(m))
+    for (const auto& s : found)
       sources.push_back({{"type", s.type},
                          {"source_id", s.source_id},
                          {"source_name", s.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.name)},

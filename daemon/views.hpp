@@ -8,7 +8,7 @@
 
 #include "config/config.hpp"
 #include "core/time.hpp"
-#include "db/reader.hpp"
+#include "db/records.hpp"
 #include "db/records.hpp"
 
 namespace deliveryd::daemon {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/time.hpp"
-#include "db/reader.hpp"
+#include "db/ledger.hpp"
 
 namespace deliveryd::db {
 
@@ -25,8 +25,9 @@ public:
   month_cursor(core::timestamp from, core::timestamp to, log_filter filter, std::size_t chunk = export_chunk_rows)
     : from_{from}, to_{to}, filter_{std::move(filter)}, chunk_{chunk == 0 ? 1 : chunk} {}
 
-  /// The next rows (at most the chunk size), legs included; empty once every row has been read.
-  std::vector<log_row> next(ledger_reader& reader);
+  /// The next rows (at most the chunk size), legs included; empty once every row has been read. After an
+  /// error the position is unchanged: the same call may be tried again.
+  result<std::vector<log_row>> next(ledger_reader& reader);
 
   /// True once the last chunk has been read.
   bool done() const noexcept { return done_; }
@@ -51,8 +52,8 @@ public:
   prefetching_cursor(const prefetching_cursor&) = delete;
   prefetching_cursor& operator=(const prefetching_cursor&) = delete;
 
-  /// The next chunk, waiting for it; empty once every row has been read. Rethrows what reading threw.
-  std::vector<log_row> next();
+  /// The next chunk, waiting for it; empty once every row has been read. After an error, reading has stopped.
+  result<std::vector<log_row>> next();
 
 private:
   struct state;

@@ -1,15 +1,20 @@
 #pragma once
-/// Values that cross the ledger's boundary: what is written, and what the writes report back.
+/// Values that cross the ledger's boundary (db/ledger.hpp): what is written, what the writes report back, and what
+/// the queries read. The same for every back end.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "adapters/intake/intake.hpp"
 #include "core/reconcile.hpp"
+#include "core/time.hpp"
 #include "core/words.hpp"
 
 namespace deliveryd::db {
@@ -75,6 +80,94 @@ struct poll_update {
   std::string price_unit;
   core::timestamp received_at{};
   std::string raw;                              ///< the vendor's answer as received
+};
+
+// Queries.
+
+/// Filters of the day view; every one optional.
+struct log_filter {
+  std::optional<std::string> campaign;  ///< source_id of a campaign
+  std::optional<std::string> one_time;  ///< source_id of a one-time message
+  std::optional<core::status> status;
+  std::optional<core::medium> medium;
+  std::optional<std::string> contact;   ///< normalised as at intake
+};
+
+/// Position after the last row of a page: (requested_at, row id), in the page's order.
+struct log_cursor {
+  std::int64_t requested_at = 0;
+  std::int64_t id = 0;
+};
+
+/// The opaque text of a cursor.
+std::string encode_cursor(const log_cursor& c);
+/// Reads a cursor's text; nullopt when it was not made by encode_cursor.
+std::optional<log_cursor> decode_cursor(std::string_view text) noexcept;
+
+/// One attempt of a logical send with failover: the Alimtalk send itself, or one of its legs.
+struct leg {
+  std::string send_id, medium, vendor, status, code;
+};
+
+/// One send as the day log shows it. For an Alimtalk send with failover legs, status, code, reason and
+/// category are the logical send's, and `legs` lists every attempt (the Alimtalk one first).
+struct log_row {
+  std::int64_t id = 0;
+  std::string send_id;
+  core::timestamp requested_at{};
+  std::string type, source_id, source_name, status, medium, vendor, contact, code, reason, category;
+  std::vector<leg> legs; ///< empty for a send without failover legs
+};
+
+/// A send a polling vendor actor should fetch now.
+struct poll_target {
+  std::int64_t id = 0;
+  std::string vendor_message_id;
+  core::timestamp requested_at{};
+  core::status status = core::status::pending;
+  int attempts = 0;
+  bool priced = false; ///< the vendor's price is already stored
+};
+
+/// One page of a day.
+struct day_page {
+  std::vector<log_row> rows;
+  std::optional<log_cursor> next; ///< nullopt on the last page
+};
+
+/// One entry of a send's history.
+struct history_entry {
+  core::timestamp at{};
+  std::string source, status, code, vendor_status, vendor_code;
+};
+
+/// Everything known about one send.
+struct send_detail {
+  log_row row;
+  std::string vendor_message_id, fallback_of, vendor_price, vendor_price_unit;
+  std::vector<history_entry> history;
+};
+
+/// One roll-up row of the month summary.
+struct rollup_row {
+  core::day_number day = 0;
+  std::string medium, status;
+  std::int64_t sends = 0;   ///< every send of this medium in this status (legs included)
+  std::int64_t logical = 0; ///< logical sends in this logical status
+};
+
+/// What a month summary reads: at most days × media × statuses roll-up rows, and the vendor prices.
+struct summary_data {
+  std::vector<rollup_row> rows;
+  std::map<std::string, std::int64_t> price_micros; ///< per currency, sum of |vendor_price| in millionths
+};
+
+/// A campaign or one-time message of a month, for the console's chooser.
+struct source_total {
+  std::string type;       ///< "campaign" or "one_time"
+  std::string source_id;
+  std::string name;       ///< the source_name of its latest send registered with one; "" when none had one
+  std::int64_t total = 0; ///< logical sends of the month, as the month summary with this filter counts them
 };
 
 } // namespace deliveryd::db

@@ -17,7 +17,7 @@
 #include "core/month.hpp"
 #include "daemon/query_params.hpp"
 #include "daemon/routes.hpp"
-#include "db/reader.hpp"
+#include "db/records.hpp"
 #include "fuzz_support.hpp"
 
 namespace dd = deliveryd::daemon;

@@ -341,7 +341,7 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
   CHECK(peak > 0);
   CHECK(last_third <= first_third + first_third / 4 + rss_bound(32u << 20));
   CHECK(peak < rss_bound(512u << 20));
-  // The WAL starts over past 256 MiB (store_options::wal_restart_pages), also under a burst: at most that and
+  // The WAL starts over past 256 MiB (sqlite_options::wal_restart_pages), also under a burst: at most that and
   // the commit that crossed it. (That it starts over at all is checked with a short restart length in
   // tests/unit/db/checkpointer_test.cpp; a burst of this length grew a WAL that never did to 267 MB.)
   CHECK(wal_peak <= (std::uintmax_t{320} << 20));

@@ -1,6 +1,6 @@
 #pragma once
 /// Takes a current ledger back to the shape an earlier release wrote, so that the unit and integration tests can
-/// check each upgrade on real files. Each step undoes one migration of db/schema.cpp, newest first; the caller
+/// check each upgrade on real files. Each step undoes one migration of db/sqlite/schema.cpp, newest first; the caller
 /// sets PRAGMA user_version.
 
 #include <SQLiteCpp/Database.h>

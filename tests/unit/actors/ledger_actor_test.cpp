@@ -149,7 +149,7 @@ TEST_CASE("a healthy ledger reports ok", "[actors][ledger]") {
 }
 
 TEST_CASE("deadlines that passed while the daemon was down fire at start", "[actors][ledger]") {
-  ledger_harness h{[](db::ledger_store& store) {
+  ledger_harness h{[](db::ledger_writer& store) {
     REQUIRE(register_committed(store, {make_send("old", t0 - 2 * twilio_after)}).accepted == 1);
   }};
   // The first commit fires them: by the time a job is answered, they are committed.

@@ -126,9 +126,9 @@ struct ledger_harness {
   actors::ledger_actor ledger;
 
   /// `prepare` writes to the ledger before the actor owns it (as a previous run of the daemon would have).
-  explicit ledger_harness(const std::function<void(db::ledger_store&)>& prepare = {}) {
+  explicit ledger_harness(const std::function<void(db::ledger_writer&)>& prepare = {}) {
     // As the daemon opens it: the ledger actor acknowledges only after its own fdatasync of the WAL.
-    auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::fsync_after_commit);
+    auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::after_sync);
     if (prepare)
       prepare(*store);
     ledger = actors::spawn_ledger(sys, {std::move(store), clock.function(), 5000});

@@ -32,7 +32,7 @@ daemon::view_context view() {
 /// A ledger with `n` Twilio sends in November 2026 (Seoul), a failed one and a logical send with a leg.
 struct november {
   temp_dir dir;
-  std::unique_ptr<db::ledger_store> store = open_store(dir.ledger());
+  std::unique_ptr<db::ledger_writer> store = open_store(dir.ledger());
   core::month_span span = core::month_bounds(seoul, 202611);
 
   explicit november(int n) {
@@ -166,31 +166,31 @@ TEST_CASE("export: file names", "[daemon][export]") {
 
 TEST_CASE("export: JSONL lines are the day log's rows, oldest first, and the connection goes back", "[daemon][export]") {
   november ledger{30};
-  db::reader_pool pool{ledger.dir.ledger()};
+  db::reader_pool pool{ledger_at(ledger.dir.ledger())};
   auto lease = pool.acquire();
-  REQUIRE(std::holds_alternative<db::reader_pool::lease>(lease));
-  const auto* connection = &*std::get<db::reader_pool::lease>(lease);
-  daemon::jsonl_export rows{std::move(std::get<db::reader_pool::lease>(lease)),
+  REQUIRE(lease);
+  const auto* connection = &**lease;
+  daemon::jsonl_export rows{std::move(*lease),
                             db::month_cursor{ledger.span.from, ledger.span.to, {}, 7}, view()};
   std::string text, chunk;
   int chunks = 0;
-  while (rows.next(chunk)) {
+  while (rows.next(chunk).value()) {
     text += chunk;
     ++chunks;
   }
   CHECK(chunks == 5); // 31 rows (the leg is no row) in chunks of 7
   CHECK(rows.rows() == 31);
-  CHECK_FALSE(rows.next(chunk));
+  CHECK_FALSE(rows.next(chunk).value());
   CHECK(chunk.empty());
   // The export let its connection go after the last row: the next borrower gets it.
   auto again = pool.acquire();
-  CHECK(&*std::get<db::reader_pool::lease>(again) == connection);
+  CHECK(&**again == connection);
 
   // Every line is the row_view of the same send in the day log.
-  auto& reader = *std::get<db::reader_pool::lease>(again);
+  auto& reader = **again;
   std::map<std::string, json> day_rows;
   for (auto day = ledger.span.from; day < ledger.span.to; day += std::chrono::days{1})
-    for (const auto& r : reader.day(day, day + std::chrono::days{1}, {}, 1000, std::nullopt).rows)
+    for (const auto& r : reader.day(day, day + std::chrono::days{1}, {}, 1000, std::nullopt).value().rows)
       day_rows[r.send_id] = daemon::row_view(r, view());
   std::istringstream lines{text};
   std::string line;

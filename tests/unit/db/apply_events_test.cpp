@@ -42,7 +42,7 @@ TEST_CASE("an event for a registered send is applied", "[db][events]") {
 
   auto reader = open_reader(path);
   CHECK(history_of(*reader, "a") == strings{"intake/pending/", "webhook/failed/twilio:30003"});
-  auto detail = reader->find("a");
+  auto detail = reader->find("a").value();
   REQUIRE(detail);
   CHECK(detail->history[1].vendor_status == "failed");
   CHECK(detail->history[1].at == t0 + 5s);

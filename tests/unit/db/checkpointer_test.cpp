@@ -20,13 +20,20 @@ std::uintmax_t database_size_after_copy(const temp_dir& dir, std::uintmax_t befo
   return std::filesystem::file_size(dir.ledger());
 }
 
+/// The options of an SQLite ledger in `dir` whose checkpointer ticks every `every`.
+db::ledger_options checkpointed(const temp_dir& dir, std::chrono::milliseconds every, int restart_pages = 65536) {
+  auto options = ledger_at(dir.ledger(), {});
+  options.sqlite.checkpoint_every = every;
+  options.sqlite.wal_restart_pages = restart_pages;
+  return options;
+}
+
 } // namespace
 
 TEST_CASE("the checkpointer copies committed pages from the WAL into the database file", "[db][checkpoint]") {
   temp_dir dir;
-  auto opened = db::ledger_store::open({dir.ledger(), {}, db::durability::no_fsync, {}, "Asia/Seoul", 50ms});
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
-  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  auto opened = open_store(checkpointed(dir, 50ms));
+  auto& store = *opened;
   const auto before = std::filesystem::file_size(dir.ledger());
 
   std::vector<adapters::intake::send_request> sends;
@@ -50,7 +57,7 @@ std::uintmax_t wal_size(const temp_dir& dir) {
 
 /// Commits `commits` transactions of 500 new sends each (numbered from `first`), without a pause, and returns the largest size the WAL
 /// had after any of them.
-std::uintmax_t largest_wal_under_steady_writes(db::ledger_store& store, const temp_dir& dir, int commits,
+std::uintmax_t largest_wal_under_steady_writes(db::ledger_writer& store, const temp_dir& dir, int commits,
                                                int first = 0) {
   std::uintmax_t largest = 0;
   for (int c = first; c < first + commits; ++c) {
@@ -69,11 +76,8 @@ TEST_CASE("under steady writes the WAL starts over past wal_restart_pages instea
           "[db][checkpoint]") {
   // 256 pages (1 MiB) instead of 64 MiB, so that a few seconds of writes show it; a commit here is about 0.3 MiB.
   temp_dir dir;
-  db::store_options options{dir.ledger(), {}, db::durability::no_fsync, {}, "Asia/Seoul", 20ms};
-  options.wal_restart_pages = 256;
-  auto opened = db::ledger_store::open(options);
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
-  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  auto opened = open_store(checkpointed(dir, 20ms, 256));
+  auto& store = *opened;
   const auto largest = largest_wal_under_steady_writes(store, dir, 120);
   INFO("the WAL reached " << largest << " bytes");
   // At most twice the restart length (past it the writer waits for the checkpointer) plus about a commit.
@@ -83,9 +87,8 @@ TEST_CASE("under steady writes the WAL starts over past wal_restart_pages instea
 
 TEST_CASE("a quiet ledger's WAL is truncated to nothing by the checkpointer", "[db][checkpoint]") {
   temp_dir dir;
-  auto opened = db::ledger_store::open({dir.ledger(), {}, db::durability::no_fsync, {}, "Asia/Seoul", 20ms});
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
-  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  auto opened = open_store(checkpointed(dir, 20ms));
+  auto& store = *opened;
   largest_wal_under_steady_writes(store, dir, 4);
   REQUIRE(wal_size(dir) > 0);
   const auto until = std::chrono::steady_clock::now() + 5s;
@@ -105,11 +108,8 @@ TEST_CASE("a WAL past half its restart length is copied at once, not at the chec
   // restart length, where the writer would copy the WAL itself.
   constexpr std::uintmax_t frame_bytes = 4096 + 24; // a page and its frame header; the WAL's own header is 32
   temp_dir dir;
-  db::store_options options{dir.ledger(), {}, db::durability::no_fsync, {}, "Asia/Seoul", std::chrono::hours{1}};
-  options.wal_restart_pages = 1024;
-  auto opened = db::ledger_store::open(options);
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
-  auto& store = *std::get<std::unique_ptr<db::ledger_store>>(opened);
+  auto opened = open_store(checkpointed(dir, std::chrono::hours{1}, 1024));
+  auto& store = *opened;
   const auto before = std::filesystem::file_size(dir.ledger());
   // Commit until one leaves the WAL past half its restart length. The file only grows here (it is truncated only
   // when idle), though the WAL may start over inside it once the nudged round has copied it all.

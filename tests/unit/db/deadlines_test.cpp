@@ -29,7 +29,7 @@ TEST_CASE("a pending send becomes uncertain ME09 at requested_at + uncertain_aft
   CHECK(peek_text(path, "SELECT deadline_at FROM sends") == "<null>");
   auto reader = open_reader(path);
   CHECK(history_of(*reader, "a") == strings{"intake/pending/", "deadline/uncertain/ME09"});
-  CHECK(reader->find("a")->history.back().at == due + 250ms);
+  CHECK(reader->find("a").value()->history.back().at == due + 250ms);
 
   // It fires once.
   CHECK(fire_committed(*store, due + 1h) == 0);
@@ -98,18 +98,18 @@ TEST_CASE("a send that became final keeps its deadline until the sweep, which on
   // says there may be more.
   const auto now = t0 + 1s + twilio_after;
   std::map<core::vendor, std::size_t> per_vendor;
-  store->begin();
-  const auto first = store->fire_deadlines(now, 1, &per_vendor);
-  store->commit();
+  store->begin().value();
+  const auto first = store->fire_deadlines(now, 1, &per_vendor).value();
+  store->commit().value();
   CHECK(first.fired == 0);
   CHECK(first.more);
   CHECK(per_vendor.empty());
   CHECK(peek_text(path, "SELECT deadline_at FROM sends WHERE send_id = 'done'") == "<null>");
   CHECK(peek_text(path, "SELECT status FROM sends WHERE send_id = 'done'") == "sent");
 
-  store->begin();
-  const auto second = store->fire_deadlines(now, 1, &per_vendor);
-  store->commit();
+  store->begin().value();
+  const auto second = store->fire_deadlines(now, 1, &per_vendor).value();
+  store->commit().value();
   CHECK(second.fired == 1);
   CHECK(per_vendor == std::map<core::vendor, std::size_t>{{core::vendor::twilio, 1}});
   CHECK(fire_committed(*store, now + 1h) == 0);
@@ -147,10 +147,10 @@ TEST_CASE("a rolled-back transaction leaves nothing", "[db][transaction]") {
   auto store = open_store(dir.ledger());
   REQUIRE(register_committed(*store, {make_send("kept")}).accepted == 1);
 
-  store->begin();
-  CHECK(store->register_sends({make_send("a"), make_send("b")}, {}, t0).accepted == 2);
-  CHECK(store->apply_events({make_event("SM9", status::sent, t0, "h")}, t0).held == 1);
-  CHECK(store->fire_deadlines(t0 + 10h, 100).fired == 3);
+  store->begin().value();
+  CHECK(store->register_sends({make_send("a"), make_send("b")}, {}, t0).value().accepted == 2);
+  CHECK(store->apply_events({make_event("SM9", status::sent, t0, "h")}, t0).value().held == 1);
+  CHECK(store->fire_deadlines(t0 + 10h, 100).value().fired == 3);
   store->rollback();
 
   const auto& path = dir.ledger();
@@ -168,16 +168,16 @@ TEST_CASE("a committed transaction persists across reopening", "[db][transaction
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
-    store->begin();
+    store->begin().value();
     auto s = make_send("a");
     s.vendor_message_id = "SM1";
-    CHECK(store->register_sends({s}, {}, t0).accepted == 1);
-    CHECK(store->apply_events({make_event("SM1", status::sent, t0 + 1s, "d")}, t0).applied == 1);
-    store->commit();
+    CHECK(store->register_sends({s}, {}, t0).value().accepted == 1);
+    CHECK(store->apply_events({make_event("SM1", status::sent, t0 + 1s, "d")}, t0).value().applied == 1);
+    store->commit().value();
   }
   auto store = open_store(dir.ledger());
   auto reader = open_reader(dir.ledger());
-  auto detail = reader->find("a");
+  auto detail = reader->find("a").value();
   REQUIRE(detail);
   CHECK(detail->row.status == "sent");
   CHECK(detail->vendor_message_id == "SM1");
@@ -187,9 +187,9 @@ TEST_CASE("a committed transaction persists across reopening", "[db][transaction
 TEST_CASE("begin inside a transaction throws, the open transaction is unharmed", "[db][transaction]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
-  store->begin();
-  CHECK(store->register_sends({make_send("a")}, {}, t0).accepted == 1);
-  CHECK_THROWS_WITH(store->begin(), Catch::Contains("within a transaction"));
-  store->commit();
+  store->begin().value();
+  CHECK(store->register_sends({make_send("a")}, {}, t0).value().accepted == 1);
+  CHECK_THROWS_WITH(store->begin().value(), Catch::Contains("within a transaction"));
+  store->commit().value();
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 1);
 }

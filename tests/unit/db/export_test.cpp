@@ -32,7 +32,7 @@ std::vector<db::log_row> read_all(db::ledger_reader& reader, core::timestamp fro
   std::vector<db::log_row> rows;
   chunks = 0;
   while (!cursor.done()) {
-    auto part = cursor.next(reader);
+    auto part = cursor.next(reader).value();
     REQUIRE(part.size() <= chunk);
     if (!cursor.done())
       REQUIRE(part.size() == chunk);
@@ -41,7 +41,7 @@ std::vector<db::log_row> read_all(db::ledger_reader& reader, core::timestamp fro
     rows.insert(rows.end(), part.begin(), part.end());
     REQUIRE(chunks < 1000);
   }
-  CHECK(cursor.next(reader).empty());
+  CHECK(cursor.next(reader).value().empty());
   return rows;
 }
 
@@ -198,7 +198,7 @@ TEST_CASE("export: the day log's filters, and failover legs ride on their logica
   CHECK(logical.legs[1].send_id == "ak-leg");
   CHECK(logical.legs[1].medium == "sms");
   // The same rows as the day log shows, day by day.
-  auto day = reader->day(base + 48h - 9h, base + 72h - 9h, {}, 100, std::nullopt);
+  auto day = reader->day(base + 48h - 9h, base + 72h - 9h, {}, 100, std::nullopt).value();
   REQUIRE(day.rows.size() == 1);
   CHECK(day.rows[0].legs.size() == logical.legs.size());
   CHECK(day.rows[0].status == logical.status);
@@ -271,7 +271,7 @@ TEST_CASE("export: the prefetching cursor gives the same chunks, stops early, an
     db::prefetching_cursor rows{*reader, db::month_cursor{from, from + 24h, {}, 10}};
     std::vector<std::size_t> sizes;
     strings ids;
-    for (auto chunk = rows.next(); !chunk.empty(); chunk = rows.next()) {
+    for (auto chunk = rows.next().value(); !chunk.empty(); chunk = rows.next().value()) {
       sizes.push_back(chunk.size());
       for (const auto& r : chunk)
         ids.push_back(r.send_id);
@@ -280,12 +280,12 @@ TEST_CASE("export: the prefetching cursor gives the same chunks, stops early, an
     REQUIRE(ids.size() == 25);
     CHECK(ids.front() == "p0");
     CHECK(ids.back() == "p24");
-    CHECK(rows.next().empty()); // and again: the end stays the end
+    CHECK(rows.next().value().empty()); // and again: the end stays the end
   }
   {
     // Dropped after one chunk of many: the reading thread stops instead of reading on.
     db::prefetching_cursor rows{*reader, db::month_cursor{from, from + 24h, {}, 1}};
-    CHECK(rows.next().size() == 1);
+    CHECK(rows.next().value().size() == 1);
   }
   {
     // The connection is free again: the table goes away, and reading fails on the thread.
@@ -293,7 +293,7 @@ TEST_CASE("export: the prefetching cursor gives the same chunks, stops early, an
     store.reset();
     rw.exec("ALTER TABLE sends RENAME TO sends_gone");
     db::prefetching_cursor rows{*reader, db::month_cursor{from, from + 24h, {}, 10}};
-    CHECK_THROWS(rows.next());
+    CHECK_THROWS(rows.next().value());
   }
 }
 

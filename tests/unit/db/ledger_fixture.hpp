@@ -15,8 +15,7 @@
 
 #include <SQLiteCpp/Database.h>
 
-#include "db/reader.hpp"
-#include "db/store.hpp"
+#include "db/ledger.hpp"
 
 namespace deliveryd::testing {
 
@@ -93,50 +92,66 @@ inline db::vendor_event make_event(std::string message_id, core::status outcome,
   return v;
 }
 
+/// The options of the test ledger at `path`.
+inline db::ledger_options ledger_at(const std::string& path,
+                                    db::deadline_table deadlines = {{core::vendor::twilio, twilio_after}},
+                                    db::durability sync = db::durability::none) {
+  db::ledger_options options;
+  options.path = path;
+  options.deadlines = std::move(deadlines);
+  options.sync = sync;
+  return options;
+}
+
+/// Opens the writer of `options` or fails the test with the open error's sentence.
+inline std::unique_ptr<db::ledger_writer> open_store(const db::ledger_options& options) {
+  auto opened = db::open_writer(options);
+  if (!opened)
+    FAIL("open failed: " << opened.error().message);
+  return std::move(*opened);
+}
+
 /// Opens the writer or fails the test with the open error's sentence.
-inline std::unique_ptr<db::ledger_store> open_store(const std::string& path,
-                                                    db::deadline_table deadlines = {{core::vendor::twilio,
-                                                                                     twilio_after}},
-                                                    db::durability sync = db::durability::no_fsync) {
-  auto opened = db::ledger_store::open({path, std::move(deadlines), sync, {}});
-  if (auto* err = std::get_if<db::open_error>(&opened))
-    FAIL("open failed: " << err->message);
-  return std::move(std::get<std::unique_ptr<db::ledger_store>>(opened));
+inline std::unique_ptr<db::ledger_writer> open_store(const std::string& path,
+                                                     db::deadline_table deadlines = {{core::vendor::twilio,
+                                                                                      twilio_after}},
+                                                     db::durability sync = db::durability::none) {
+  return open_store(ledger_at(path, std::move(deadlines), sync));
 }
 
 /// Opens a read connection or fails the test.
 inline std::unique_ptr<db::ledger_reader> open_reader(const std::string& path) {
-  auto opened = db::ledger_reader::open(path);
-  if (auto* err = std::get_if<db::open_error>(&opened))
-    FAIL("reader open failed: " << err->message);
-  return std::move(std::get<std::unique_ptr<db::ledger_reader>>(opened));
+  auto opened = db::open_reader(ledger_at(path));
+  if (!opened)
+    FAIL("reader open failed: " << opened.error().message);
+  return std::move(*opened);
 }
 
 /// Registers sends in one committed transaction.
-inline db::intake_outcome register_committed(db::ledger_store& store,
+inline db::intake_outcome register_committed(db::ledger_writer& store,
                                              const std::vector<adapters::intake::send_request>& sends,
                                              std::vector<adapters::intake::rejection> rejected = {},
                                              core::timestamp now = t0) {
-  store.begin();
-  auto out = store.register_sends(sends, std::move(rejected), now);
-  store.commit();
+  store.begin().value();
+  auto out = store.register_sends(sends, std::move(rejected), now).value();
+  store.commit().value();
   return out;
 }
 
 /// Applies events in one committed transaction.
-inline db::events_outcome apply_committed(db::ledger_store& store, const std::vector<db::vendor_event>& events,
+inline db::events_outcome apply_committed(db::ledger_writer& store, const std::vector<db::vendor_event>& events,
                                           core::timestamp now = t0) {
-  store.begin();
-  auto out = store.apply_events(events, now);
-  store.commit();
+  store.begin().value();
+  auto out = store.apply_events(events, now).value();
+  store.commit().value();
   return out;
 }
 
 /// Fires deadlines in one committed transaction.
-inline std::size_t fire_committed(db::ledger_store& store, core::timestamp now, std::size_t limit = 1000) {
-  store.begin();
-  auto fired = store.fire_deadlines(now, limit).fired;
-  store.commit();
+inline std::size_t fire_committed(db::ledger_writer& store, core::timestamp now, std::size_t limit = 1000) {
+  store.begin().value();
+  auto fired = store.fire_deadlines(now, limit).value().fired;
+  store.commit().value();
   return fired;
 }
 
@@ -156,7 +171,7 @@ inline std::string peek_text(const std::string& path, const std::string& sql) {
 /// The statuses of a send's history, oldest first (`status/source/code` per entry).
 inline std::vector<std::string> history_of(db::ledger_reader& reader, const std::string& send_id) {
   std::vector<std::string> out;
-  auto detail = reader.find(send_id);
+  auto detail = reader.find(send_id).value();
   if (!detail)
     return out;
   for (const auto& h : detail->history)

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "../../support/schema_history.hpp"
-#include "db/schema.hpp"
+#include "db/sqlite/schema.hpp"
 #include "ledger_fixture.hpp"
 
 using namespace deliveryd;
@@ -40,10 +40,9 @@ std::vector<std::string> files_in(const std::filesystem::path& folder) {
 
 /// The error of an open that must fail.
 std::string refusal(const std::string& path) {
-  auto opened = db::ledger_store::open({path, {}, db::durability::no_fsync, {}});
-  auto* err = std::get_if<db::open_error>(&opened);
-  REQUIRE(err != nullptr);
-  return err->message;
+  auto opened = db::open_writer(ledger_at(path, {}));
+  REQUIRE_FALSE(opened);
+  return opened.error().message;
 }
 
 } // namespace
@@ -57,9 +56,9 @@ TEST_CASE("open creates the folder and the file at the latest schema", "[db][ope
     CHECK(store->probe());
   }
   CHECK(std::filesystem::is_regular_file(path));
-  CHECK(db::latest_schema_version() == 7);
-  CHECK(peek_int(path, "PRAGMA user_version") == db::latest_schema_version());
-  CHECK(peek_int(path, "PRAGMA application_id") == db::application_id);
+  CHECK(db::sqlite::latest_schema_version() == 7);
+  CHECK(peek_int(path, "PRAGMA user_version") == db::sqlite::latest_schema_version());
+  CHECK(peek_int(path, "PRAGMA application_id") == db::sqlite::application_id);
   CHECK(peek_text(path, "PRAGMA journal_mode") == "wal");
   CHECK(peek_int(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('sends', 'events')")
         == 2);
@@ -73,7 +72,7 @@ TEST_CASE("reopening a ledger keeps its data and its version", "[db][open]") {
   }
   {
     auto store = open_store(dir.ledger());
-    CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version());
+    CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::sqlite::latest_schema_version());
     // Still registered: a re-post is a duplicate, not a second send.
     auto out = register_committed(*store, {make_send("a")});
     CHECK(out.accepted == 0);
@@ -102,7 +101,7 @@ TEST_CASE("a version 3 ledger moves to per-send event dedupe and keeps its dupli
              "PRAGMA user_version = 3;");
   }
   auto store = open_store(dir.ledger());
-  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version());
+  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::sqlite::latest_schema_version());
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name = 'events_by_dedupe'") == 0);
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name IN ('events_by_send', 'events_held')")
         == 2);
@@ -117,10 +116,10 @@ TEST_CASE("a version 3 ledger moves to per-send event dedupe and keeps its dupli
 
 TEST_CASE("the message key is the first 48 bits of SHA-256 over vendor, a zero byte and the id", "[db][open]") {
   // Stored in every ledger: these values are pinned (Python: int.from_bytes(sha256(b"twilio\0SM1")[:6], "big")).
-  CHECK(db::vendor_message_key("twilio", "SM1") == 30848323051211);
-  CHECK(db::vendor_message_key("twilio", "SM2") == 172946100365583);
-  CHECK(db::vendor_message_key("sendgrid", "SM1") != db::vendor_message_key("twilio", "SM1"));
-  CHECK(db::vendor_message_key("twilio", "SM1") < (std::int64_t{1} << 48));
+  CHECK(db::sqlite::vendor_message_key("twilio", "SM1") == 30848323051211);
+  CHECK(db::sqlite::vendor_message_key("twilio", "SM2") == 172946100365583);
+  CHECK(db::sqlite::vendor_message_key("sendgrid", "SM1") != db::sqlite::vendor_message_key("twilio", "SM1"));
+  CHECK(db::sqlite::vendor_message_key("twilio", "SM1") < (std::int64_t{1} << 48));
 }
 
 TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by vendor id", "[db][open]") {
@@ -136,13 +135,13 @@ TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by
     raw.exec("PRAGMA user_version = 4;");
   }
   auto store = open_store(dir.ledger());
-  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version());
+  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::sqlite::latest_schema_version());
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name = 'sends_by_vendor_message'") == 0);
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema WHERE name = 'sends_by_message_key'") == 1);
   CHECK(peek_int(dir.ledger(), "SELECT message_key FROM sends WHERE send_id = 'a'")
-        == db::vendor_message_key("twilio", "SM1"));
+        == db::sqlite::vendor_message_key("twilio", "SM1"));
   CHECK(peek_int(dir.ledger(), "SELECT message_key FROM sends WHERE send_id = 'b'")
-        == db::vendor_message_key("twilio", "SM2"));
+        == db::sqlite::vendor_message_key("twilio", "SM2"));
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends WHERE send_id = 'c' AND message_key IS NULL") == 1);
   // Webhooks find the sends; a vendor id already taken is still refused to another send.
   auto applied = apply_committed(*store, {make_event("SM1", core::status::sent, t0 + 1s, "SM1|sent"),
@@ -165,19 +164,18 @@ TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says wh
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
     revert_to_v4(raw);
     raw.exec("ALTER TABLE sends ADD COLUMN message_key INTEGER;"
-             "UPDATE sends SET message_key = " + std::to_string(db::vendor_message_key("twilio", "SM1"))
+             "UPDATE sends SET message_key = " + std::to_string(db::sqlite::vendor_message_key("twilio", "SM1"))
              + " WHERE send_id = 'a'; PRAGMA user_version = 4;");
   }
   std::vector<std::string> said;
-  db::store_options options{dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::no_fsync, {}};
+  auto options = ledger_at(dir.ledger());
   options.on_progress = [&](const std::string& what) { said.push_back(what); };
-  auto opened = db::ledger_store::open(options);
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
-  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version());
+  auto opened = open_store(options);
+  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::sqlite::latest_schema_version());
   CHECK(peek_int(dir.ledger(), "SELECT message_key FROM sends WHERE send_id = 'a'")
-        == db::vendor_message_key("twilio", "SM1"));
+        == db::sqlite::vendor_message_key("twilio", "SM1"));
   CHECK(peek_int(dir.ledger(), "SELECT message_key FROM sends WHERE send_id = 'b'")
-        == db::vendor_message_key("twilio", "SM2"));
+        == db::sqlite::vendor_message_key("twilio", "SM2"));
   REQUIRE(said.size() >= 2);
   CHECK_THAT(said.front(), Catch::StartsWith("upgrading the ledger from schema version 4 to 7"));
   CHECK(std::any_of(said.begin(), said.end(), [](const std::string& s) {
@@ -210,18 +208,18 @@ TEST_CASE("a version 5 ledger counts its pending sends, and keeps refusing dupli
   }
   auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}});
   const auto& path = dir.ledger();
-  CHECK(peek_int(path, "PRAGMA user_version") == db::latest_schema_version());
+  CHECK(peek_int(path, "PRAGMA user_version") == db::sqlite::latest_schema_version());
   CHECK(peek_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN ('sends_pending', 'events_dedupe')") == 0);
   auto reader = open_reader(path);
   using counts = std::vector<std::pair<std::string, std::int64_t>>;
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 1}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}, {"twilio", 1}});
 
   // The stored event is still a duplicate; a new one applies, and the counts follow it.
   auto again = apply_committed(*store, {make_event("SM1", core::status::sent, t0 + 1s, "SM1|delivered"),
                                         make_event("SM2", core::status::failed, t0 + 2s, "SM2|failed")});
   CHECK(again.duplicates == 1);
   CHECK(again.applied == 1);
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}});
   CHECK(history_of(*reader, "a") == std::vector<std::string>{"intake/pending/", "webhook/sent/"});
 }
 
@@ -233,9 +231,9 @@ TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[
   { // A collision of SHA-256's first 48 bits cannot be found on purpose: give x SM2's key and y SM3's. Both come
     // before the send they collide with in the index (same key, lower row id).
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
-    raw.exec("UPDATE sends SET message_key = " + std::to_string(db::vendor_message_key("twilio", "SM2"))
+    raw.exec("UPDATE sends SET message_key = " + std::to_string(db::sqlite::vendor_message_key("twilio", "SM2"))
              + " WHERE send_id = 'x'");
-    raw.exec("UPDATE sends SET message_key = " + std::to_string(db::vendor_message_key("twilio", "SM3"))
+    raw.exec("UPDATE sends SET message_key = " + std::to_string(db::sqlite::vendor_message_key("twilio", "SM3"))
              + " WHERE send_id = 'y'");
   }
   auto failed = make_event("SM2", core::status::failed, t0 + 1s, "SM2|failed", "30003", core::category::unreachable);
@@ -257,11 +255,11 @@ TEST_CASE("a ledger of a newer schema is refused", "[db][open]") {
   open_store(dir.ledger()).reset();
   {
     SQLite::Database raw{dir.ledger(), SQLite::OPEN_READWRITE};
-    raw.exec("PRAGMA user_version = " + std::to_string(db::latest_schema_version() + 1));
+    raw.exec("PRAGMA user_version = " + std::to_string(db::sqlite::latest_schema_version() + 1));
   }
   const auto message = refusal(dir.ledger());
   CHECK_THAT(message, Catch::Contains("run a newer deliveryd"));
-  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::latest_schema_version() + 1);
+  CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::sqlite::latest_schema_version() + 1);
 }
 
 TEST_CASE("a foreign SQLite file is refused and left as it was", "[db][open]") {
@@ -336,9 +334,9 @@ TEST_CASE("a folder that cannot be created is an open error", "[db][open]") {
 
 TEST_CASE("a reader cannot open a ledger that does not exist", "[db][open]") {
   temp_dir dir;
-  auto opened = db::ledger_reader::open(dir.ledger());
-  auto* err = std::get_if<db::open_error>(&opened);
-  REQUIRE(err != nullptr);
-  CHECK_THAT(err->message, Catch::Contains("cannot open the ledger for reading"));
+  auto opened = db::open_reader(ledger_at(dir.ledger()));
+  REQUIRE_FALSE(opened);
+  CHECK(opened.error().cause == db::fault::unavailable);
+  CHECK_THAT(opened.error().message, Catch::Contains("cannot open the ledger for reading"));
   CHECK_FALSE(std::filesystem::exists(dir.ledger()));
 }

@@ -13,7 +13,7 @@ TEST_CASE("pending sends are counted per vendor; final, excluded and uncertain o
   temp_dir dir;
   auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}, {core::vendor::carrier, 2h}});
   auto reader = open_reader(dir.ledger());
-  CHECK(reader->pending_by_vendor().empty());
+  CHECK(reader->pending_by_vendor().value().empty());
 
   auto a = make_send("a", t0);
   auto b = make_send("b", t0 + 1s);
@@ -24,14 +24,14 @@ TEST_CASE("pending sends are counted per vendor; final, excluded and uncertain o
   excluded.vendor.reset();
   excluded.excluded = 10006;
   REQUIRE(register_committed(*store, {a, b, c, excluded}).accepted == 4);
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 2}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}, {"twilio", 2}});
 
   apply_committed(*store, {make_event("SM-b", status::sent, t0 + 5s, "b-delivered")});
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 1}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}, {"twilio", 1}});
 
   // a's deadline passes: uncertain is final for reporting, not pending.
   CHECK(fire_committed(*store, t0 + twilio_after) == 1);
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}});
 }
 
 TEST_CASE("the pending counts follow the transactions that change the sends: rollback, purge, re-post",
@@ -43,14 +43,14 @@ TEST_CASE("the pending counts follow the transactions that change the sends: rol
   auto old = make_send("old", t0 - std::chrono::hours{24 * 400});
   old.vendor = core::vendor::carrier;
   REQUIRE(register_committed(*store, {old, make_send("a"), make_send("b")}).accepted == 3);
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 2}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}, {"twilio", 2}});
 
   // Rolled back with the sends they counted.
-  store->begin();
-  CHECK(store->register_sends({make_send("c")}, {}, t0).accepted == 1);
-  CHECK(store->apply_events({make_event("SM-x", status::sent, t0, "held")}, t0).held == 1);
+  store->begin().value();
+  CHECK(store->register_sends({make_send("c")}, {}, t0).value().accepted == 1);
+  CHECK(store->apply_events({make_event("SM-x", status::sent, t0, "held")}, t0).value().held == 1);
   store->rollback();
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 2}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}, {"twilio", 2}});
 
   // A re-post is a duplicate and counts nothing; a vendor id learnt later changes no state.
   auto a_with_id = make_send("a");
@@ -58,13 +58,13 @@ TEST_CASE("the pending counts follow the transactions that change the sends: rol
   auto again = register_committed(*store, {make_send("b"), a_with_id});
   CHECK(again.duplicates == 1);
   CHECK(again.updated == 1);
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 2}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}, {"twilio", 2}});
 
   // The purge takes the year-old send out, and its count with it.
-  store->begin();
-  CHECK(store->purge(t0, 365, 100).sends == 1);
-  store->commit();
-  CHECK(reader->pending_by_vendor() == counts{{"twilio", 2}});
+  store->begin().value();
+  CHECK(store->purge(t0, 365, 100).value().sends == 1);
+  store->commit().value();
+  CHECK(reader->pending_by_vendor().value() == counts{{"twilio", 2}});
   CHECK(peek_int(dir.ledger(), "SELECT sends FROM pending_sends WHERE vendor = 'carrier'") == 0);
 
   // The counts agree with the sends themselves.
@@ -75,7 +75,7 @@ TEST_CASE("the pending counts follow the transactions that change the sends: rol
   auto older = make_send("older", t0 - std::chrono::hours{24 * 400});
   older.vendor = core::vendor::carrier;
   REQUIRE(register_committed(*store, {older}).accepted == 1);
-  CHECK(reader->pending_by_vendor() == counts{{"carrier", 1}, {"twilio", 2}});
-  CHECK(store->purge(t0, 365, 100).sends == 1);
-  CHECK(reader->pending_by_vendor() == counts{{"twilio", 2}});
+  CHECK(reader->pending_by_vendor().value() == counts{{"carrier", 1}, {"twilio", 2}});
+  CHECK(store->purge(t0, 365, 100).value().sends == 1);
+  CHECK(reader->pending_by_vendor().value() == counts{{"twilio", 2}});
 }

@@ -50,7 +50,7 @@ TEST_CASE("a new send is accepted, pending, with its deadline and an intake entr
   CHECK(peek_text(path, "SELECT vendor_message_id FROM sends WHERE send_id = 'a'") == "<null>");
 
   auto reader = open_reader(path);
-  auto detail = reader->find("a");
+  auto detail = reader->find("a").value();
   REQUIRE(detail);
   REQUIRE(detail->history.size() == 1);
   CHECK(detail->history[0].source == "intake");

@@ -105,10 +105,10 @@ TEST_CASE("roll-ups equal a recount from the sends after random histories", "[db
   store.reset();
   // It says so, as long start-up work does (the daemon logs it and asks systemd for more start time).
   std::vector<std::string> said;
-  db::store_options options{dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::no_fsync, {}, "UTC"};
+  auto options = ledger_at(dir.ledger());
+  options.zone = "UTC";
   options.on_progress = [&](const std::string& what) { said.push_back(what); };
-  auto opened = db::ledger_store::open(options);
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
+  auto opened = open_store(options);
   CHECK(stored(dir.ledger()) == recount(dir.ledger()));
   REQUIRE(said.size() == 1);
   CHECK_THAT(said[0], Catch::StartsWith("counting every send's day and the roll-ups in UTC"));
@@ -129,18 +129,18 @@ TEST_CASE("vendor prices are counted once per send, per currency, and follow a c
     u.price = std::move(price);
     u.price_unit = "USD";
     u.received_at = t0;
-    store->begin();
-    store->apply_polls({u}, t0);
-    store->commit();
+    store->begin().value();
+    store->apply_polls({u}, t0).value();
+    store->commit().value();
   };
   poll("-0.00790");
   poll("-0.00790");
   auto reader = open_reader(dir.ledger());
   const auto day = core::zone::locate("Asia/Seoul")->day_of(t0);
-  CHECK(reader->summary("all", "", day, day).price_micros == std::map<std::string, std::int64_t>{{"USD", 7900}});
-  CHECK(reader->summary("campaign", "c1", day, day).price_micros.at("USD") == 7900);
+  CHECK(reader->summary("all", "", day, day).value().price_micros == std::map<std::string, std::int64_t>{{"USD", 7900}});
+  CHECK(reader->summary("campaign", "c1", day, day).value().price_micros.at("USD") == 7900);
   poll("-0.01000");
-  CHECK(reader->summary("all", "", day, day).price_micros.at("USD") == 10000);
+  CHECK(reader->summary("all", "", day, day).value().price_micros.at("USD") == 10000);
 }
 
 TEST_CASE("purge removes sends, their events and roll-ups of days before the retention window, in steps",
@@ -157,9 +157,9 @@ TEST_CASE("purge removes sends, their events and roll-ups of days before the ret
   apply_committed(*store, {make_event("held-forever", core::status::sent, t0 - std::chrono::days{400}, "h|1")});
   std::vector<std::size_t> steps;
   for (int step = 0; step < 10; ++step) {
-    store->begin();
-    auto out = store->purge(t0, 365, 10);
-    store->commit();
+    store->begin().value();
+    auto out = store->purge(t0, 365, 10).value();
+    store->commit().value();
     steps.push_back(out.sends);
     if (!out.more)
       break;
@@ -181,9 +181,9 @@ TEST_CASE("the purge step that takes the last old sends says so, even when they 
   register_committed(*store, old_sends, {}, t0 - std::chrono::days{400});
   std::vector<std::pair<std::size_t, bool>> steps;
   for (int step = 0; step < 3; ++step) {
-    store->begin();
-    auto out = store->purge(t0, 365, 10);
-    store->commit();
+    store->begin().value();
+    auto out = store->purge(t0, 365, 10).value();
+    store->commit().value();
     steps.emplace_back(out.sends, out.more);
     if (!out.more)
       break;

@@ -99,9 +99,9 @@ TEST_CASE("sources equal a recount from the sends after random registrations and
   }
   REQUIRE_FALSE(stored(dir.ledger()).empty());
   store.reset();
-  auto opened = db::ledger_store::open({dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::no_fsync,
-                                        {}, "UTC"});
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(opened));
+  auto options = ledger_at(dir.ledger());
+  options.zone = "UTC";
+  auto opened = open_store(options);
   CHECK(stored(dir.ledger()) == recount(dir.ledger()));
 }
 
@@ -116,7 +116,7 @@ TEST_CASE("the sources of a month: most sends first, named by the latest send wi
                               sourced("b2", true, "cmp-b", "", t0, 2), sourced("o2", false, "ot-1", "", t0, 3),
                               sourced("o3", false, "ot-1", "", t0, 4)});
   auto reader = open_reader(dir.ledger());
-  const auto sources = reader->sources(month);
+  const auto sources = reader->sources(month).value();
   REQUIRE(sources.size() == 3);
   // cmp-a and ot-1 both have 3: the type breaks the tie (campaign first), then the id.
   CHECK((sources[0].type == "campaign" && sources[0].source_id == "cmp-a" && sources[0].name == "A renamed"
@@ -129,11 +129,11 @@ TEST_CASE("the sources of a month: most sends first, named by the latest send wi
   const auto days = core::days_of(month);
   for (const auto& s : sources) {
     std::int64_t logical = 0;
-    for (const auto& r : reader->summary(s.type, s.source_id, days.front(), days.back()).rows)
+    for (const auto& r : reader->summary(s.type, s.source_id, days.front(), days.back()).value().rows)
       logical += r.logical;
     CHECK(logical == s.total);
   }
-  CHECK(reader->sources(core::next_month(month)).empty());
+  CHECK(reader->sources(core::next_month(month)).value().empty());
 }
 
 TEST_CASE("a purge that cuts a month leaves the sources of its kept days, and drops the months before",
@@ -156,15 +156,15 @@ TEST_CASE("a purge that cuts a month leaves the sources of its kept days, and dr
   REQUIRE(core::month_of(zone.day_of(cut - std::chrono::hours{1})) == core::month_of(first_kept));
   register_committed(*store, sends, {}, cut - std::chrono::days{40});
   for (bool more = true; more;) {
-    store->begin();
-    more = store->purge(t0, 365, step).more;
-    store->commit();
+    store->begin().value();
+    more = store->purge(t0, 365, step).value().more;
+    store->commit().value();
   }
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 2);
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sources") == 1); // the month before is gone, not negative
   CHECK(totals(stored(dir.ledger())) == totals(recount(dir.ledger())));
   auto reader = open_reader(dir.ledger());
-  const auto kept = reader->sources(core::month_of(first_kept));
+  const auto kept = reader->sources(core::month_of(first_kept)).value();
   REQUIRE(kept.size() == 1);
   CHECK(kept[0].total == 2);
   CHECK(kept[0].name == "Cut"); // the name stays that of the latest named send registered
@@ -185,9 +185,9 @@ TEST_CASE("a version 6 ledger counts the sources of every month when it is upgra
     raw.exec("PRAGMA user_version = 6;");
   }
   std::vector<std::string> said;
-  db::store_options options{dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::no_fsync, {}};
+  auto options = ledger_at(dir.ledger());
   options.on_progress = [&](const std::string& what) { said.push_back(what); };
-  REQUIRE(std::holds_alternative<std::unique_ptr<db::ledger_store>>(db::ledger_store::open(options)));
+  REQUIRE(open_store(options));
   CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == 7);
   CHECK(stored(dir.ledger()) == before);
   INFO(Catch::Detail::stringify(said));

@@ -16,10 +16,10 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include "db/checkpointer.hpp"
-#include "db/store.hpp"
+#include "db/sqlite/checkpointer.hpp"
+#include "db/sqlite/store.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 /// A registered send as stored, for idempotency checks.
 struct stored_send {
@@ -63,14 +63,14 @@ rollup_key read_key(SQLite::Statement& q, int first, std::int64_t id);
 /// Reads status, code, reason, category and decided_at from five consecutive columns starting at `first`.
 core::send_state read_state(SQLite::Statement& q, int first);
 
-/// Why an existing ledger at `path` must not be opened, before SQLite touches it: it is empty, or it, its -wal
-/// and -shm files or their folder cannot be written (a sentence naming the file); nullopt when it may be, or
-/// when there is no file yet (store_faults.cpp).
-std::optional<std::string> refuse_before_open(const std::string& path);
+/// Why an existing ledger at `path` must not be opened, before SQLite touches it: it is empty (corrupt), or it,
+/// its -wal and -shm files or their folder cannot be written (read_only; a sentence naming the file); nullopt
+/// when it may be, or when there is no file yet (store_faults.cpp).
+std::optional<ledger_error> refuse_before_open(const std::string& path);
 
 /// What made opening the ledger at `path` throw `failure`, in words for a person ("the disk is full", …; the
 /// SQLite message when nothing more precise is known) (store_faults.cpp).
-std::string explain_open_failure(const std::exception& failure, const std::string& path);
+ledger_error explain_open_failure(const std::exception& failure, const std::string& path);
 
 struct ledger_store::impl {
   SQLite::Database db;
@@ -111,13 +111,17 @@ struct ledger_store::impl {
   std::map<source_row, std::pair<std::int64_t, std::string>> pending_sources;
   std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
   int wal_frames = 0;        ///< the WAL's length after the last commit, from SQLite's WAL hook
-  int wal_restart_pages = 0; ///< store_options::wal_restart_pages
-  durability sync = durability::fsync_in_commit;
+  int wal_restart_pages = 0; ///< sqlite_options::wal_restart_pages
+  durability sync = durability::on_commit;
   std::string wal_path;   ///< the database's path + "-wal"
   std::mutex wal_mutex;   ///< guards wal_fd (sync_wal may run on another thread than the writer)
   int wal_fd = -1;        ///< the WAL, opened by sync_wal for its fdatasync
 
   ~impl();
+
+  /// Resets every prepared statement without throwing. After a failed step SQLiteCpp's reset() throws that
+  /// failure again, so a statement left as it failed would fail the next transaction that uses it too.
+  void reset_statements() noexcept;
 
   /// Prepares every statement on a migrated connection.
   impl(SQLite::Database&& migrated, deadline_table table, poll_table poll_settings);
@@ -193,4 +197,4 @@ struct ledger_store::impl {
                        core::timestamp now, events_outcome& outcome);
 };
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

@@ -1,5 +1,6 @@
 #pragma once
-/// The ledger's writer: one SQLite connection, statements prepared once, group transactions.
+/// The SQLite ledger's writer: one connection, statements prepared once, group transactions. It throws
+/// SQLite::Exception as SQLiteCpp does; db/sqlite/backend.cpp turns that into values at the storage interface.
 /// Not thread-safe: exactly one owner (the ledger actor, on its own thread) uses it.
 
 #include <chrono>
@@ -11,56 +12,17 @@
 #include <variant>
 #include <vector>
 
-#include "db/records.hpp"
-#include "db/schema.hpp"
+#include "db/ledger.hpp"
+#include "db/sqlite/schema.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
-/// When a commit reaches the disk.
-enum class durability {
-  /// synchronous=FULL: COMMIT itself fsyncs the WAL.
-  fsync_in_commit,
-  /// synchronous=NORMAL, and whoever acknowledges a commit first calls sync_wal(): as durable as FULL for what
-  /// is acknowledged, but the fsync can run on another thread while the next transaction is built (the daemon).
-  fsync_after_commit,
-  /// synchronous=NORMAL and nothing more: survives a crash of the process, not of the machine (bench fills,
-  /// tests).
-  no_fsync,
-};
-
-/// How to open the ledger for writing.
-struct store_options {
-  std::string path;             ///< the database file; created with its folder on first start
-  deadline_table deadlines;     ///< uncertain_after per enabled vendor
-  durability sync = durability::fsync_in_commit; ///< when a commit reaches the disk
-  poll_table polls;             ///< first polls of the vendors that poll
-  std::string zone = "Asia/Seoul"; ///< IANA zone of the roll-ups' days
-  /// How often a thread of its own checkpoints the WAL (see db/checkpointer.hpp); zero leaves checkpoints to
-  /// the writer's commits, as SQLite does by default.
-  std::chrono::milliseconds checkpoint_every{500};
-  /// The WAL length, in pages, past which the writer copies what is left of it back into the database file right
-  /// after a commit, so that the next transaction starts the WAL over from its beginning. Under steady load the
-  /// checkpointer never catches up with the last commit, and the WAL would only grow (see db/checkpointer.hpp).
-  /// 65,536 pages of 4 KiB is 256 MiB; the WAL file is kept at up to twice that (journal_size_limit). Against
-  /// 64 MiB, intake ran 14 % faster (docs/performance.md): the writer copies a WAL's tail once per restart.
-  int wal_restart_pages = 65536;
-  /// Told, in a sentence, what open() is doing when it does long one-time work (a schema migration, the roll-ups
-  /// recounted for a new [time] zone), at each step and at least every 5 s while a statement runs, from the
-  /// thread that called open(). The daemon logs it and asks systemd for more start time.
-  progress_report on_progress{};
-};
-
-/// Why the ledger could not be opened.
-struct open_error {
-  std::string message; ///< a sentence for the operator
-};
-
-/// The writer side of the ledger.
+/// The writer side of an SQLite ledger.
 class ledger_store {
 public:
   /// Opens (creating if needed) and migrates the ledger. A foreign or corrupt file is an error, never replaced;
   /// so is a ledger that cannot be written (its mode, owner or mount), which SQLite would open read-only.
-  static std::variant<std::unique_ptr<ledger_store>, open_error> open(const store_options& options);
+  static std::variant<std::unique_ptr<ledger_store>, ledger_error> open(const ledger_options& options);
 
   ~ledger_store();
   ledger_store(const ledger_store&) = delete;
@@ -112,7 +74,7 @@ public:
   /// What made an operation of this store throw `failure`, in words for a person: "the disk is full", "the
   /// ledger's file system is read-only", … (the SQLite message when nothing more precise is known). Call it
   /// before rollback(): it reads the OS error of the connection's last failure.
-  std::string explain(const std::exception& failure) const;
+  ledger_error explain(const std::exception& failure) const;
 
 private:
   /// Inserts `s` as a new send with its intake event, roll-up counts and any events held for it; false (and
@@ -124,4 +86,4 @@ private:
   std::unique_ptr<impl> self_;
 };
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

@@ -28,7 +28,7 @@
 #include <string>
 #include <thread>
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 class wal_checkpointer {
 public:
@@ -59,4 +59,4 @@ private:
   std::thread thread_;       ///< last: starts once everything above exists
 };
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

@@ -3,10 +3,10 @@
 #include <stdexcept>
 
 #include "core/codes.hpp"
-#include "db/schema.hpp"
-#include "db/store_impl.hpp"
+#include "db/sqlite/schema.hpp"
+#include "db/sqlite/store_impl.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 using adapters::intake::rejection;
 using adapters::intake::send_request;
@@ -310,4 +310,4 @@ deadline_outcome ledger_store::fire_deadlines(core::timestamp now, std::size_t l
   return {due.size(), due.size() + settled.size() == limit};
 }
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

@@ -1,4 +1,4 @@
-#include "db/checkpointer.hpp"
+#include "db/sqlite/checkpointer.hpp"
 
 #include <optional>
 
@@ -8,7 +8,7 @@
 
 #include "core/thread_name.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 wal_checkpointer::wal_checkpointer(std::string path, std::chrono::milliseconds every)
   : path_{std::move(path)}, every_{every}, thread_{[this] { run(); }} {}
@@ -81,4 +81,4 @@ void wal_checkpointer::run() {
   }
 }
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

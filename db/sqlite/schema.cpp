@@ -1,4 +1,4 @@
-#include "db/schema.hpp"
+#include "db/sqlite/schema.hpp"
 
 #include <array>
 #include <cstdint>
@@ -21,7 +21,7 @@
   "  FROM sends WHERE type IN ('campaign', 'one_time') AND source_id IS NOT NULL GROUP BY 1, 2, 3) AS g " \
   "LEFT JOIN sends AS named ON named.id = g.named_id;\n"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 namespace {
 
@@ -305,4 +305,4 @@ std::optional<std::string> migrate(SQLite::Database& db, const progress_report& 
   return std::nullopt;
 }
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

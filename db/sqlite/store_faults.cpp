@@ -13,9 +13,9 @@
 
 #include <SQLiteCpp/Exception.h>
 
-#include "db/store_impl.hpp"
+#include "db/sqlite/store_impl.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 namespace {
 
@@ -91,31 +91,33 @@ bool no_space_left(const std::string& path) {
 
 /// What made an operation on the ledger at `file` throw `failure`, in words for a person; `os_error` is the
 /// errno SQLite saw, 0 when unknown.
-std::string describe(const std::exception& failure, int os_error, const std::string& file) {
+ledger_error describe(const std::exception& failure, int os_error, const std::string& file) {
   const auto* sql = dynamic_cast<const SQLite::Exception*>(&failure);
   if (sql == nullptr)
-    return failure.what(); // not SQLite's: a bug, said as it is
+    return {fault::unavailable, failure.what()}; // not SQLite's: a bug, said as it is
   // The primary code says what SQLite saw; the OS error (errno of the failed read, write or sync) says why.
   const int code = sql->getErrorCode() & 0xFF;
   // A file system the kernel turned read-only after an error may fail writes with EIO, not EROFS: ask the mount.
   if (emergency_read_only(file))
-    return "the ledger's file system is read-only: the kernel made it so after an error (see its log)";
+    return {fault::read_only, "the ledger's file system is read-only: the kernel made it so after an error (see its log)"};
   if (os_error == EROFS || on_read_only_mount(file))
-    return "the ledger's file system is read-only";
+    return {fault::read_only, "the ledger's file system is read-only"};
   if (code == SQLITE_FULL || os_error == ENOSPC || (code == SQLITE_IOERR && no_space_left(file)))
-    return "the disk is full";
+    return {fault::full, "the disk is full"};
   if (os_error == EDQUOT)
-    return "deliveryd's disk quota is used up";
+    return {fault::full, "deliveryd's disk quota is used up"};
   if (code == SQLITE_READONLY)
-    return "the ledger cannot be written (" + std::string{failure.what()} + ")";
+    return {fault::read_only, "the ledger cannot be written (" + std::string{failure.what()} + ")"};
   if (code == SQLITE_IOERR)
-    return "the disk reports an I/O error (" + std::string{failure.what()} + ")";
-  return failure.what();
+    return {fault::unavailable, "the disk reports an I/O error (" + std::string{failure.what()} + ")"};
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+    return {fault::corrupt, failure.what()};
+  return {fault::unavailable, failure.what()};
 }
 
 } // namespace
 
-std::optional<std::string> refuse_before_open(const std::string& path) {
+std::optional<ledger_error> refuse_before_open(const std::string& path) {
   std::error_code error;
   const auto size = std::filesystem::file_size(path, error);
   if (error)
@@ -123,18 +125,20 @@ std::optional<std::string> refuse_before_open(const std::string& path) {
   // SQLite takes an empty file for a new database: a ledger emptied by a failed copy or restore would be
   // replaced by a new, empty one without a word.
   if (size == 0)
-    return "the file is empty, and a ledger never is (a failed copy or restore?): restore it from a backup, or "
-           "remove it to start a new, empty ledger";
-  return refuse_unwritable(path);
+    return ledger_error{fault::corrupt, "the file is empty, and a ledger never is (a failed copy or restore?): "
+                                        "restore it from a backup, or remove it to start a new, empty ledger"};
+  if (auto why = refuse_unwritable(path))
+    return ledger_error{fault::read_only, std::move(*why)};
+  return std::nullopt;
 }
 
-std::string explain_open_failure(const std::exception& failure, const std::string& path) {
+ledger_error explain_open_failure(const std::exception& failure, const std::string& path) {
   return describe(failure, 0, path);
 }
 
-std::string ledger_store::explain(const std::exception& failure) const {
+ledger_error ledger_store::explain(const std::exception& failure) const {
   return describe(failure, sqlite3_system_errno(self_->db.getHandle()),
                   sqlite3_db_filename(self_->db.getHandle(), "main"));
 }
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

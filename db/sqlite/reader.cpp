@@ -1,4 +1,4 @@
-#include "db/reader.hpp"
+#include "db/sqlite/reader.hpp"
 
 #include <array>
 #include <charconv>
@@ -7,7 +7,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 namespace {
 
@@ -56,14 +56,6 @@ void bind_filter(SQLite::Statement& q, const log_filter& filter) {
   bind_optional(q, 8, filter.contact);
 }
 
-/// Writes the text of a cursor into `buf` (large enough for two int64 in base 36 and the dot).
-std::string_view write_cursor(const log_cursor& c, std::array<char, 48>& buf) noexcept {
-  auto* end = std::to_chars(buf.data(), buf.data() + buf.size(), c.requested_at, 36).ptr;
-  *end++ = '.';
-  end = std::to_chars(end, buf.data() + buf.size(), c.id, 36).ptr;
-  return {buf.data(), static_cast<std::size_t>(end - buf.data())};
-}
-
 /// A prepared statement taken for one read. It is reset without throwing when taken (SQLiteCpp's reset() throws
 /// the failure of the statement's last step again, which would fail a read after the one that failed), and reset
 /// again when the read ends, by an exception too, so that a failed read never leaves a read transaction open on a
@@ -81,29 +73,7 @@ private:
 
 } // namespace
 
-std::string encode_cursor(const log_cursor& c) {
-  std::array<char, 48> buf{};
-  return std::string{write_cursor(c, buf)};
-}
-
-std::optional<log_cursor> decode_cursor(std::string_view text) noexcept {
-  auto dot = text.find('.');
-  if (dot == std::string_view::npos || dot == 0 || dot + 1 >= text.size() || text.size() > 40)
-    return std::nullopt;
-  log_cursor c;
-  auto first = std::from_chars(text.data(), text.data() + dot, c.requested_at, 36);
-  auto second = std::from_chars(text.data() + dot + 1, text.data() + text.size(), c.id, 36);
-  if (first.ec != std::errc{} || first.ptr != text.data() + dot || second.ec != std::errc{}
-      || second.ptr != text.data() + text.size() || c.requested_at < 0 || c.id < 0)
-    return std::nullopt;
-  // One text per cursor: from_chars also takes upper-case digits, a '-' before zero and leading zeros.
-  std::array<char, 48> again{};
-  if (write_cursor(c, again) != text)
-    return std::nullopt;
-  return c;
-}
-
-struct ledger_reader::impl {
+struct reader::impl {
   SQLite::Database db;
   SQLite::Statement day;
   SQLite::Statement ascending;
@@ -185,18 +155,18 @@ struct ledger_reader::impl {
   }
 };
 
-std::variant<std::unique_ptr<ledger_reader>, open_error> ledger_reader::open(const std::string& path) {
+std::variant<std::unique_ptr<reader>, ledger_error> reader::open(const std::string& path) {
   try {
-    return std::unique_ptr<ledger_reader>{new ledger_reader{std::make_unique<impl>(path)}};
+    return std::unique_ptr<reader>{new reader{std::make_unique<impl>(path)}};
   } catch (const std::exception& e) {
-    return open_error{path + ": cannot open the ledger for reading: " + e.what()};
+    return ledger_error{fault::unavailable, path + ": cannot open the ledger for reading: " + e.what()};
   }
 }
 
-ledger_reader::ledger_reader(std::unique_ptr<impl> self) : self_{std::move(self)} {}
-ledger_reader::~ledger_reader() = default;
+reader::reader(std::unique_ptr<impl> self) : self_{std::move(self)} {}
+reader::~reader() = default;
 
-day_page ledger_reader::day(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
+day_page reader::day(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
                             std::optional<log_cursor> after) {
   auto& q = self_->day;
   statement_use use{q};
@@ -209,7 +179,7 @@ day_page ledger_reader::day(core::timestamp from, core::timestamp to, const log_
   return self_->read_page(q, limit);
 }
 
-day_page ledger_reader::ascending(core::timestamp from, core::timestamp to, const log_filter& filter,
+day_page reader::ascending(core::timestamp from, core::timestamp to, const log_filter& filter,
                                   std::size_t limit, std::optional<log_cursor> after) {
   auto& q = self_->ascending;
   statement_use use{q};
@@ -222,7 +192,7 @@ day_page ledger_reader::ascending(core::timestamp from, core::timestamp to, cons
   return self_->read_page(q, limit);
 }
 
-std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
+std::optional<send_detail> reader::find(const std::string& send_id) {
   auto& q = self_->find;
   statement_use use{q};
   q.bind(1, send_id);
@@ -247,7 +217,7 @@ std::optional<send_detail> ledger_reader::find(const std::string& send_id) {
   return d;
 }
 
-summary_data ledger_reader::summary(const std::string& scope, const std::string& scope_id, core::day_number first,
+summary_data reader::summary(const std::string& scope, const std::string& scope_id, core::day_number first,
                                    core::day_number last) {
   summary_data out;
   statement_use use_rollups{self_->rollups};
@@ -270,7 +240,7 @@ summary_data ledger_reader::summary(const std::string& scope, const std::string&
   return out;
 }
 
-std::vector<source_total> ledger_reader::sources(std::int32_t month) {
+std::vector<source_total> reader::sources(std::int32_t month) {
   auto& q = self_->month_sources;
   statement_use use{q};
   q.bind(1, month);
@@ -281,7 +251,7 @@ std::vector<source_total> ledger_reader::sources(std::int32_t month) {
   return out;
 }
 
-std::vector<poll_target> ledger_reader::due_polls(core::vendor vendor, core::timestamp now, std::size_t limit) {
+std::vector<poll_target> reader::due_polls(core::vendor vendor, core::timestamp now, std::size_t limit) {
   auto& q = self_->due;
   statement_use use{q};
   q.bind(1, std::string{core::to_string(vendor)});
@@ -302,7 +272,7 @@ std::vector<poll_target> ledger_reader::due_polls(core::vendor vendor, core::tim
   return out;
 }
 
-std::vector<std::pair<std::string, std::int64_t>> ledger_reader::pending_by_vendor() {
+std::vector<std::pair<std::string, std::int64_t>> reader::pending_by_vendor() {
   auto& q = self_->pending;
   statement_use use{q};
   std::vector<std::pair<std::string, std::int64_t>> out;
@@ -312,26 +282,4 @@ std::vector<std::pair<std::string, std::int64_t>> ledger_reader::pending_by_vend
   return out;
 }
 
-reader_pool::lease::~lease() {
-  if (pool_ && reader_) {
-    std::lock_guard lock{pool_->mutex_};
-    pool_->idle_.push_back(std::move(reader_));
-  }
-}
-
-std::variant<reader_pool::lease, open_error> reader_pool::acquire() {
-  {
-    std::lock_guard lock{mutex_};
-    if (!idle_.empty()) {
-      auto reader = std::move(idle_.back());
-      idle_.pop_back();
-      return lease{this, std::move(reader)};
-    }
-  }
-  auto opened = ledger_reader::open(path_);
-  if (auto* err = std::get_if<open_error>(&opened))
-    return *err;
-  return lease{this, std::move(std::get<std::unique_ptr<ledger_reader>>(opened))};
-}
-
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

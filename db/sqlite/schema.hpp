@@ -2,16 +2,17 @@
 /// The ledger's schema: versioned migrations compiled into the binary.
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "db/ledger.hpp"
 
 namespace SQLite {
 class Database;
 }
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 /// SQLite `application_id` of a deliveryd ledger ("DLVD"): a file with another id is not ours.
 inline constexpr int application_id = 0x444C5644;
@@ -28,13 +29,10 @@ std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor
 /// logical sends and the name of the latest send registered with one. Run with `sends.day` in the configured zone.
 extern const char* const sources_recount_sql;
 
-/// Told, in a sentence, what long one-time work at start (a migration, a recount of the roll-ups) is doing.
-using progress_report = std::function<void(const std::string&)>;
-
 /// Brings a freshly opened writer connection to the latest schema in one transaction per migration (a
 /// migration that rewrites every send commits in steps, and resumes where it stopped after a crash).
 /// Refuses (returns a sentence) a file that belongs to another application, or that was written by a newer
 /// deliveryd. Throws SQLite::Exception on I/O errors.
 std::optional<std::string> migrate(SQLite::Database& db, const progress_report& progress = {});
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

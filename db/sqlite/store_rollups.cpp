@@ -6,9 +6,9 @@
 
 #include "core/money.hpp"
 #include "core/month.hpp"
-#include "db/store_impl.hpp"
+#include "db/sqlite/store_impl.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 std::optional<rollup_key> ledger_store::impl::load_key(std::int64_t id) {
   auto& q = load_key_stmt;
@@ -259,4 +259,4 @@ purge_outcome ledger_store::purge(core::timestamp now, int retention_days, std::
   return out;
 }
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

@@ -3,10 +3,10 @@
 
 #include "core/codes.hpp"
 #include "core/failover.hpp"
-#include "db/schema.hpp"
-#include "db/store_impl.hpp"
+#include "db/sqlite/schema.hpp"
+#include "db/sqlite/store_impl.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 namespace {
 
@@ -348,4 +348,4 @@ send_ref ledger_store::impl::attach_held(send_ref send, std::string_view vendor,
   return send;
 }
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite

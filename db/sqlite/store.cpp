@@ -1,4 +1,4 @@
-#include "db/store.hpp"
+#include "db/sqlite/store.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -16,26 +16,26 @@
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 
-#include "db/schema.hpp"
-#include "db/store_impl.hpp"
+#include "db/sqlite/schema.hpp"
+#include "db/sqlite/store_impl.hpp"
 
-namespace deliveryd::db {
+namespace deliveryd::db::sqlite {
 
 namespace {
 
-void configure_writer(SQLite::Database& db, const store_options& options) {
+void configure_writer(SQLite::Database& db, const ledger_options& options) {
   db.exec("PRAGMA journal_mode = WAL");
   // FULL: the WAL is fsynced at every commit, so an acknowledged job survives power loss, not only a crash of
-  // the process (NORMAL alone would not). fsync_after_commit gives the same guarantee with NORMAL plus sync_wal()
+  // the process (NORMAL alone would not). after_sync gives the same guarantee with NORMAL plus sync_wal()
   // before any acknowledgement, which lets the fsync run beside the next transaction.
-  db.exec(options.sync == durability::fsync_in_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  db.exec(options.sync == durability::on_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = OFF");
   db.exec("PRAGMA temp_store = MEMORY");
   // When the WAL starts over, a file grown larger than this is cut back to it. Twice the restart length: the WAL
   // overshoots it by up to a commit, and space the file keeps is rewritten in place, where new space costs ext4
   // an allocation and the zeroing of each block that a frame (4,120 bytes) covers only in part.
   db.exec("PRAGMA journal_size_limit = " +
-          std::to_string(2 * static_cast<std::int64_t>(std::max(1, options.wal_restart_pages)) * 4096));
+          std::to_string(2 * static_cast<std::int64_t>(std::max(1, options.sqlite.wal_restart_pages)) * 4096));
   db.setBusyTimeout(5000);
 }
 
@@ -129,7 +129,7 @@ std::optional<std::string> check_integrity(SQLite::Database& db, const std::stri
 
 } // namespace
 
-std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const store_options& options) {
+std::variant<std::unique_ptr<ledger_store>, ledger_error> ledger_store::open(const ledger_options& options) {
   namespace fs = std::filesystem;
   disable_memory_statistics();
   try {
@@ -138,30 +138,31 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
       std::error_code ec;
       fs::create_directories(file.parent_path(), ec);
       if (ec)
-        return open_error{"cannot create the ledger's folder " + file.parent_path().string() + ": " + ec.message()};
+        return ledger_error{ec == std::errc::no_space_on_device ? fault::full : fault::read_only,
+                            "cannot create the ledger's folder " + file.parent_path().string() + ": " + ec.message()};
     }
     if (auto refused = refuse_before_open(options.path))
-      return open_error{options.path + ": " + *refused};
+      return ledger_error{refused->cause, options.path + ": " + refused->message};
     // NOMUTEX: only the ledger's thread uses this connection (the sync thread has a descriptor of its own, the
     // checkpointer a connection of its own), so SQLite's per-call locking of it is pure cost: 6 % of the ledger
     // thread in the SendGrid benchmark went to pthread_mutex_lock and unlock.
     SQLite::Database db{options.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX};
     if (sqlite3_db_readonly(db.getHandle(), "main") == 1) // what access() did not foresee (ACLs, a race)
-      return open_error{options.path + ": SQLite could open the ledger only read-only; check its owner, mode and "
-                                       "mount"};
+      return ledger_error{fault::read_only, options.path + ": SQLite could open the ledger only read-only; check its "
+                                            "owner, mode and mount"};
     if (auto bad = check_integrity(db, options.path))
-      return open_error{options.path + ": " + *bad};
+      return ledger_error{fault::corrupt, options.path + ": " + *bad};
     // Ownership is checked before anything is written: switching a foreign file to WAL would change its header.
     db.exec("PRAGMA cache_size = -65536"); // 64 MiB; set before migrating, which may rewrite or index every send
     {
       open_progress progress{db, options.on_progress}; // only while db is this connection: it moves below
       if (auto refused = migrate(db, progress.sayer()))
-        return open_error{options.path + ": " + *refused};
+        return ledger_error{fault::corrupt, options.path + ": " + *refused};
     }
     configure_writer(db, options);
     auto zone = core::zone::locate(options.zone);
     if (!zone)
-      return open_error{options.zone + " is not in this system's time zone database"};
+      return ledger_error{fault::corrupt, options.zone + " is not in this system's time zone database"};
     auto self = std::make_unique<impl>(std::move(db), options.deadlines, options.polls);
     self->sync = options.sync;
     self->wal_path = options.path + "-wal";
@@ -170,9 +171,9 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
       open_progress progress{self->db, options.on_progress}; // a change of zone reads every send once
       self->ensure_rollup_zone(progress.sayer());
     }
-    if (options.checkpoint_every.count() > 0) {
-      self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.checkpoint_every);
-      self->wal_restart_pages = std::max(1, options.wal_restart_pages);
+    if (options.sqlite.checkpoint_every.count() > 0) {
+      self->checkpointer = std::make_unique<wal_checkpointer>(options.path, options.sqlite.checkpoint_every);
+      self->wal_restart_pages = std::max(1, options.sqlite.wal_restart_pages);
       // Replaces SQLite's automatic checkpoint (after_commit() does that job): the hook only notes the length.
       sqlite3_wal_hook(
           self->db.getHandle(),
@@ -184,7 +185,8 @@ std::variant<std::unique_ptr<ledger_store>, open_error> ledger_store::open(const
     }
     return std::unique_ptr<ledger_store>{new ledger_store{std::move(self)}};
   } catch (const std::exception& e) {
-    return open_error{options.path + ": cannot open the ledger: " + explain_open_failure(e, options.path)};
+    auto why = explain_open_failure(e, options.path);
+    return ledger_error{why.cause, options.path + ": cannot open the ledger: " + why.message};
   }
 }
 
@@ -217,8 +219,18 @@ void ledger_store::impl::after_commit() {
       wal_frames >= 2 * wal_restart_pages);
 }
 
+void ledger_store::impl::reset_statements() noexcept {
+  for (auto* q : {&find_send_by_id, &find_send_by_message, &message_taken, &insert_send, &set_vendor_message_id,
+                  &update_state, &insert_event, &select_held, &delete_event, &select_due, &in_failover_of,
+                  &clear_deadline, &touch_probe, &set_poll, &failover_key, &failover_parent, &failover_legs,
+                  &set_logical, &load_key_stmt, &parent_of_stmt, &rollup_upsert, &price_upsert, &price_of,
+                  &pending_upsert, &source_upsert})
+    q->tryReset();
+}
+
 void ledger_store::rollback() noexcept {
   self_->discard_counts();
+  self_->reset_statements();
   try {
     self_->db.exec("ROLLBACK");
   } catch (...) {
@@ -263,4 +275,4 @@ bool ledger_store::probe() noexcept {
   }
 }
 
-} // namespace deliveryd::db
+} // namespace deliveryd::db::sqlite
