@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/time.hpp"
+#include "core/words.hpp"
 
 namespace deliveryd::core {
 
@@ -22,6 +23,14 @@ struct poll_plan {
   std::optional<timestamp> next;
   int attempts = 0;
 };
+
+/// True when a send of `vendor` that reaches `s` is not fetched again, whatever brought the state (a webhook, a
+/// poll, the deadline): a Kakao send that is sent, failed or excluded. An uncertain Kakao send is re-checked
+/// (plan_kakao); Twilio goes on fetching a final send until its price is known (plan_twilio), so no state stops
+/// it here. Every storage back end applies this when it writes a send's state.
+constexpr bool state_stops_polling(vendor v, status s) noexcept {
+  return v == vendor::kakao && (s == status::sent || s == status::failed || s == status::excluded);
+}
 
 /// The longest delay between two fetches of one send.
 inline constexpr std::chrono::milliseconds max_poll_delay = std::chrono::hours{1};

@@ -3,6 +3,7 @@
 
 #include "core/codes.hpp"
 #include "core/failover.hpp"
+#include "core/polling.hpp"
 #include "db/sqlite/schema.hpp"
 #include "db/sqlite/store_impl.hpp"
 
@@ -75,8 +76,7 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     // write a leaf of sends_by_deadline of its own.
     update_state{db, "UPDATE sends SET status = ?1, code = ?2, reason = ?3, category = ?4, decided_at = ?5, "
                      "updated_at = ?6, "
-                     "next_poll_at = CASE WHEN vendor = 'kakao' AND ?1 IN ('sent', 'failed', 'excluded') THEN NULL "
-                     "ELSE next_poll_at END WHERE id = ?7"},
+                     "next_poll_at = CASE WHEN ?8 THEN NULL ELSE next_poll_at END WHERE id = ?7"},
     insert_event{db, "INSERT OR IGNORE INTO events (send, vendor, vendor_message_id, dedupe_key, source, outcome, "
                      "code, reason, category, vendor_time, received_at, vendor_status, vendor_code, status_after, "
                      "code_after, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"},
@@ -232,6 +232,8 @@ void ledger_store::impl::write_state(const send_ref& send, const core::send_stat
   q.bind(5, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
   q.bind(6, static_cast<std::int64_t>(core::to_millis(now)));
   q.bind(7, static_cast<std::int64_t>(send.id));
+  const auto vendor = key ? core::parse_vendor(key->vendor) : std::nullopt;
+  q.bind(8, vendor && core::state_stops_polling(*vendor, state.current) ? 1 : 0); // core decides, not the SQL
   q.exec();
   if (!key)
     return;

@@ -62,3 +62,15 @@ TEST_CASE("Kakao: nothing is polled past the re-check window, whatever the last 
   for (auto outcome : {poll_outcome::pending, poll_outcome::error, poll_outcome::not_found, poll_outcome::uncertain})
     CHECK_FALSE(plan_kakao(outcome, 3, requested, requested + 72h, 30s, 72h, 0.5).next);
 }
+
+TEST_CASE("a Kakao send that is sent, failed or excluded is not fetched again; other states and vendors are",
+          "[polling]") {
+  for (auto s : {status::sent, status::failed, status::excluded})
+    CHECK(state_stops_polling(vendor::kakao, s));
+  for (auto s : {status::pending, status::uncertain})
+    CHECK_FALSE(state_stops_polling(vendor::kakao, s));
+  // Twilio fetches a final send until its price is known: its plan decides, not the state.
+  for (auto v : {vendor::twilio, vendor::email, vendor::carrier})
+    for (auto s : {status::pending, status::sent, status::failed, status::excluded, status::uncertain})
+      CHECK_FALSE(state_stops_polling(v, s));
+}
