@@ -155,6 +155,36 @@ inline std::size_t fire_committed(db::ledger_writer& store, core::timestamp now,
   return fired;
 }
 
+/// A send as the read interface gives it, through a connection of its own; nullopt when none has that id.
+inline std::optional<db::send_detail> find_send(const std::string& path, const std::string& send_id) {
+  return open_reader(path)->find(send_id).value();
+}
+
+/// A send that must be registered, as the read interface gives it.
+inline db::send_detail send_of(const std::string& path, const std::string& send_id) {
+  auto found = find_send(path, send_id);
+  if (!found)
+    FAIL("no send " << send_id);
+  return std::move(*found);
+}
+
+/// Every registered send's id, failover legs included, in the exports' order (requested_at, then registration).
+inline std::vector<std::string> all_sends(const std::string& path) {
+  auto reader = open_reader(path);
+  std::vector<std::string> ids;
+  std::optional<db::log_cursor> after;
+  do {
+    auto page = reader->ascending(core::from_millis(0), core::from_millis(4'102'444'800'000), {}, 1000, after).value();
+    for (const auto& row : page.rows) {
+      ids.push_back(row.send_id);
+      for (std::size_t i = 1; i < row.legs.size(); ++i) // the first is the Alimtalk send itself
+        ids.push_back(row.legs[i].send_id);
+    }
+    after = page.next;
+  } while (after);
+  return ids;
+}
+
 /// The single integer a query gives, read through a read-only connection of the test's own.
 inline std::int64_t peek_int(const std::string& path, const std::string& sql) {
   SQLite::Database db{path, SQLite::OPEN_READONLY};

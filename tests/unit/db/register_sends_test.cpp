@@ -42,20 +42,20 @@ TEST_CASE("a new send is accepted, pending, with its deadline and an intake entr
   CHECK(out.rejected.empty());
 
   const auto& path = dir.ledger();
-  CHECK(peek_text(path, "SELECT status FROM sends WHERE send_id = 'a'") == "pending");
-  CHECK(peek_text(path, "SELECT code FROM sends WHERE send_id = 'a'").empty());
-  CHECK(peek_int(path, "SELECT requested_at FROM sends WHERE send_id = 'a'") == core::to_millis(t0));
-  CHECK(peek_int(path, "SELECT deadline_at FROM sends WHERE send_id = 'a'") == core::to_millis(t0 + twilio_after));
-  CHECK(peek_int(path, "SELECT updated_at FROM sends WHERE send_id = 'a'") == core::to_millis(now));
-  CHECK(peek_text(path, "SELECT vendor_message_id FROM sends WHERE send_id = 'a'") == "<null>");
+  auto detail = send_of(path, "a");
+  CHECK(detail.row.status == "pending");
+  CHECK(detail.row.code.empty());
+  CHECK(detail.row.requested_at == t0);
+  CHECK(detail.vendor_message_id.empty());
+  REQUIRE(detail.history.size() == 1);
+  CHECK(detail.history[0].source == "intake");
+  CHECK(detail.history[0].status == "pending");
+  CHECK(detail.history[0].at == now);
 
-  auto reader = open_reader(path);
-  auto detail = reader->find("a").value();
-  REQUIRE(detail);
-  REQUIRE(detail->history.size() == 1);
-  CHECK(detail->history[0].source == "intake");
-  CHECK(detail->history[0].status == "pending");
-  CHECK(detail->history[0].at == now);
+  // Its deadline is uncertain_after from requested_at, to the millisecond.
+  CHECK(fire_committed(*store, t0 + twilio_after - 1ms) == 0);
+  CHECK(fire_committed(*store, t0 + twilio_after) == 1);
+  CHECK(send_of(path, "a").row.status == "uncertain");
 }
 
 TEST_CASE("a send of a vendor without uncertain_after gets no deadline", "[db][intake]") {
@@ -64,7 +64,8 @@ TEST_CASE("a send of a vendor without uncertain_after gets no deadline", "[db][i
   auto s = make_send("c");
   s.vendor = core::vendor::carrier;
   CHECK(register_committed(*store, {s}).accepted == 1);
-  CHECK(peek_text(dir.ledger(), "SELECT deadline_at FROM sends") == "<null>");
+  CHECK(fire_committed(*store, t0 + 365 * 24h) == 0);
+  CHECK(send_of(dir.ledger(), "c").row.status == "pending");
 }
 
 TEST_CASE("an excluded send is stored excluded with the code table's reason", "[db][intake]") {
@@ -79,14 +80,14 @@ TEST_CASE("an excluded send is stored excluded with the code table's reason", "[
   const auto* info = core::find_code("10001");
   REQUIRE(info != nullptr);
   const auto& path = dir.ledger();
-  CHECK(peek_text(path, "SELECT status FROM sends") == "excluded");
-  CHECK(peek_text(path, "SELECT code FROM sends") == "10001");
-  CHECK(peek_text(path, "SELECT reason FROM sends") == std::string{info->reason});
-  CHECK(peek_text(path, "SELECT category FROM sends") == std::string{core::to_string(info->cat)});
-  CHECK(peek_text(path, "SELECT excluded_code FROM sends") == "10001");
-  CHECK(peek_text(path, "SELECT vendor FROM sends") == "<null>");
-  CHECK(peek_text(path, "SELECT deadline_at FROM sends") == "<null>");
-  CHECK(peek_int(path, "SELECT decided_at FROM sends") == core::to_millis(now));
+  auto detail = send_of(path, "x");
+  CHECK(detail.row.status == "excluded");
+  CHECK(detail.row.code == "10001");
+  CHECK(detail.row.reason == std::string{info->reason});
+  CHECK(detail.row.category == std::string{core::to_string(info->cat)});
+  CHECK(detail.row.vendor.empty());
+  REQUIRE(detail.history.size() == 1);
+  CHECK(detail.history[0].at == now);
 
   auto reader = open_reader(path);
   CHECK(history_of(*reader, "x") == std::vector<std::string>{"intake/excluded/10001"});
@@ -95,9 +96,9 @@ TEST_CASE("an excluded send is stored excluded with the code table's reason", "[
   auto with_vendor = make_send("y");
   with_vendor.excluded = 10000;
   CHECK(register_committed(*store, {with_vendor}).accepted == 1);
-  CHECK(peek_text(path, "SELECT deadline_at FROM sends WHERE send_id = 'y'") == "<null>");
   CHECK(fire_committed(*store, t0 + 48h) == 0);
-  CHECK(peek_text(path, "SELECT status FROM sends WHERE send_id = 'y'") == "excluded");
+  CHECK(send_of(path, "y").row.status == "excluded");
+  CHECK(history_of(*reader, "y") == std::vector<std::string>{"intake/excluded/10000"});
 }
 
 TEST_CASE("re-posting an identical send is a duplicate", "[db][intake]") {
@@ -109,9 +110,7 @@ TEST_CASE("re-posting an identical send is a duplicate", "[db][intake]") {
   CHECK(out.duplicates == 1);
   CHECK(out.updated == 0);
   CHECK(out.rejected.empty());
-  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 1);
-  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM events") == 1); // no history entry for a duplicate
-  CHECK(peek_int(dir.ledger(), "SELECT updated_at FROM sends") == core::to_millis(t0));
+  CHECK(send_of(dir.ledger(), "full").history.size() == 1); // no history entry for a duplicate
 }
 
 TEST_CASE("the same send twice in one batch: accepted, then a duplicate", "[db][intake]") {
@@ -120,7 +119,8 @@ TEST_CASE("the same send twice in one batch: accepted, then a duplicate", "[db][
   auto out = register_committed(*store, {make_send("a", t0, 0), make_send("a", t0, 1)});
   CHECK(out.accepted == 1);
   CHECK(out.duplicates == 1);
-  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 1);
+  CHECK(all_sends(dir.ledger()) == std::vector<std::string>{"a"});
+  CHECK(send_of(dir.ledger(), "a").history.size() == 1);
 }
 
 TEST_CASE("re-posting without optional fields that are stored is a duplicate", "[db][intake]") {
@@ -137,9 +137,10 @@ TEST_CASE("re-posting without optional fields that are stored is a duplicate", "
   CHECK(out.updated == 0);
   CHECK(out.rejected.empty());
   // What was stored stays stored.
-  CHECK(peek_text(dir.ledger(), "SELECT source_name FROM sends") == "Black Friday");
-  CHECK(peek_text(dir.ledger(), "SELECT vendor_message_id FROM sends") == "SM1");
-  CHECK(peek_text(dir.ledger(), "SELECT fallback_of FROM sends") == "ak-1");
+  auto stored = send_of(dir.ledger(), "full");
+  CHECK(stored.row.source_name == "Black Friday");
+  CHECK(stored.vendor_message_id == "SM1");
+  CHECK(stored.fallback_of == "ak-1");
 }
 
 TEST_CASE("re-posting with a vendor_message_id the send did not have is an update", "[db][intake]") {
@@ -153,9 +154,14 @@ TEST_CASE("re-posting with a vendor_message_id the send did not have is an updat
   CHECK(out.accepted == 0);
   CHECK(out.duplicates == 0);
   CHECK(out.rejected.empty());
-  CHECK(peek_text(dir.ledger(), "SELECT vendor_message_id FROM sends") == "SM9");
-  CHECK(peek_int(dir.ledger(), "SELECT updated_at FROM sends") == core::to_millis(t0 + 2s));
-  CHECK(peek_text(dir.ledger(), "SELECT status FROM sends") == "pending");
+  auto updated = send_of(dir.ledger(), "a");
+  CHECK(updated.vendor_message_id == "SM9");
+  CHECK(updated.row.status == "pending");
+  REQUIRE(updated.history.size() == 2); // the update is an intake entry of its own
+  CHECK(updated.history[1].source == "intake");
+  CHECK(updated.history[1].at == t0 + 2s);
+  // Events about SM9 now reach the send.
+  CHECK(apply_committed(*store, {make_event("SM9", core::status::sent, t0 + 3s, "SM9|sent")}).applied == 1);
 
   // The same re-post again is now a duplicate.
   auto again = register_committed(*store, {with_id});
@@ -195,14 +201,13 @@ TEST_CASE("any other difference is a conflict that names the field", "[db][intak
   CHECK_THAT(out.rejected[0].detail, Catch::Contains(std::string{"different "} + diff.field));
 
   // Nothing of the re-post was stored.
-  const auto& path = dir.ledger();
-  CHECK(peek_int(path, "SELECT count(*) FROM sends") == 1);
-  CHECK(peek_int(path, "SELECT count(*) FROM events") == 1);
-  CHECK(peek_text(path, "SELECT type || '|' || medium || '|' || contact || '|' || source_id || '|' || source_name "
-                        "|| '|' || vendor || '|' || vendor_message_id || '|' || fallback_of FROM sends")
-        == "campaign|sms|+821012345678|c1|Black Friday|twilio|SM1|ak-1");
-  CHECK(peek_text(path, "SELECT excluded_code FROM sends") == "<null>");
-  CHECK(peek_int(path, "SELECT updated_at FROM sends") == core::to_millis(t0));
+  auto stored = send_of(dir.ledger(), "full");
+  const auto& r = stored.row;
+  CHECK(r.type + "|" + r.medium + "|" + r.contact + "|" + r.source_id + "|" + r.source_name + "|" + r.vendor + "|"
+          + stored.vendor_message_id + "|" + stored.fallback_of + "|" + r.status
+        == "campaign|sms|+821012345678|c1|Black Friday|twilio|SM1|ak-1|pending");
+  CHECK(r.requested_at == t0);
+  CHECK(stored.history.size() == 1);
 }
 
 TEST_CASE("adding a field other than vendor_message_id is a conflict", "[db][intake]") {
@@ -215,7 +220,7 @@ TEST_CASE("adding a field other than vendor_message_id is a conflict", "[db][int
   REQUIRE(out.rejected.size() == 1);
   CHECK(out.rejected[0].error == "conflict");
   CHECK_THAT(out.rejected[0].detail, Catch::Contains("different source_name"));
-  CHECK(peek_text(dir.ledger(), "SELECT source_name FROM sends") == "<null>");
+  CHECK(send_of(dir.ledger(), "a").row.source_name.empty());
 }
 
 TEST_CASE("a vendor_message_id that belongs to another send is a conflict", "[db][intake]") {
@@ -235,7 +240,7 @@ TEST_CASE("a vendor_message_id that belongs to another send is a conflict", "[db
     CHECK(out.rejected[0].send_id == "thief");
     CHECK(out.rejected[0].error == "conflict");
     CHECK_THAT(out.rejected[0].detail, Catch::Contains("SM1 already belongs to another send"));
-    CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends WHERE send_id = 'thief'") == 0);
+    CHECK_FALSE(find_send(dir.ledger(), "thief"));
   }
   SECTION("an update of a send without one") {
     auto update = make_send("plain");
@@ -244,7 +249,7 @@ TEST_CASE("a vendor_message_id that belongs to another send is a conflict", "[db
     CHECK(out.updated == 0);
     REQUIRE(out.rejected.size() == 1);
     CHECK(out.rejected[0].error == "conflict");
-    CHECK(peek_text(dir.ledger(), "SELECT vendor_message_id FROM sends WHERE send_id = 'plain'") == "<null>");
+    CHECK(send_of(dir.ledger(), "plain").vendor_message_id.empty());
   }
   SECTION("two new sends of one batch") {
     auto first = make_send("first", t0, 0);
