@@ -1,0 +1,115 @@
+#include "postgres_cluster.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef DELIVERYD_PG_BINDIR
+#define DELIVERYD_PG_BINDIR "/usr/lib/postgresql/15/bin"
+#endif
+
+namespace deliveryd::testing {
+
+namespace {
+
+/// The ids the cluster runs as when the tests run as root: `nobody`'s on Debian.
+constexpr uid_t unprivileged_uid = 65534;
+constexpr gid_t unprivileged_gid = 65534;
+
+/// Where the socket lives and what its file is called: `.s.PGSQL.<port>` in the cluster's folder.
+constexpr int socket_port = 5432;
+
+/// Runs PostgreSQL's tool `tool` with `args` (as `nobody` when we are root), its output into `log`; throws with
+/// the log's text when it fails.
+void run_tool(const std::string& tool, const std::vector<std::string>& args, const std::filesystem::path& log) {
+  const std::string path = std::string{DELIVERYD_PG_BINDIR} + "/" + tool;
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(path.c_str()));
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t child = ::fork();
+  if (child < 0)
+    throw std::runtime_error{std::string{"fork: "} + std::strerror(errno)};
+  if (child == 0) {
+    const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out >= 0) {
+      ::dup2(out, STDOUT_FILENO);
+      ::dup2(out, STDERR_FILENO);
+    }
+    if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(unprivileged_gid) != 0
+                             || ::setuid(unprivileged_uid) != 0))
+      ::_exit(126);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return;
+  std::ifstream in{log};
+  std::stringstream text;
+  text << in.rdbuf();
+  throw std::runtime_error{tool + " failed (status " + std::to_string(status) + "): " + text.str()};
+}
+
+} // namespace
+
+postgres_cluster::postgres_cluster() {
+  auto pattern = (std::filesystem::temp_directory_path() / "deliveryd-pg-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw std::runtime_error{std::string{"mkdtemp: "} + std::strerror(errno)};
+  dir_ = pattern;
+  if (::geteuid() == 0 && ::chown(dir_.c_str(), unprivileged_uid, unprivileged_gid) != 0)
+    throw std::runtime_error{"cannot give " + dir_.string() + " to nobody: " + std::strerror(errno)};
+  // --no-sync: initdb's own files need not reach the disk for a test; the server keeps fsync on.
+  run_tool("initdb", {"-D", (dir_ / "data").string(), "-U", "deliveryd", "-A", "trust", "-E", "UTF8",
+                      "--locale=C", "--no-sync"},
+           dir_ / "initdb.log");
+  start();
+}
+
+postgres_cluster::~postgres_cluster() {
+  try {
+    if (running_)
+      stop(stop_mode::fast);
+  } catch (...) {
+    // Removing the folder below takes the socket away; a server left behind exits on its own checks.
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void postgres_cluster::start() {
+  // Only the socket in the cluster's folder: listen_addresses empty means no TCP at all.
+  const std::string options =
+    "-k " + dir_.string() + " -p " + std::to_string(socket_port) + " -c listen_addresses=''";
+  run_tool("pg_ctl", {"-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(), "-o", options, "-w",
+                      "-t", "60", "start"},
+           dir_ / "pg_ctl.log");
+  running_ = true;
+}
+
+void postgres_cluster::stop(stop_mode mode) {
+  run_tool("pg_ctl", {"-D", (dir_ / "data").string(), "-m", mode == stop_mode::fast ? "fast" : "immediate", "-w",
+                      "-t", "60", "stop"},
+           dir_ / "pg_ctl.log");
+  running_ = false;
+}
+
+std::string postgres_cluster::connection_string(const std::string& dbname) const {
+  return "host=" + dir_.string() + " port=" + std::to_string(socket_port) + " user=deliveryd dbname=" + dbname;
+}
+
+} // namespace deliveryd::testing

@@ -1,0 +1,52 @@
+#pragma once
+/// A throwaway PostgreSQL cluster for tests: initdb into a fresh temporary folder, the server listening only on
+/// a Unix socket inside it (no TCP port to collide with anything), stopped and removed with the object.
+///
+/// What it simulates: the PostgreSQL server a group of deliveryd hosts would share, as Debian 12 ships it (15),
+/// with its default durability (fsync and synchronous_commit on), so that a test can stop it fast or
+/// immediately (a crash) and start it again on the same data. What it does not: a server on another machine, a
+/// network between them, authentication (it trusts local connections), or replication and failover.
+///
+/// PostgreSQL refuses to run as root. When the tests run as root (CI does), the cluster runs as `nobody`: its
+/// folder is given to that user, and initdb, pg_ctl and the server are started with its ids.
+
+#include <filesystem>
+#include <string>
+
+namespace deliveryd::testing {
+
+/// One cluster, started by the constructor.
+class postgres_cluster {
+public:
+  /// How a stop treats the clients and the data.
+  enum class stop_mode {
+    fast,      ///< rolls back open transactions, disconnects clients, checkpoints: a clean shutdown
+    immediate, ///< kills the server without a checkpoint: the next start recovers from the WAL, as after a crash
+  };
+
+  /// Creates the cluster (initdb, a superuser `deliveryd` trusted on the socket) and starts it. Throws
+  /// std::runtime_error with the tool's output when a step fails.
+  postgres_cluster();
+  /// Stops the server (fast) if it runs and removes the folder with everything in it.
+  ~postgres_cluster();
+  postgres_cluster(const postgres_cluster&) = delete;
+  postgres_cluster& operator=(const postgres_cluster&) = delete;
+
+  /// Starts the server again on the same data; waits until it takes connections.
+  void start();
+  /// Stops the server; waits until it is gone.
+  void stop(stop_mode mode = stop_mode::fast);
+  /// True while the server runs.
+  bool running() const noexcept { return running_; }
+
+  /// A libpq connection string for database `dbname` as the superuser `deliveryd`.
+  std::string connection_string(const std::string& dbname = "postgres") const;
+  /// The cluster's folder: the data, the server's log and the socket.
+  const std::filesystem::path& dir() const noexcept { return dir_; }
+
+private:
+  std::filesystem::path dir_;
+  bool running_ = false;
+};
+
+} // namespace deliveryd::testing

@@ -1,0 +1,63 @@
+// The throwaway PostgreSQL cluster the shared-ledger tests stand on (tests/support/postgres_cluster.hpp): it
+// starts as Debian's PostgreSQL 15 with durable commits, keeps committed data across a crash of the server, and
+// leaves nothing behind.
+#include <catch2/catch.hpp>
+
+#include <pqxx/pqxx>
+
+#include "../../support/postgres_cluster.hpp"
+
+using deliveryd::testing::postgres_cluster;
+
+namespace {
+
+/// The single value a query gives, on a connection of its own.
+std::string one_value(const postgres_cluster& cluster, const std::string& sql) {
+  pqxx::connection c{cluster.connection_string()};
+  pqxx::nontransaction tx{c};
+  return tx.exec1(sql)[0].as<std::string>();
+}
+
+} // namespace
+
+TEST_CASE("a throwaway cluster is PostgreSQL 15 on a socket of its own, with durable commits", "[postgres]") {
+  postgres_cluster cluster;
+  CHECK(std::stoi(one_value(cluster, "SHOW server_version_num")) / 10000 == 15);
+  CHECK(one_value(cluster, "SHOW fsync") == "on");
+  CHECK(one_value(cluster, "SHOW synchronous_commit") == "on");
+  CHECK(one_value(cluster, "SHOW listen_addresses").empty()); // no TCP port
+  CHECK(std::filesystem::exists(cluster.dir() / ".s.PGSQL.5432"));
+}
+
+TEST_CASE("what was committed survives an immediate stop, and clients see the server go and come back",
+          "[postgres]") {
+  postgres_cluster cluster;
+  {
+    pqxx::connection c{cluster.connection_string()};
+    pqxx::work tx{c};
+    tx.exec0("CREATE TABLE kept (id int PRIMARY KEY)");
+    tx.exec0("INSERT INTO kept SELECT generate_series(1, 1000)");
+    tx.commit();
+  }
+  pqxx::connection held{cluster.connection_string()};
+  cluster.stop(postgres_cluster::stop_mode::immediate);
+  CHECK_FALSE(cluster.running());
+  {
+    pqxx::nontransaction tx{held};
+    CHECK_THROWS_AS(tx.exec("SELECT 1"), pqxx::broken_connection);
+  }
+  CHECK_THROWS_AS(pqxx::connection{cluster.connection_string()}, pqxx::broken_connection);
+
+  cluster.start();
+  CHECK(one_value(cluster, "SELECT count(*) FROM kept") == "1000");
+}
+
+TEST_CASE("a cluster's folder is gone once it is", "[postgres]") {
+  std::filesystem::path dir;
+  {
+    postgres_cluster cluster;
+    dir = cluster.dir();
+    REQUIRE(std::filesystem::exists(dir / "data" / "PG_VERSION"));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir));
+}
