@@ -13,6 +13,7 @@ pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter) # the XLSX export, constant-memory mode
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx) # PostgreSQL, the shared ledger (issue 17): tests so far
+pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)     # libpq itself, below libpqxx (PQping)
 
 # CAF 0.17 (libcaf-dev) ships no CMake config: make imported targets.
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)

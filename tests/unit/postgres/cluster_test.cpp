@@ -3,6 +3,7 @@
 // leaves nothing behind.
 #include <catch2/catch.hpp>
 
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
 #include "../../support/postgres_cluster.hpp"
@@ -39,16 +40,21 @@ TEST_CASE("what was committed survives an immediate stop, and clients see the se
     tx.exec0("INSERT INTO kept SELECT generate_series(1, 1000)");
     tx.commit();
   }
-  pqxx::connection held{cluster.connection_string()};
+  // A client connected before the crash: asked with libpq itself, since libpqxx 6.4 leaks libpq's result of a
+  // statement that fails on a broken connection, and libpq's connection when a connect fails (LeakSanitizer shows
+  // both): the shared-ledger back end must not reach those paths through libpqxx, or must free what they leave.
+  PGconn* held = PQconnectdb(cluster.connection_string().c_str());
+  REQUIRE(PQstatus(held) == CONNECTION_OK);
   cluster.stop(postgres_cluster::stop_mode::immediate);
   CHECK_FALSE(cluster.running());
-  {
-    pqxx::nontransaction tx{held};
-    CHECK_THROWS_AS(tx.exec("SELECT 1"), pqxx::broken_connection);
-  }
-  CHECK_THROWS_AS(pqxx::connection{cluster.connection_string()}, pqxx::broken_connection);
+  PGresult* refused = PQexec(held, "SELECT 1");
+  CHECK(PQresultStatus(refused) == PGRES_FATAL_ERROR);
+  PQclear(refused);
+  PQfinish(held);
+  CHECK(PQping(cluster.connection_string().c_str()) == PQPING_NO_RESPONSE);
 
   cluster.start();
+  CHECK(PQping(cluster.connection_string().c_str()) == PQPING_OK);
   CHECK(one_value(cluster, "SELECT count(*) FROM kept") == "1000");
 }
 
