@@ -145,7 +145,17 @@ struct ledger_harness {
     self->wait_for(ledger);
   }
 
-  /// A probe counting the rows a query gives, through a read-only connection of the test's own.
+  /// A probe that is 1 when the read interface, on a connection of its own, shows send `send_id` (in `status`,
+  /// when one is given), else 0. A failed read throws, which the answer records as -2.
+  std::function<std::int64_t()> showing(std::string send_id, std::string status = {}) const {
+    return [options = ledger_at(dir.ledger()), send_id = std::move(send_id), status = std::move(status)] {
+      auto found = db::open_reader(options).value()->find(send_id).value();
+      return std::int64_t{found && (status.empty() || found->row.status == status)};
+    };
+  }
+
+  /// A probe counting the rows a query gives, through a read-only connection of the test's own: for what the
+  /// read interface does not show (held events), in SQLite's tables.
   std::function<std::int64_t()> counting(std::string sql) const {
     return [path = dir.ledger(), sql = std::move(sql)] { return peek_int(path, sql); };
   }
