@@ -18,7 +18,8 @@ enum class fault {
   full,
   /// The ledger can be read but not written: a read-only file, mount or database.
   read_only,
-  /// The ledger's data is damaged, or is not a deliveryd ledger, or is newer than this build: a person must act.
+  /// A person must act before the ledger can be used: its data is damaged, it is not a deliveryd ledger, it was
+  /// written by a newer deliveryd, or it cannot be opened as configured (a zone the system does not know).
   corrupt,
 };
 
