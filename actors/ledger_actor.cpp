@@ -261,23 +261,23 @@ struct housekeeping {
   db::purge_outcome purged;                  ///< the purge step
 };
 
-/// Fires due deadlines, purges a step, writes the probe while failing, and commits; "" on success, else why not
-/// (the transaction is then still open, for the caller to roll back).
-std::string commit_housekeeping(ledger_state& st, housekeeping& done) {
+/// Fires due deadlines, purges a step, writes the probe while failing, and commits; on an error the transaction
+/// is still open, for the caller to roll back.
+db::result<void> commit_housekeeping(ledger_state& st, housekeeping& done) {
   auto& store = *st.deps.store;
   if (auto begun = open_transaction(st); !begun)
-    return begun.error().message;
+    return begun;
   const auto now = st.tx_now;
   if (st.deadlines_due) {
     auto fired = store.fire_deadlines(now, st.deps.deadline_batch, &done.fired);
     if (!fired)
-      return fired.error().message;
+      return fired.error();
     st.deadlines_due = fired->more; // a full batch means more are due: keep firing in the next transactions
   }
   if (st.purge_due) {
     auto purged = store.purge(now, st.deps.retention_days, st.deps.purge_batch);
     if (!purged)
-      return purged.error().message;
+      return purged.error();
     done.purged = *purged;
     st.purge_due = purged->more;
   }
@@ -285,9 +285,9 @@ std::string commit_housekeeping(ledger_state& st, housekeeping& done) {
   // really wrote something succeeded (an empty or duplicate-only commit writes nothing to the disk).
   if (!st.failing.empty())
     if (auto probed = store.write_probe(now); !probed)
-      return probed.error().message;
+      return probed;
   if (auto committed = store.commit(); !committed)
-    return committed.error().message;
+    return committed;
   st.tx_open = false;
   return {};
 }
@@ -300,8 +300,8 @@ void flush(ledger_pointer self) {
   if (!st.tx_open && !st.deadlines_due && !st.purge_due)
     return;
   housekeeping done;
-  if (auto failed = commit_housekeeping(st, done); !failed.empty()) {
-    abandon_transaction(st, failed);
+  if (auto committed = commit_housekeeping(st, done); !committed) {
+    abandon_transaction(st, committed.error().message);
     return;
   }
   if (st.deps.stats)

@@ -128,25 +128,29 @@ std::variant<xlsx_file, db::xlsx_error> write_xlsx(db::ledger_reader& reader, db
     ::close(created);
     guard.path = path;
   }
-  auto opened = db::xlsx_writer::open({path, dir.string(), target.sheet_name, xlsx_header(), xlsx_widths,
-                                       target.max_rows, target.created});
-  if (auto* err = std::get_if<db::xlsx_error>(&opened))
-    return *err;
-  auto& book = *std::get<std::unique_ptr<db::xlsx_writer>>(opened);
-  auto written = write_rows(book, reader, std::move(cursor), view);
-  if (auto* err = std::get_if<db::xlsx_error>(&written))
-    return *err;
-  if (auto err = book.close())
-    return *err;
-  const int fd = guard.path.empty() ? unnamed.release() : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0) {
-    const std::string reason = std::strerror(errno);
-    if (fd >= 0)
-      ::close(fd);
-    return db::xlsx_error{"cannot read back " + path + ": " + reason};
+  try {
+    auto opened = db::xlsx_writer::open({path, dir.string(), target.sheet_name, xlsx_header(), xlsx_widths,
+                                         target.max_rows, target.created});
+    if (auto* err = std::get_if<db::xlsx_error>(&opened))
+      return *err;
+    auto& book = *std::get<std::unique_ptr<db::xlsx_writer>>(opened);
+    auto written = write_rows(book, reader, std::move(cursor), view);
+    if (auto* err = std::get_if<db::xlsx_error>(&written))
+      return *err;
+    if (auto err = book.close())
+      return *err;
+    const int fd = guard.path.empty() ? unnamed.release() : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      const std::string reason = std::strerror(errno);
+      if (fd >= 0)
+        ::close(fd);
+      return db::xlsx_error{"cannot read back " + path + ": " + reason};
+    }
+    return xlsx_file{fd, static_cast<std::size_t>(st.st_size), std::get<std::size_t>(written), book.sheets()};
+  } catch (const std::exception& e) { // no memory, no thread for the reader: this download fails, answered 503
+    return db::xlsx_error{std::string{"the workbook could not be written: "} + e.what()};
   }
-  return xlsx_file{fd, static_cast<std::size_t>(st.st_size), std::get<std::size_t>(written), book.sheets()};
 }
 
 std::string export_filename(const std::string& month, const db::log_filter& filter, std::string_view extension) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <malloc.h>
 
@@ -61,15 +62,29 @@ struct jsonl_download {
       spdlog::info("export abandoned: {} jsonl after {} rows", month, rows.rows());
   }
 
+  /// Reads the next chunk into `lines`: true when there was one, false at the end, or why it could not (the
+  /// ledger could not be read, or the rows could not be written out: an exception here would escape the
+  /// response's content provider, outside the server's handling, and end the daemon instead of this download).
+  std::variant<bool, std::string> read_chunk() {
+    try {
+      auto more = rows.next(lines);
+      if (!more)
+        return more.error().message;
+      return *more;
+    } catch (const std::exception& e) {
+      return std::string{e.what()};
+    }
+  }
+
   /// Reads the first chunk before the answer starts, so that a ledger that cannot be read is answered 503
   /// rather than 200 cut short; the reason when it cannot be read.
   std::optional<std::string> read_ahead() {
-    auto more = rows.next(lines);
-    if (!more) {
-      spdlog::error("export read_failed: {} jsonl before the first row: {}", month, more.error().message);
-      return more.error().message;
+    auto more = read_chunk();
+    if (auto* why = std::get_if<std::string>(&more)) {
+      spdlog::error("export read_failed: {} jsonl before the first row: {}", month, *why);
+      return *why;
     }
-    ahead = *more;
+    ahead = std::get<bool>(more);
     ended = !ahead;
     return std::nullopt;
   }
@@ -77,12 +92,12 @@ struct jsonl_download {
   /// One chunk to the client; false to abort the response.
   bool write_next(httplib::DataSink& sink) {
     if (!ahead && !ended) {
-      auto more = rows.next(lines);
-      if (!more) { // the download ends cut short, as it must
-        spdlog::error("export read_failed: {} jsonl after {} rows: {}", month, rows.rows(), more.error().message);
+      auto more = read_chunk();
+      if (auto* why = std::get_if<std::string>(&more)) { // the download ends cut short, as it must
+        spdlog::error("export read_failed: {} jsonl after {} rows: {}", month, rows.rows(), *why);
         return false;
       }
-      ended = !*more;
+      ended = !std::get<bool>(more);
     }
     ahead = false;
     if (ended) {

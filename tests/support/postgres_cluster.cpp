@@ -33,6 +33,8 @@ constexpr int socket_port = 5432;
 /// the log's text when it fails.
 void run_tool(const std::string& tool, const std::vector<std::string>& args, const std::filesystem::path& log) {
   const std::string path = std::string{DELIVERYD_PG_BINDIR} + "/" + tool;
+  const std::string folder = log.parent_path().string(); // the cluster's
+  const char* workdir = folder.c_str();
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(path.c_str()));
   for (const auto& a : args)
@@ -50,13 +52,17 @@ void run_tool(const std::string& tool, const std::vector<std::string>& args, con
     if (::geteuid() == 0 && (::setgroups(0, nullptr) != 0 || ::setgid(unprivileged_gid) != 0
                              || ::setuid(unprivileged_uid) != 0))
       ::_exit(126);
+    // PostgreSQL's tools return to the working directory they were started in; nobody may not reach ours.
+    if (::chdir(workdir) != 0)
+      ::_exit(125);
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited = 0;
+  while ((waited = ::waitpid(child, &status, 0)) < 0 && errno == EINTR) {
   }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+  if (waited == child && WIFEXITED(status) && WEXITSTATUS(status) == 0)
     return;
   std::ifstream in{log};
   std::stringstream text;
@@ -73,11 +79,22 @@ postgres_cluster::postgres_cluster() {
   dir_ = pattern;
   if (::geteuid() == 0 && ::chown(dir_.c_str(), unprivileged_uid, unprivileged_gid) != 0)
     throw std::runtime_error{"cannot give " + dir_.string() + " to nobody: " + std::strerror(errno)};
-  // --no-sync: initdb's own files need not reach the disk for a test; the server keeps fsync on.
-  run_tool("initdb", {"-D", (dir_ / "data").string(), "-U", "deliveryd", "-A", "trust", "-E", "UTF8",
-                      "--locale=C", "--no-sync"},
-           dir_ / "initdb.log");
-  start();
+  try {
+    // --no-sync: initdb's own files need not reach the disk for a test; the server keeps fsync on.
+    run_tool("initdb", {"-D", (dir_ / "data").string(), "-U", "deliveryd", "-A", "trust", "-E", "UTF8",
+                        "--locale=C", "--no-sync"},
+             dir_ / "initdb.log");
+    start();
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: stop what may have started, remove the folder.
+    try {
+      run_tool("pg_ctl", {"-D", (dir_ / "data").string(), "-m", "immediate", "-w", "stop"}, dir_ / "pg_ctl.log");
+    } catch (...) {
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw;
+  }
 }
 
 postgres_cluster::~postgres_cluster() {
