@@ -92,9 +92,8 @@ void look_for_due(poller_pointer self) {
   const auto limit = st.deps.per_second + st.in_flight.size();
   boost::asio::post(*st.workers, [deps = &st.deps, handle = poller_actor{self}, limit] {
     std::vector<db::poll_target> due;
-    auto reader = deps->readers->acquire();
-    auto found = reader ? (*reader)->due_polls(deps->vendor, deps->clock(), limit)
-                        : db::result<std::vector<db::poll_target>>{reader.error()};
+    auto found = deps->readers->read(
+      [&](db::ledger_reader& reader) { return reader.due_polls(deps->vendor, deps->clock(), limit); });
     if (found)
       due = std::move(*found);
     else // the next tick looks again

@@ -21,8 +21,7 @@ struct metrics_state {
 std::optional<pending_counts> query_pending(const ops_deps& deps, metrics_state& state) {
   std::string why;
   if (deps.readers != nullptr) {
-    auto reader = deps.readers->acquire();
-    auto counts = reader ? (*reader)->pending_by_vendor() : db::result<pending_counts>{reader.error()};
+    auto counts = deps.readers->read([](db::ledger_reader& reader) { return reader.pending_by_vendor(); });
     if (counts) {
       std::lock_guard lock{state.failure_mutex};
       state.failing = false;

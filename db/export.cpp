@@ -26,7 +26,19 @@ struct prefetching_cursor::state {
   bool ended = false; ///< the consumer has taken the end
   std::thread reading; ///< last: started once everything above exists
 
+  /// Reads `cursor` to its end, or to the first error, which next() then gives. What is thrown on the way (no
+  /// memory) is such an error too: nothing may escape this thread.
   void read(ledger_reader& reader, month_cursor cursor) {
+    try {
+      read_all(reader, cursor);
+    } catch (const std::exception& e) {
+      std::lock_guard lock{mutex};
+      error = ledger_error{fault::unavailable, e.what()};
+      changed.notify_all();
+    }
+  }
+
+  void read_all(ledger_reader& reader, month_cursor& cursor) {
     for (;;) {
       auto chunk = cursor.next(reader);
       std::unique_lock lock{mutex};

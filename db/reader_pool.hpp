@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "db/ledger.hpp"
@@ -42,6 +43,15 @@ public:
 
   /// Borrows a connection; an error when none can be opened.
   result<lease> acquire();
+
+  /// Runs `read(connection)` on a borrowed connection and gives its result, or the error of borrowing one.
+  template <class Read>
+  auto read(Read&& read) -> std::invoke_result_t<Read, ledger_reader&> {
+    auto borrowed = acquire();
+    if (!borrowed)
+      return borrowed.error();
+    return read(**borrowed);
+  }
 
 private:
   opener open_;

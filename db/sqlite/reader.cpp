@@ -1,7 +1,5 @@
 #include "db/sqlite/reader.hpp"
 
-#include <array>
-#include <charconv>
 #include <limits>
 
 #include <SQLiteCpp/Database.h>
