@@ -18,43 +18,9 @@
 
 #include "db/sqlite/checkpointer.hpp"
 #include "db/sqlite/store.hpp"
+#include "db/write_rules.hpp"
 
 namespace deliveryd::db::sqlite {
-
-/// A registered send as stored, for idempotency checks.
-struct stored_send {
-  std::int64_t id = 0;
-  std::string type, source_id, source_name, medium, vendor, contact;
-  std::int64_t requested_at = 0;
-  std::string vendor_message_id, fallback_of, excluded_code;
-  core::send_state state;
-};
-
-/// Where a send counts in the roll-ups, and its state there.
-struct rollup_key {
-  std::int64_t id = 0;
-  std::int32_t day = 0;
-  std::string type, source_id, medium;
-  bool leg = false;         ///< a failover leg: counted in `sends`, never in `logical`
-  std::string status;       ///< its own status
-  std::string effective;    ///< its logical status (its own unless it is an Alimtalk send with legs)
-  std::string send_id, fallback_of;
-  std::string vendor;       ///< '' for an excluded send without one; where a pending send counts in pending_sends
-};
-
-/// A send's row id and current state.
-struct send_ref {
-  std::int64_t id = 0;
-  core::send_state state;
-  bool in_failover = false; ///< an Alimtalk send or a failover leg: its logical state may need refreshing
-  std::optional<rollup_key> key{}; ///< where it counts, when read with it (saves a lookup on a state change)
-};
-
-/// One roll-up row's identity: scope, scope_id, day, medium, status.
-using rollup_row = std::tuple<std::string, std::string, std::int32_t, std::string, std::string>;
-
-/// One row of `sources`: month (yyyymm), scope ('campaign' or 'one_time'), source_id.
-using source_row = std::tuple<std::int32_t, std::string, std::string>;
 
 /// Reads the roll-up key of send `id` from the eight consecutive columns of `key_columns` (store_rows.cpp)
 /// starting at `first`.
@@ -102,13 +68,9 @@ struct ledger_store::impl {
   SQLite::Statement source_upsert;
   poll_table polls;
   std::optional<core::zone> zone; ///< days of the roll-ups
-  /// Roll-up changes of the open transaction, summed per row and written by flush_rollups() just before the
-  /// commit: a group of a thousand sends touches a few dozen roll-up rows, once each.
-  std::map<rollup_row, std::pair<std::int64_t, std::int64_t>> pending_rollups;
-  /// Changes of pending_sends in the open transaction, per vendor, written with the roll-ups.
-  std::map<std::string, std::int64_t> pending_by_vendor;
-  /// Changes of `sources` in the open transaction: logical sends added (or purged), and the latest name given.
-  std::map<source_row, std::pair<std::int64_t, std::string>> pending_sources;
+  /// Roll-up, pending, sources and price changes of the open transaction, written by flush_rollups() just
+  /// before the commit.
+  tally counts;
   std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
   int wal_frames = 0;        ///< the WAL's length after the last commit, from SQLite's WAL hook
   int wal_restart_pages = 0; ///< sqlite_options::wal_restart_pages
@@ -126,9 +88,6 @@ struct ledger_store::impl {
   /// Prepares every statement on a migrated connection.
   impl(SQLite::Database&& migrated, deadline_table table, poll_table poll_settings);
 
-  /// When a send registered now with this vendor is first polled; nullopt when the vendor is not polled.
-  std::optional<std::int64_t> first_poll_at(std::optional<core::vendor> vendor, core::timestamp requested_at,
-                                            core::timestamp now) const;
   /// Recomputes the logical state of the Alimtalk send that `id` is, or is a failover leg of.
   void refresh_failover(std::int64_t id);
 
@@ -137,20 +96,10 @@ struct ledger_store::impl {
   std::optional<rollup_key> load_key(std::int64_t id);
   /// The Alimtalk send of the failover group `id` belongs to (itself, or what it is a leg of), if registered.
   std::optional<rollup_key> group_parent(std::int64_t id);
-  /// Adds to the counts of `key`'s day, medium and `status`, under 'all' and its campaign or one-time scope
-  /// (summed in pending_rollups until flush_rollups); `sends` of a 'pending' status also count in pending_sends.
-  void count(const rollup_key& key, const std::string& status, int sends, int logical);
-  /// Adds `logical` sends to the month of `key` in `sources`, and names the source `name` unless it is empty,
-  /// when `key` is a campaign's or a one-time message's send (summed in pending_sources until flush_rollups).
-  void count_source(const rollup_key& key, const std::string& name, int logical);
-  /// Writes pending_rollups, pending_by_vendor and pending_sources, and empties them.
+  /// Writes the counts of the open transaction, and empties them.
   void flush_rollups();
   /// Empties the pending counts without writing them (a transaction begins or is rolled back).
-  void discard_counts() {
-    pending_rollups.clear();
-    pending_by_vendor.clear();
-    pending_sources.clear();
-  }
+  void discard_counts() { counts.clear(); }
   /// Outside a transaction (a caller in autocommit mode), writes the roll-ups at once.
   void settle_autocommit() {
     if (sqlite3_get_autocommit(db.getHandle())) {
@@ -163,11 +112,8 @@ struct ledger_store::impl {
   void after_commit();
   /// Moves a failover group's logical count from its state in `before` to its state now.
   void settle_group(const std::optional<rollup_key>& before, std::int64_t id);
-  /// Counts a change of send `id`'s vendor price from (old_price, old_unit) to (price, unit).
-  void count_price(const rollup_key& key, const std::string& old_price, const std::string& old_unit,
-                   const std::string& price, const std::string& unit);
   /// The ids of at most `limit` sends requested before `cutoff` (the first instant of `first_kept`), oldest
-  /// first, into `ids`, taking them off pending_by_vendor and off the sources of a month partly kept; true when
+  /// first, into `ids`, taking them off the pending counts and off the sources of a month partly kept; true when
   /// more such sends are left (one row past the limit was read).
   bool take_purged(std::int64_t cutoff, core::day_number first_kept, std::size_t limit,
                    std::vector<std::int64_t>& ids);

@@ -15,55 +15,6 @@ namespace {
 
 std::string text(std::string_view v) { return std::string{v}; }
 
-std::string vendor_text(const send_request& s) { return s.vendor ? text(core::to_string(*s.vendor)) : ""; }
-
-std::string excluded_text(const send_request& s) { return s.excluded ? std::to_string(*s.excluded) : ""; }
-
-/// The intake event of a new send: pending, or excluded with the table's reason.
-core::event intake_event(const send_request& s, core::timestamp now) {
-  core::event e;
-  e.source = core::event_source::intake;
-  e.vendor_time = now;
-  if (s.excluded) {
-    e.outcome = core::status::excluded;
-    e.code = std::to_string(*s.excluded);
-    const auto* info = core::find_code(e.code);
-    e.cat = info ? info->cat : core::category::unknown;
-    e.reason = core::reason_for(e.outcome, e.code, "", e.cat);
-  }
-  return e;
-}
-
-/// Compares a re-posted send with the stored one. Leaving out a stored field is no difference; adding a
-/// vendor_message_id is an update; anything else that differs is a conflict (the sentence says which field).
-enum class repost { duplicate, update, conflict };
-
-std::pair<repost, std::string> compare(const stored_send& old, const send_request& s) {
-  auto differs = [](const std::string& stored, const std::string& given) {
-    return !given.empty() && given != stored;
-  };
-  if (text(core::to_string(s.type)) != old.type) return {repost::conflict, "type"};
-  if (text(core::to_string(s.medium)) != old.medium) return {repost::conflict, "medium"};
-  if (s.contact != old.contact) return {repost::conflict, "contact"};
-  if (core::to_millis(s.requested_at) != old.requested_at) return {repost::conflict, "requested_at"};
-  if (differs(old.source_id, s.source_id)) return {repost::conflict, "source_id"};
-  if (differs(old.source_name, s.source_name)) return {repost::conflict, "source_name"};
-  if (differs(old.vendor, vendor_text(s))) return {repost::conflict, "vendor"};
-  if (differs(old.excluded_code, excluded_text(s))) return {repost::conflict, "excluded"};
-  if (differs(old.fallback_of, s.fallback_of.value_or(""))) return {repost::conflict, "fallback_of"};
-  if (s.vendor_message_id && !old.vendor_message_id.empty() && *s.vendor_message_id != old.vendor_message_id)
-    return {repost::conflict, "vendor_message_id"};
-  if (s.vendor_message_id && old.vendor_message_id.empty())
-    return {repost::update, ""};
-  return {repost::duplicate, ""};
-}
-
-rejection conflict(const send_request& s, const std::string& what) {
-  return {s.index, s.send_id, "conflict",
-          "send " + s.send_id + " is already registered with a different " + what
-            + "; a send_id can only be re-posted unchanged or with a vendor_message_id it did not have"};
-}
-
 } // namespace
 
 intake_outcome ledger_store::register_sends(const std::vector<send_request>& sends, std::vector<rejection> rejected,
@@ -104,7 +55,7 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
       q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
       // Polling starts once the vendor's id is known.
       if (old->state.current == core::status::pending || old->state.current == core::status::uncertain)
-        if (auto first = d.first_poll_at(core::parse_vendor(old->vendor), core::from_millis(old->requested_at), now))
+        if (auto first = first_poll_at(d.polls, core::parse_vendor(old->vendor), core::from_millis(old->requested_at), now))
           q.bind(3, static_cast<std::int64_t>(*first));
       if (!old->vendor.empty()) // a send without a vendor has no message key, as in insert_new
         q.bind(4, static_cast<std::int64_t>(vendor_message_key(old->vendor, *s.vendor_message_id)));
@@ -128,24 +79,11 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
 
 bool ledger_store::insert_new(const send_request& s, core::timestamp now, events_outcome& attached) {
   auto& d = *self_;
-  const auto e = intake_event(s, now);
-  const auto state = core::state_of(e);
-  std::optional<std::int64_t> deadline;
-  if (state.current == core::status::pending && s.vendor)
-    if (auto it = d.deadlines.find(*s.vendor); it != d.deadlines.end())
-      deadline = core::to_millis(s.requested_at + it->second);
-  rollup_key key;
-  key.day = d.zone->day_of(s.requested_at);
-  key.type = text(core::to_string(s.type));
-  key.source_id = s.source_id;
-  key.medium = text(core::to_string(s.medium));
-  key.fallback_of = s.fallback_of.value_or("");
-  key.leg = s.fallback_of.has_value();
-  key.status = text(core::to_string(state.current));
-  key.effective = key.status;
-  key.send_id = s.send_id;
-  const auto vendor = vendor_text(s);
-  key.vendor = vendor;
+  auto plan = plan_new_send(s, now, d.deadlines, d.polls, *d.zone);
+  const auto& e = plan.event;
+  const auto& state = plan.state;
+  auto& key = plan.key;
+  const auto& vendor = key.vendor;
   // The message key's index is not unique (keys may collide), so a taken vendor id is found by a probe; it
   // descends to the leaf that the insert then writes.
   std::optional<std::int64_t> message_key;
@@ -173,19 +111,17 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
   q.bind(14, state.reason);
   q.bind(15, text(core::to_string(state.cat)));
   q.bind(16, static_cast<std::int64_t>(core::to_millis(state.decided_at)));
-  if (deadline) q.bind(17, static_cast<std::int64_t>(*deadline));
+  if (plan.deadline) q.bind(17, static_cast<std::int64_t>(*plan.deadline));
   q.bind(18, static_cast<std::int64_t>(core::to_millis(now)));
-  if (state.current == core::status::pending && s.vendor_message_id)
-    if (auto first = d.first_poll_at(s.vendor, s.requested_at, now))
-      q.bind(19, static_cast<std::int64_t>(*first));
+  if (plan.first_poll) q.bind(19, static_cast<std::int64_t>(*plan.first_poll));
   q.bind(20, key.day);
   if (message_key)
     q.bind(21, static_cast<std::int64_t>(*message_key));
   if (q.exec() == 0)
     return false; // ON CONFLICT DO NOTHING: its send_id is taken
   key.id = d.db.getLastInsertRowid();
-  d.count(key, key.status, 1, key.leg ? 0 : 1);
-  d.count_source(key, s.source_name, key.leg ? 0 : 1);
+  d.counts.count(key, key.status, 1, key.leg ? 0 : 1);
+  d.counts.count_source(key, s.source_name, key.leg ? 0 : 1);
   d.append_event(key.id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");
   // Only a leg or an Alimtalk send can concern a failover group (a new Alimtalk send only when legs came before
   // it); in_failover_sql decides, as it does for every later state change.
@@ -247,7 +183,7 @@ events_outcome ledger_store::apply_polls(const std::vector<poll_update>& polls, 
         old.reset();
         if (old_price != p.price || old_unit != p.price_unit)
           if (auto key = d.load_key(send->id))
-            d.count_price(*key, old_price, old_unit, p.price, p.price_unit);
+            d.counts.count_price(*key, old_price, old_unit, p.price, p.price_unit);
       }
       old.reset();
     }

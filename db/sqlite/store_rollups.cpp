@@ -37,30 +37,8 @@ std::optional<rollup_key> ledger_store::impl::group_parent(std::int64_t id) {
   return load_key(parent);
 }
 
-void ledger_store::impl::count(const rollup_key& key, const std::string& status, int sends, int logical) {
-  auto add = [&](const std::string& scope, const std::string& scope_id) {
-    auto& sums = pending_rollups[rollup_row{scope, scope_id, key.day, key.medium, status}];
-    sums.first += sends;
-    sums.second += logical;
-  };
-  add("all", "");
-  if (!key.source_id.empty() && (key.type == "campaign" || key.type == "one_time"))
-    add(key.type, key.source_id);
-  if (sends != 0 && status == "pending" && !key.vendor.empty())
-    pending_by_vendor[key.vendor] += sends;
-}
-
-void ledger_store::impl::count_source(const rollup_key& key, const std::string& name, int logical) {
-  if (key.source_id.empty() || (key.type != "campaign" && key.type != "one_time"))
-    return;
-  auto& [sends, latest] = pending_sources[source_row{core::month_of(key.day), key.type, key.source_id}];
-  sends += logical;
-  if (!name.empty())
-    latest = name;
-}
-
 void ledger_store::impl::flush_rollups() {
-  for (const auto& [row, sums] : pending_rollups) {
+  for (const auto& [row, sums] : counts.rollups) {
     if (sums.first == 0 && sums.second == 0)
       continue; // moved there and away again within the transaction
     auto& q = rollup_upsert;
@@ -74,8 +52,7 @@ void ledger_store::impl::flush_rollups() {
     q.bind(7, static_cast<std::int64_t>(sums.second));
     q.exec();
   }
-  pending_rollups.clear();
-  for (const auto& [vendor, sends] : pending_by_vendor) {
+  for (const auto& [vendor, sends] : counts.pending) {
     if (sends == 0)
       continue;
     auto& q = pending_upsert;
@@ -84,8 +61,7 @@ void ledger_store::impl::flush_rollups() {
     q.bind(2, static_cast<std::int64_t>(sends));
     q.exec();
   }
-  pending_by_vendor.clear();
-  for (const auto& [row, change] : pending_sources) {
+  for (const auto& [row, change] : counts.sources) {
     auto& q = source_upsert;
     q.reset();
     q.bind(1, std::get<0>(row));
@@ -95,44 +71,26 @@ void ledger_store::impl::flush_rollups() {
     q.bind(5, static_cast<std::int64_t>(change.first));
     q.exec();
   }
-  pending_sources.clear();
+  for (const auto& [row, micros] : counts.prices) {
+    if (micros == 0)
+      continue;
+    auto& q = price_upsert;
+    q.reset();
+    q.bind(1, std::get<0>(row));
+    q.bind(2, std::get<1>(row));
+    q.bind(3, std::get<2>(row));
+    q.bind(4, std::get<3>(row));
+    q.bind(5, static_cast<std::int64_t>(micros));
+    q.exec();
+  }
+  counts.clear();
 }
 
 void ledger_store::impl::settle_group(const std::optional<rollup_key>& before, std::int64_t id) {
   auto after = group_parent(id);
   if (!after)
     return;
-  // A parent that was not counted before (it has just been registered) was counted by its insert with its own
-  // status, which is what `before` must say then.
-  const auto& was = before ? before->effective : after->status;
-  if (was == after->effective)
-    return;
-  count(*after, was, 0, -1);
-  count(*after, after->effective, 0, 1);
-}
-
-void ledger_store::impl::count_price(const rollup_key& key, const std::string& old_price,
-                                     const std::string& old_unit, const std::string& price,
-                                     const std::string& unit) {
-  auto add = [&](const std::string& currency, std::int64_t micros) {
-    for (auto [scope, scope_id] : {std::pair<std::string, std::string>{"all", ""},
-                                   std::pair<std::string, std::string>{key.type, key.source_id}}) {
-      if (scope != "all" && (scope_id.empty() || (scope != "campaign" && scope != "one_time")))
-        continue;
-      auto& q = price_upsert;
-      q.reset();
-      q.bind(1, scope);
-      q.bind(2, scope_id);
-      q.bind(3, key.day);
-      q.bind(4, currency);
-      q.bind(5, static_cast<std::int64_t>(micros));
-      q.exec();
-    }
-  };
-  if (auto old = core::abs_micros(old_price); old && !old_unit.empty())
-    add(old_unit, -*old);
-  if (auto now = core::abs_micros(price); now && !unit.empty())
-    add(unit, *now);
+  counts.move_group(before, *after);
 }
 
 void ledger_store::impl::ensure_rollup_zone(const progress_report& progress) {
@@ -162,8 +120,9 @@ void ledger_store::impl::ensure_rollup_zone(const progress_report& progress) {
       k.day = day;
       k.type = scan.getColumn(2).getString();
       k.source_id = scan.getColumn(3).getString();
-      count_price(k, "", "", scan.getColumn(4).getString(), scan.getColumn(5).getString());
+      counts.count_price(k, "", "", scan.getColumn(4).getString(), scan.getColumn(5).getString());
     }
+    flush_rollups(); // the prices: the roll-ups are counted below, by group
     // Counts by group: legs count in `sends` only; a logical send counts once in `logical`.
     for (const char* scope : {"all", "campaign", "one_time"}) {
       const std::string where = std::string{scope} == "all" ? "" : std::string{" AND type = '"} + scope + "' AND source_id IS NOT NULL";
@@ -203,14 +162,14 @@ bool ledger_store::impl::take_purged(std::int64_t cutoff, core::day_number first
       return true;
     ids.push_back(q.getColumn(0).getInt64());
     if (q.getColumn(1).getInt() != 0) // a send purged while pending (its vendor had no deadline) counts no more
-      --pending_by_vendor[q.getColumn(2).getString()];
+      --counts.pending[q.getColumn(2).getString()];
     // A month partly kept counts only its kept sends; a month wholly purged loses its rows in purge().
     rollup_key k;
     k.day = q.getColumn(3).getInt();
     k.type = q.getColumn(4).getString();
     k.source_id = q.getColumn(5).getString();
     if (core::month_of(k.day) >= core::month_of(first_kept) && q.getColumn(6).getInt() != 0)
-      count_source(k, "", -1);
+      counts.count_source(k, "", -1);
   }
   return false;
 }

@@ -119,17 +119,6 @@ ledger_store::impl::~impl() {
     ::close(wal_fd);
 }
 
-std::optional<std::int64_t> ledger_store::impl::first_poll_at(std::optional<core::vendor> vendor,
-                                                              core::timestamp requested_at,
-                                                              core::timestamp now) const {
-  if (!vendor)
-    return std::nullopt;
-  auto it = polls.find(*vendor);
-  if (it == polls.end())
-    return std::nullopt;
-  return core::to_millis((it->second.after_registration ? now : requested_at) + it->second.delay);
-}
-
 void ledger_store::impl::refresh_failover(std::int64_t id) {
   auto& key = failover_key;
   key.reset();
@@ -238,14 +227,14 @@ void ledger_store::impl::write_state(const send_ref& send, const core::send_stat
   if (!key)
     return;
   const std::string status{core::to_string(state.current)};
-  count(*key, key->status, -1, 0);
-  count(*key, status, 1, 0);
+  counts.count(*key, key->status, -1, 0);
+  counts.count(*key, status, 1, 0);
   if (send.in_failover) {
     refresh_failover(send.id);
     settle_group(group_before, send.id);
   } else {
-    count(*key, key->status, 0, -1);
-    count(*key, status, 0, 1);
+    counts.count(*key, key->status, 0, -1);
+    counts.count(*key, status, 0, 1);
   }
 }
 
