@@ -22,7 +22,8 @@ namespace deliveryd::db {
 
 /// The back ends.
 enum class backend {
-  sqlite, ///< one file on this host ([storage] path): the embedded default
+  sqlite,     ///< one file on this host ([storage] path): the embedded default
+  postgresql, ///< one database that several hosts share ([storage] url)
 };
 
 /// When a commit counts as durable.
@@ -53,6 +54,17 @@ struct sqlite_options {
   int wal_restart_pages = 65536;
 };
 
+/// Options of the PostgreSQL back end.
+struct postgresql_options {
+  /// A libpq connection string or URI. Its password, if any, never appears in a message (redact()).
+  std::string url;
+  /// This host's name in the shared ledger: its write probe row, and who holds a claim on a poll.
+  std::string host_id;
+  /// How long a claim on a due poll keeps other daemons off that send; a daemon that dies leaves its claims to
+  /// the others once it has passed.
+  std::chrono::milliseconds poll_lease{60000};
+};
+
 /// How to open the ledger.
 struct ledger_options {
   backend kind = backend::sqlite;
@@ -62,6 +74,7 @@ struct ledger_options {
   poll_table polls;                   ///< first polls of the vendors that poll
   std::string zone = "Asia/Seoul";    ///< IANA zone of the roll-ups' days
   sqlite_options sqlite;              ///< SQLite's own tuning
+  postgresql_options postgresql;      ///< PostgreSQL's own settings
   /// Told what open_writer() is doing when it does long one-time work, at each step and at least every 5 s while
   /// one statement runs, from the thread that called it. The daemon logs it and asks systemd for more start time.
   progress_report on_progress{};
@@ -125,7 +138,9 @@ public:
   /// failover legs excluded. The exports read a month through it, one keyset chunk per call.
   virtual result<day_page> ascending(core::timestamp from, core::timestamp to, const log_filter& filter,
                                      std::size_t limit, std::optional<log_cursor> after) = 0;
-  /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`.
+  /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`. A shared ledger claims
+  /// them for this host (postgresql_options::poll_lease): no other daemon gets them until their poll is applied
+  /// or the claim has passed.
   virtual result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now,
                                                      std::size_t limit) = 0;
   /// The roll-ups of days first..last (yyyymmdd, inclusive) in a scope ("all", "campaign", "one_time").

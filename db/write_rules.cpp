@@ -3,6 +3,7 @@
 #include "core/codes.hpp"
 #include "core/money.hpp"
 #include "core/month.hpp"
+#include "adapters/crypto.hpp"
 
 namespace deliveryd::db {
 
@@ -138,6 +139,18 @@ void tally::count_price(const rollup_key& key, const std::string& old_price, con
     add(old_unit, -*old);
   if (auto now = core::abs_micros(price); now && !unit.empty())
     add(unit, *now);
+}
+
+std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor_message_id) {
+  std::string input;
+  input.reserve(vendor.size() + 1 + vendor_message_id.size());
+  input.append(vendor).push_back('\0');
+  input.append(vendor_message_id);
+  const auto digest = adapters::sha256(input);
+  std::int64_t key = 0;
+  for (int i = 0; i < 6; ++i)
+    key = (key << 8) | digest[static_cast<std::size_t>(i)];
+  return key;
 }
 
 } // namespace deliveryd::db

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 
@@ -44,6 +45,11 @@ struct send_ref {
   bool in_failover = false; ///< an Alimtalk send or a failover leg: its logical state may need refreshing
   std::optional<rollup_key> key{}; ///< where it counts, when read with it (saves a lookup on a state change)
 };
+
+/// A 48-bit key of a vendor's message id: the first 48 bits of SHA-256(vendor, a zero byte, id), big-endian, so
+/// 0 <= key < 2^48. SQLite finds sends by it (sends.message_key, stored: never change it); PostgreSQL locks a
+/// message by it while an event for it may be held. Keys may collide: a lookup by key also compares vendor and id.
+std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor_message_id);
 
 /// The vendor of an intake item as stored ("" when it has none).
 std::string vendor_text(const adapters::intake::send_request& s);

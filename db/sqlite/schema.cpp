@@ -257,18 +257,6 @@ const char* const sources_recount_sql = SOURCES_RECOUNT_SQL;
 
 int latest_schema_version() noexcept { return static_cast<int>(migrations.size()); }
 
-std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor_message_id) {
-  std::string input;
-  input.reserve(vendor.size() + 1 + vendor_message_id.size());
-  input.append(vendor).push_back('\0');
-  input.append(vendor_message_id);
-  const auto digest = adapters::sha256(input);
-  std::int64_t key = 0;
-  for (int i = 0; i < 6; ++i)
-    key = (key << 8) | digest[static_cast<std::size_t>(i)];
-  return key;
-}
-
 std::optional<std::string> migrate(SQLite::Database& db, const progress_report& progress) {
   const int app = db.execAndGet("PRAGMA application_id").getInt();
   const int version = user_version(db);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "db/ledger.hpp"
+#include "db/write_rules.hpp"
 
 namespace SQLite {
 class Database;
@@ -20,10 +21,9 @@ inline constexpr int application_id = 0x444C5644;
 /// The schema version this build writes.
 int latest_schema_version() noexcept;
 
-/// The key under which a send is found by its vendor's message id (`sends.message_key`, schema version 5): the
-/// first 48 bits of SHA-256(vendor, a zero byte, id), big-endian, so 0 <= key < 2^48. Stored in the ledger:
-/// never change it without a migration. Keys may collide; a lookup by key also compares vendor and id.
-std::int64_t vendor_message_key(std::string_view vendor, std::string_view vendor_message_id);
+/// The key under which a send is found by its vendor's message id (`sends.message_key`, schema version 5):
+/// db::vendor_message_key (db/write_rules.hpp). Stored in the ledger: never change it without a migration.
+using db::vendor_message_key;
 
 /// Fills the empty `sources` table (schema v7) from the sends: each month's campaigns and one-time messages, their
 /// logical sends and the name of the latest send registered with one. Run with `sends.day` in the configured zone.

@@ -30,7 +30,7 @@ db::ledger_options checkpointed(const temp_dir& dir, std::chrono::milliseconds e
 
 } // namespace
 
-TEST_CASE("the checkpointer copies committed pages from the WAL into the database file", "[db][checkpoint]") {
+TEST_CASE("the checkpointer copies committed pages from the WAL into the database file", "[db][sqlite][checkpoint]") {
   temp_dir dir;
   auto opened = open_store(checkpointed(dir, 50ms));
   auto& store = *opened;
@@ -73,7 +73,7 @@ std::uintmax_t largest_wal_under_steady_writes(db::ledger_writer& store, const t
 } // namespace
 
 TEST_CASE("under steady writes the WAL starts over past wal_restart_pages instead of growing",
-          "[db][checkpoint]") {
+          "[db][sqlite][checkpoint]") {
   // 256 pages (1 MiB) instead of 64 MiB, so that a few seconds of writes show it; a commit here is about 0.3 MiB.
   temp_dir dir;
   auto opened = open_store(checkpointed(dir, 20ms, 256));
@@ -85,7 +85,7 @@ TEST_CASE("under steady writes the WAL starts over past wal_restart_pages instea
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 60000);
 }
 
-TEST_CASE("a quiet ledger's WAL is truncated to nothing by the checkpointer", "[db][checkpoint]") {
+TEST_CASE("a quiet ledger's WAL is truncated to nothing by the checkpointer", "[db][sqlite][checkpoint]") {
   temp_dir dir;
   auto opened = open_store(checkpointed(dir, 20ms));
   auto& store = *opened;
@@ -102,7 +102,7 @@ TEST_CASE("a quiet ledger's WAL is truncated to nothing by the checkpointer", "[
 }
 
 TEST_CASE("a WAL past half its restart length is copied at once, not at the checkpointer's next tick",
-          "[db][checkpoint]") {
+          "[db][sqlite][checkpoint]") {
   // Ticks an hour apart: only the writer's nudge can start a round within the test. 1,024 pages (about 4 MiB of
   // WAL) to restart, so the nudge comes past 512, and a commit of 500 sends (about 0.3 MiB) stays far from the
   // restart length, where the writer would copy the WAL itself.

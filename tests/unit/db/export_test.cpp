@@ -289,9 +289,8 @@ TEST_CASE("export: the prefetching cursor gives the same chunks, stops early, an
   }
   {
     // The connection is free again: the table goes away, and reading fails on the thread.
-    SQLite::Database rw{dir.ledger(), SQLite::OPEN_READWRITE};
     store.reset();
-    rw.exec("ALTER TABLE sends RENAME TO sends_gone");
+    damage(dir.ledger(), "ALTER TABLE sends RENAME TO sends_gone");
     db::prefetching_cursor rows{*reader, db::month_cursor{from, from + 24h, {}, 10}};
     auto failed = rows.next();
     REQUIRE_FALSE(failed);

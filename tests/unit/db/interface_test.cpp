@@ -10,15 +10,6 @@
 using namespace deliveryd;
 using namespace deliveryd::testing;
 
-namespace {
-
-/// Runs `sql` on the ledger through a connection of the test's own, as damage from outside would.
-void damage(const std::string& path, const std::string& sql) {
-  SQLite::Database raw{path, SQLite::OPEN_READWRITE};
-  raw.exec(sql);
-}
-
-} // namespace
 
 TEST_CASE("a write that fails is an error value, and the rolled-back transaction stored nothing", "[db][interface]") {
   temp_dir dir;
@@ -66,7 +57,7 @@ TEST_CASE("a read that fails is an error value, and the connection reads again a
   CHECK(again->has_value());
 }
 
-TEST_CASE("a ledger that must not be opened says why, with its cause", "[db][interface]") {
+TEST_CASE("a ledger that must not be opened says why, with its cause", "[db][sqlite][interface]") {
   temp_dir dir;
   SECTION("an empty file is damaged, never replaced") {
     std::ofstream{dir.ledger()};

@@ -1,6 +1,11 @@
 #pragma once
 /// Helpers of the ledger tests: a fresh temporary folder per test, sends and vendor events in a few words, and
-/// peeks at the database file through a connection of the test's own.
+/// peeks at the database through a connection of the test's own.
+///
+/// The same tests run on both back ends. With DELIVERYD_TEST_BACKEND=postgresql (ctest's "db_tests on
+/// postgresql") a ledger "path" names a database of its own in one throwaway PostgreSQL cluster that the test
+/// program starts (tests/support/postgres_cluster.hpp); tests tagged [sqlite] check SQLite's own files and are
+/// left out there.
 
 #include <catch2/catch.hpp>
 
@@ -13,7 +18,15 @@
 #include <variant>
 #include <vector>
 
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include <libpq-fe.h>
+
 #include <SQLiteCpp/Database.h>
+
+#include "../../support/postgres_cluster.hpp"
 
 #include "db/ledger.hpp"
 
@@ -92,6 +105,53 @@ inline db::vendor_event make_event(std::string message_id, core::status outcome,
   return v;
 }
 
+/// True when the tests run on the PostgreSQL back end.
+inline bool on_postgresql() {
+  static const bool pg = [] {
+    const char* chosen = std::getenv("DELIVERYD_TEST_BACKEND");
+    return chosen != nullptr && std::string{chosen} == "postgresql";
+  }();
+  return pg;
+}
+
+/// The cluster every test of this program shares, started at its first use and removed at exit.
+inline postgres_cluster& shared_cluster() {
+  static postgres_cluster cluster;
+  return cluster;
+}
+
+/// Runs `sql` on the cluster's database `dbname`; the rows as text ("<null>" for NULL). Fails the test on an error.
+inline std::vector<std::vector<std::string>> pg_query(const std::string& dbname, const std::string& sql) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c{PQconnectdb(shared_cluster().connection_string(dbname).c_str()),
+                                                 &PQfinish};
+  if (PQstatus(c.get()) != CONNECTION_OK)
+    FAIL("cannot connect to the test cluster: " << PQerrorMessage(c.get()));
+  std::unique_ptr<PGresult, decltype(&PQclear)> r{PQexec(c.get(), sql.c_str()), &PQclear};
+  const auto status = PQresultStatus(r.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+    FAIL(sql << ": " << PQresultErrorMessage(r.get()));
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    auto& row = rows.emplace_back();
+    for (int j = 0; j < PQnfields(r.get()); ++j)
+      row.push_back(PQgetisnull(r.get(), i, j) ? "<null>" : PQgetvalue(r.get(), i, j));
+  }
+  return rows;
+}
+
+/// The database of the ledger "at" `path` on PostgreSQL, created at its first use.
+inline std::string database_for(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> made;
+  std::lock_guard lock{mutex};
+  auto& name = made[path];
+  if (name.empty()) {
+    name = "ledger_" + std::to_string(made.size()) + "_" + std::to_string(std::hash<std::string>{}(path) % 1000000);
+    pg_query("postgres", "CREATE DATABASE " + name);
+  }
+  return name;
+}
+
 /// The options of the test ledger at `path`.
 inline db::ledger_options ledger_at(const std::string& path,
                                     db::deadline_table deadlines = {{core::vendor::twilio, twilio_after}},
@@ -100,6 +160,11 @@ inline db::ledger_options ledger_at(const std::string& path,
   options.path = path;
   options.deadlines = std::move(deadlines);
   options.sync = sync;
+  if (on_postgresql()) {
+    options.kind = db::backend::postgresql;
+    options.postgresql.url = shared_cluster().connection_string(database_for(path));
+    options.postgresql.host_id = "test";
+  }
   return options;
 }
 
@@ -185,17 +250,43 @@ inline std::vector<std::string> all_sends(const std::string& path) {
   return ids;
 }
 
-/// The single integer a query gives, read through a read-only connection of the test's own.
-inline std::int64_t peek_int(const std::string& path, const std::string& sql) {
+/// The rows a query gives, as text ("<null>" for NULL; booleans as 1 or 0 on both back ends when the query says
+/// `CASE WHEN … THEN 1 ELSE 0 END`), read through a connection of the test's own.
+inline std::vector<std::vector<std::string>> peek_rows(const std::string& path, const std::string& sql) {
+  if (on_postgresql())
+    return pg_query(database_for(path), sql);
   SQLite::Database db{path, SQLite::OPEN_READONLY};
-  return db.execAndGet(sql).getInt64();
+  SQLite::Statement q{db, sql};
+  std::vector<std::vector<std::string>> rows;
+  while (q.executeStep()) {
+    auto& row = rows.emplace_back();
+    for (int i = 0; i < q.getColumnCount(); ++i)
+      row.push_back(q.getColumn(i).isNull() ? "<null>" : q.getColumn(i).getString());
+  }
+  return rows;
 }
 
 /// The single text a query gives ("<null>" for NULL), read through a connection of the test's own.
 inline std::string peek_text(const std::string& path, const std::string& sql) {
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  auto value = db.execAndGet(sql);
-  return value.isNull() ? "<null>" : value.getString();
+  auto rows = peek_rows(path, sql);
+  if (rows.empty() || rows.front().empty())
+    FAIL("no value: " << sql);
+  return rows.front().front();
+}
+
+/// The single integer a query gives, read through a connection of the test's own.
+inline std::int64_t peek_int(const std::string& path, const std::string& sql) {
+  return std::stoll(peek_text(path, sql));
+}
+
+/// Runs `sql` on the ledger through a connection of the test's own, as damage from outside would.
+inline void damage(const std::string& path, const std::string& sql) {
+  if (on_postgresql()) {
+    pg_query(database_for(path), sql);
+    return;
+  }
+  SQLite::Database raw{path, SQLite::OPEN_READWRITE};
+  raw.exec(sql);
 }
 
 /// The statuses of a send's history, oldest first (`status/source/code` per entry).

@@ -47,7 +47,7 @@ std::string refusal(const std::string& path) {
 
 } // namespace
 
-TEST_CASE("open creates the folder and the file at the latest schema", "[db][open]") {
+TEST_CASE("open creates the folder and the file at the latest schema", "[db][sqlite][open]") {
   temp_dir dir;
   const auto path = (dir.path() / "state" / "nested" / "ledger.db").string();
   REQUIRE_FALSE(std::filesystem::exists(dir.path() / "state"));
@@ -64,7 +64,7 @@ TEST_CASE("open creates the folder and the file at the latest schema", "[db][ope
         == 2);
 }
 
-TEST_CASE("reopening a ledger keeps its data and its version", "[db][open]") {
+TEST_CASE("reopening a ledger keeps its data and its version", "[db][sqlite][open]") {
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
@@ -81,7 +81,7 @@ TEST_CASE("reopening a ledger keeps its data and its version", "[db][open]") {
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sends") == 1);
 }
 
-TEST_CASE("a version 3 ledger moves to per-send event dedupe and keeps its duplicates", "[db][open]") {
+TEST_CASE("a version 3 ledger moves to per-send event dedupe and keeps its duplicates", "[db][sqlite][open]") {
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
@@ -114,7 +114,7 @@ TEST_CASE("a version 3 ledger moves to per-send event dedupe and keeps its dupli
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM events") == 4); // intake, sent, held SM9, undelivered
 }
 
-TEST_CASE("the message key is the first 48 bits of SHA-256 over vendor, a zero byte and the id", "[db][open]") {
+TEST_CASE("the message key is the first 48 bits of SHA-256 over vendor, a zero byte and the id", "[db][sqlite][open]") {
   // Stored in every ledger: these values are pinned (Python: int.from_bytes(sha256(b"twilio\0SM1")[:6], "big")).
   CHECK(db::sqlite::vendor_message_key("twilio", "SM1") == 30848323051211);
   CHECK(db::sqlite::vendor_message_key("twilio", "SM2") == 172946100365583);
@@ -122,7 +122,7 @@ TEST_CASE("the message key is the first 48 bits of SHA-256 over vendor, a zero b
   CHECK(db::sqlite::vendor_message_key("twilio", "SM1") < (std::int64_t{1} << 48));
 }
 
-TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by vendor id", "[db][open]") {
+TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by vendor id", "[db][sqlite][open]") {
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
@@ -154,7 +154,7 @@ TEST_CASE("a version 4 ledger moves to message keys and still finds its sends by
   CHECK_THAT(out.rejected[0].detail, Catch::Contains("already belongs to another send"));
 }
 
-TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says what it does", "[db][open]") {
+TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says what it does", "[db][sqlite][open]") {
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
@@ -188,7 +188,7 @@ TEST_CASE("an upgrade to message keys that stopped half-way resumes, and says wh
 }
 
 TEST_CASE("a version 5 ledger counts its pending sends, and keeps refusing duplicate events with one index",
-          "[db][open]") {
+          "[db][sqlite][open]") {
   temp_dir dir;
   {
     auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}});
@@ -223,7 +223,7 @@ TEST_CASE("a version 5 ledger counts its pending sends, and keeps refusing dupli
   CHECK(history_of(*reader, "a") == std::vector<std::string>{"intake/pending/", "webhook/sent/"});
 }
 
-TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[db][open]") {
+TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[db][sqlite][open]") {
   temp_dir dir;
   auto store = open_store(dir.ledger());
   REQUIRE(register_committed(*store, {send_with_id("x", "SMX"), send_with_id("y", "SMY"), send_with_id("b", "SM2")})
@@ -250,7 +250,7 @@ TEST_CASE("sends whose message keys collide are told apart by vendor and id", "[
   CHECK(peek_text(dir.ledger(), "SELECT status FROM sends WHERE send_id = 'y'") == "pending");
 }
 
-TEST_CASE("a ledger of a newer schema is refused", "[db][open]") {
+TEST_CASE("a ledger of a newer schema is refused", "[db][sqlite][open]") {
   temp_dir dir;
   open_store(dir.ledger()).reset();
   {
@@ -262,7 +262,7 @@ TEST_CASE("a ledger of a newer schema is refused", "[db][open]") {
   CHECK(peek_int(dir.ledger(), "PRAGMA user_version") == db::sqlite::latest_schema_version() + 1);
 }
 
-TEST_CASE("a foreign SQLite file is refused and left as it was", "[db][open]") {
+TEST_CASE("a foreign SQLite file is refused and left as it was", "[db][sqlite][open]") {
   temp_dir dir;
   const auto path = (dir.path() / "other.db").string();
   {
@@ -283,7 +283,7 @@ TEST_CASE("a foreign SQLite file is refused and left as it was", "[db][open]") {
   CHECK(peek_int(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'sends'") == 0);
 }
 
-TEST_CASE("a SQLite file with another application id is refused", "[db][open]") {
+TEST_CASE("a SQLite file with another application id is refused", "[db][sqlite][open]") {
   temp_dir dir;
   {
     SQLite::Database other{dir.ledger(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
@@ -296,7 +296,7 @@ TEST_CASE("a SQLite file with another application id is refused", "[db][open]") 
   CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM sqlite_schema") == 0);
 }
 
-TEST_CASE("a file that is not a database is refused and left as it was", "[db][open]") {
+TEST_CASE("a file that is not a database is refused and left as it was", "[db][sqlite][open]") {
   temp_dir dir;
   const auto path = (dir.path() / "noise.db").string();
   std::string noise(8192, '\0');
@@ -314,7 +314,7 @@ TEST_CASE("a file that is not a database is refused and left as it was", "[db][o
   CHECK(files_in(dir.path()) == std::vector<std::string>{"noise.db"});
 }
 
-TEST_CASE("an empty file is refused and left as it was, not made a new ledger", "[db][open]") {
+TEST_CASE("an empty file is refused and left as it was, not made a new ledger", "[db][sqlite][open]") {
   temp_dir dir;
   std::ofstream{dir.ledger()}.close();
   const auto message = refusal(dir.ledger());
@@ -324,7 +324,7 @@ TEST_CASE("an empty file is refused and left as it was, not made a new ledger", 
   CHECK(files_in(dir.path()) == std::vector<std::string>{std::filesystem::path{dir.ledger()}.filename().string()});
 }
 
-TEST_CASE("a folder that cannot be created is an open error", "[db][open]") {
+TEST_CASE("a folder that cannot be created is an open error", "[db][sqlite][open]") {
   temp_dir dir;
   const auto blocker = dir.path() / "file";
   std::ofstream{blocker} << "x";
@@ -332,7 +332,7 @@ TEST_CASE("a folder that cannot be created is an open error", "[db][open]") {
   CHECK_THAT(message, Catch::Contains("cannot create the ledger's folder"));
 }
 
-TEST_CASE("a reader cannot open a ledger that does not exist", "[db][open]") {
+TEST_CASE("a reader cannot open a ledger that does not exist", "[db][sqlite][open]") {
   temp_dir dir;
   auto opened = db::open_reader(ledger_at(dir.ledger()));
   REQUIRE_FALSE(opened);

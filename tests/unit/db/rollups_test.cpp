@@ -1,6 +1,6 @@
 // The per-day roll-ups must always equal what the sends themselves say: checked against a recount from the
 // sends after random mixes of registrations, events, failover legs, deadlines, prices and purges. The roll-ups
-// are the SQLite back end's own tables, so these checks read them with SQL.
+// are each back end's own tables, so these checks read them with SQL (the same on both).
 #include <random>
 
 #include "ledger_fixture.hpp"
@@ -15,36 +15,31 @@ using counts = std::map<std::tuple<std::string, std::string, std::int64_t, std::
 
 /// The roll-ups as stored, zero rows left out.
 counts stored(const std::string& path) {
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  SQLite::Statement q{db, "SELECT scope, scope_id, day, medium, status, sends, logical FROM rollups"};
   counts out;
-  while (q.executeStep())
-    if (q.getColumn(5).getInt64() != 0 || q.getColumn(6).getInt64() != 0)
-      out[{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getInt64(),
-           q.getColumn(3).getString(), q.getColumn(4).getString()}] = {q.getColumn(5).getInt64(),
-                                                                        q.getColumn(6).getInt64()};
+  for (const auto& r : peek_rows(path, "SELECT scope, scope_id, day, medium, status, sends, logical FROM rollups"))
+    if (r[5] != "0" || r[6] != "0")
+      out[{r[0], r[1], std::stoll(r[2]), r[3], r[4]}] = {std::stoll(r[5]), std::stoll(r[6])};
   return out;
 }
 
 /// The roll-ups recounted from the sends: legs count in `sends` only, a logical send once in `logical`.
 counts recount(const std::string& path) {
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  SQLite::Statement q{db, "SELECT type, coalesce(source_id, ''), day, medium, status, "
-                          "coalesce(logical_status, status), fallback_of IS NOT NULL FROM sends"};
   counts out;
-  while (q.executeStep()) {
-    const auto type = q.getColumn(0).getString();
-    const auto source = q.getColumn(1).getString();
-    const auto day = q.getColumn(2).getInt64();
-    const auto medium = q.getColumn(3).getString();
-    const bool leg = q.getColumn(6).getInt() != 0;
+  for (const auto& r : peek_rows(path, "SELECT type, coalesce(source_id, ''), day, medium, status, "
+                                       "coalesce(logical_status, status), "
+                                       "CASE WHEN fallback_of IS NULL THEN 0 ELSE 1 END FROM sends")) {
+    const auto& type = r[0];
+    const auto& source = r[1];
+    const auto day = std::stoll(r[2]);
+    const auto& medium = r[3];
+    const bool leg = r[6] == "1";
     std::vector<std::pair<std::string, std::string>> scopes{{"all", ""}};
     if (!source.empty() && (type == "campaign" || type == "one_time"))
       scopes.emplace_back(type, source);
     for (const auto& [scope, id] : scopes) {
-      out[{scope, id, day, medium, q.getColumn(4).getString()}].first += 1;
+      out[{scope, id, day, medium, r[4]}].first += 1;
       if (!leg)
-        out[{scope, id, day, medium, q.getColumn(5).getString()}].second += 1;
+        out[{scope, id, day, medium, r[5]}].second += 1;
     }
   }
   for (auto it = out.begin(); it != out.end();)

@@ -18,12 +18,9 @@ using source_map = std::map<std::tuple<std::int64_t, std::string, std::string>, 
 
 /// The sources as stored, rows without sends left out.
 source_map stored(const std::string& path) {
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  SQLite::Statement q{db, "SELECT month, scope, scope_id, logical, name FROM sources WHERE logical != 0"};
   source_map out;
-  while (q.executeStep())
-    out[{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString()}] = {
-      q.getColumn(3).getInt64(), q.getColumn(4).getString()};
+  for (const auto& r : peek_rows(path, "SELECT month, scope, scope_id, logical, name FROM sources WHERE logical != 0"))
+    out[{std::stoll(r[0]), r[1], r[2]}] = {std::stoll(r[3]), r[4]};
   return out;
 }
 
@@ -38,15 +35,14 @@ std::map<std::tuple<std::int64_t, std::string, std::string>, std::int64_t> total
 /// The sources recounted from the sends, in C++: a logical send (not a failover leg) counts once in its month; the
 /// name is the one of the latest send (by registration) that has one.
 source_map recount(const std::string& path) {
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  SQLite::Statement q{db, "SELECT day / 100, type, source_id, coalesce(source_name, ''), fallback_of IS NULL FROM sends "
-                          "WHERE type IN ('campaign', 'one_time') AND source_id IS NOT NULL ORDER BY id"};
   source_map out;
-  while (q.executeStep()) {
-    auto& [logical, name] = out[{q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString()}];
-    logical += q.getColumn(4).getInt();
-    if (!q.getColumn(3).getString().empty())
-      name = q.getColumn(3).getString();
+  for (const auto& r : peek_rows(path, "SELECT day / 100, type, source_id, coalesce(source_name, ''), "
+                                       "CASE WHEN fallback_of IS NULL THEN 1 ELSE 0 END FROM sends "
+                                       "WHERE type IN ('campaign', 'one_time') AND source_id IS NOT NULL ORDER BY id")) {
+    auto& [logical, name] = out[{std::stoll(r[0]), r[1], r[2]}];
+    logical += std::stoll(r[4]);
+    if (!r[3].empty())
+      name = r[3];
   }
   for (auto it = out.begin(); it != out.end();)
     it = it->second.first == 0 ? out.erase(it) : std::next(it);
@@ -171,7 +167,7 @@ TEST_CASE("a purge that cuts a month leaves the sources of its kept days, and dr
   CHECK(kept[0].name == "Cut"); // the name stays that of the latest named send registered
 }
 
-TEST_CASE("a version 6 ledger counts the sources of every month when it is upgraded", "[db][sources][open]") {
+TEST_CASE("a version 6 ledger counts the sources of every month when it is upgraded", "[db][sqlite][sources][open]") {
   temp_dir dir;
   {
     auto store = open_store(dir.ledger());
