@@ -16,10 +16,13 @@
 #include <sstream>
 #include <utility>
 
+#include <unistd.h>
+
 #include <phonenumbers/phonenumberutil.h>
 #include <toml++/toml.h>
 
 #include "config/toml_guard.hpp"
+#include "core/redact.hpp"
 #include "core/time.hpp"
 
 namespace deliveryd::config {
@@ -305,12 +308,50 @@ bool is_known_region(const std::string& region) {
   return regions.count(region) > 0;
 }
 
+/// This machine's host name, "" when it has none.
+std::string this_host() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0)
+    return {};
+  return name;
+}
+
 void read_storage(section_reader r, storage_config& out) {
-  r.refuse_unknown({"path", "retention_days"});
+  r.refuse_unknown({"backend", "path", "url", "url_file", "pool", "host_id", "retention_days"});
+  std::string backend = "sqlite";
+  r.string("backend", backend);
+  if (!r.failed() && backend != "sqlite" && backend != "postgresql")
+    r.fail("backend", "is \"" + backend + "\"; it must be \"sqlite\" or \"postgresql\"");
+  out.backend = backend == "postgresql" ? storage_backend::postgresql : storage_backend::sqlite;
   r.string("path", out.path);
   r.integer("retention_days", 1, 3650, out.retention_days);
+  r.integer("pool", 1, 100, out.pool);
+  r.string("host_id", out.host_id);
   if (!r.failed() && out.path.empty())
     r.fail("path", "must not be empty");
+  // The connection string: `url` must hold no password (a config file is read by more people than a secret is);
+  // `url_file` may, and is read like every other secret file.
+  std::optional<std::string> url;
+  r.string("url", url);
+  if (!r.failed() && url && !core::conninfo_password(*url).empty())
+    r.fail("url", "holds a password; put the whole connection string in url_file, or the password in libpq's "
+                  "passfile (~/.pgpass, or passfile= in the string)");
+  if (!r.failed() && url && url->empty())
+    r.fail("url", "must not be empty");
+  auto from_file = r.file_secret("url_file", "url");
+  if (!r.failed() && url && from_file)
+    r.fail("url", "and [storage] url_file are both set; keep one");
+  if (r.failed())
+    return;
+  out.url = from_file ? *from_file : url.value_or("");
+  if (out.backend == storage_backend::postgresql && out.url.empty())
+    r.fail("backend", "is \"postgresql\", which needs url or url_file: the connection string of the shared ledger");
+  if (out.backend == storage_backend::sqlite && !out.url.empty())
+    r.fail(url ? "url" : "url_file", "is set, but backend is \"sqlite\" (set backend = \"postgresql\" to use it)");
+  if (out.host_id.empty())
+    out.host_id = this_host();
+  if (!r.failed() && out.backend == storage_backend::postgresql && out.host_id.empty())
+    r.fail("host_id", "must be set: this machine has no host name");
 }
 
 void read_time(section_reader r, time_config& out) {

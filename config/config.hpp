@@ -13,9 +13,21 @@ namespace deliveryd::config {
 
 using std::chrono::milliseconds;
 
+/// `[storage] backend`
+enum class storage_backend {
+  sqlite,     ///< one file on this host: the embedded default
+  postgresql, ///< one database that several hosts share
+};
+
 /// `[storage]`
 struct storage_config {
+  storage_backend backend = storage_backend::sqlite;
   std::string path = "/var/lib/deliveryd/ledger.db"; ///< the SQLite ledger file
+  /// PostgreSQL: the libpq connection string (URI or keywords), from `url` (no password allowed there) or from
+  /// the file `url_file` (which may hold one). Never logged as it is: core::redact_conninfo.
+  std::string url;
+  int pool = 8;          ///< PostgreSQL: read connections per daemon, besides the writer's
+  std::string host_id;   ///< PostgreSQL: this host's name in the shared ledger (default: the hostname)
   int retention_days = 365;                          ///< how long sends are kept
 };
 

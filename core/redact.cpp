@@ -1,6 +1,7 @@
 #include "core/redact.hpp"
 
 #include <algorithm>
+#include <regex>
 
 namespace deliveryd::core {
 
@@ -14,6 +15,31 @@ std::string mask_contact(std::string_view contact) {
            + std::string{contact.substr(contact.size() - keep_tail)};
   }
   return std::string{contact.substr(0, std::min<std::size_t>(2, contact.size()))} + "***";
+}
+
+std::string redact_conninfo(const std::string& conninfo) {
+  static const std::regex uri{R"(^(postgres(?:ql)?://[^:@/?]*:)[^@/?]*@)"};
+  static const std::regex keyword{R"(((?:^|[\s&?])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*))"};
+  auto out = std::regex_replace(conninfo, uri, "$1***@");
+  return std::regex_replace(out, keyword, "$1***");
+}
+
+std::string conninfo_password(const std::string& conninfo) {
+  static const std::regex uri{R"(^postgres(?:ql)?://([^@/?]*)@)"};
+  static const std::regex keyword{R"((?:^|[\s&?])password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]*))"};
+  std::smatch m;
+  if (std::regex_search(conninfo, m, uri)) {
+    const auto userinfo = m[1].str();
+    if (auto colon = userinfo.find(':'); colon != std::string::npos && colon + 1 < userinfo.size())
+      return userinfo.substr(colon + 1);
+  }
+  if (std::regex_search(conninfo, m, keyword)) {
+    auto value = m[1].str();
+    if (value.size() >= 2 && value.front() == '\'')
+      value = value.substr(1, value.size() - 2);
+    return value;
+  }
+  return {};
 }
 
 } // namespace deliveryd::core

@@ -16,6 +16,7 @@
 #include "actors/kakao_push_actor.hpp"
 #include "actors/ledger_actor.hpp"
 #include "actors/twilio_actor.hpp"
+#include "core/redact.hpp"
 #include "core/thread_name.hpp"
 #include "daemon/http_common.hpp"
 #include "daemon/notify.hpp"
@@ -110,7 +111,10 @@ int run(const config::daemon_config& cfg) {
   if (cfg.email && !(email_key = actors::load_email_key(cfg.email->verification_key)))
     return 1;
   db::ledger_options store;
+  store.kind = cfg.storage.backend == config::storage_backend::postgresql ? db::backend::postgresql : db::backend::sqlite;
   store.path = cfg.storage.path;
+  store.postgresql.url = cfg.storage.url;
+  store.postgresql.host_id = cfg.storage.host_id;
   store.deadlines = deadlines_of(cfg);
   store.sync = db::durability::after_sync;
   store.polls = polls_of(cfg);
@@ -124,7 +128,10 @@ int run(const config::daemon_config& cfg) {
     spdlog::critical("ledger open_failed: {}", opened.error().message);
     return 1;
   }
-  spdlog::info("ledger opened: {}", cfg.storage.path);
+  spdlog::info("ledger opened: {}", store.kind == db::backend::postgresql
+                                      ? "PostgreSQL " + core::redact_conninfo(cfg.storage.url) + " as host "
+                                          + cfg.storage.host_id
+                                      : cfg.storage.path);
 
   actors::counters stats; // declared before the actor system: it outlives every actor
   actors::backlog gate;    // likewise
@@ -151,7 +158,9 @@ int run(const config::daemon_config& cfg) {
   if (cfg.kakao && cfg.kakao->push_token)
     kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats, &gate});
 
-  db::reader_pool readers{store};
+  // SQLite's read connections cost a file handle each and are as many as the threads that read; a PostgreSQL
+  // server counts its connections, so each daemon keeps to [storage] pool.
+  db::reader_pool readers{store, store.kind == db::backend::postgresql ? static_cast<std::size_t>(cfg.storage.pool) : 0};
   std::vector<core::vendor> enabled;
   for (auto [on, v] : {std::pair{cfg.twilio.has_value(), core::vendor::twilio},
                        std::pair{cfg.email.has_value(), core::vendor::email},

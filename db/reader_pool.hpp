@@ -4,6 +4,8 @@
 
 #include <functional>
 #include <memory>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <type_traits>
 #include <vector>
@@ -18,11 +20,13 @@ public:
   /// Opens a new connection.
   using opener = std::function<result<std::unique_ptr<ledger_reader>>()>;
 
-  /// A pool of connections that `open` makes.
-  explicit reader_pool(opener open) : open_{std::move(open)} {}
-  /// A pool of connections to the ledger of `options` (db::open_reader).
-  explicit reader_pool(ledger_options options)
-    : open_{[options = std::move(options)] { return open_reader(options); }} {}
+  /// A pool of connections that `open` makes; at most `limit` at once (0: no limit), a borrower beyond it waits
+  /// up to `wait` for one to come back.
+  explicit reader_pool(opener open, std::size_t limit = 0, std::chrono::milliseconds wait = std::chrono::seconds{5})
+    : open_{std::move(open)}, limit_{limit}, wait_{wait} {}
+  /// A pool of connections to the ledger of `options` (db::open_reader), at most `limit` at once (0: no limit).
+  explicit reader_pool(ledger_options options, std::size_t limit = 0)
+    : reader_pool{[options = std::move(options)] { return open_reader(options); }, limit} {}
 
   /// A connection for the caller's exclusive use until the lease ends.
   class lease {
@@ -41,7 +45,7 @@ public:
     std::unique_ptr<ledger_reader> reader_;
   };
 
-  /// Borrows a connection; an error when none can be opened.
+  /// Borrows a connection; an error when none can be opened, or all `limit` stay busy for `wait`.
   result<lease> acquire();
 
   /// Runs `read(connection)` on a borrowed connection and gives its result, or the error of borrowing one.
@@ -55,7 +59,11 @@ public:
 
 private:
   opener open_;
+  std::size_t limit_;
+  std::chrono::milliseconds wait_;
   std::mutex mutex_;
+  std::condition_variable returned_;
+  std::size_t open_count_ = 0; ///< connections open, idle or lent (or being opened)
   std::vector<std::unique_ptr<ledger_reader>> idle_;
 };
 

@@ -1,33 +1,14 @@
 #include "db/postgresql/connection.hpp"
 
-#include <regex>
+#include "core/redact.hpp"
 
 namespace deliveryd::db::postgresql {
 
 namespace {
 
-/// The password a connection string holds, "" when none.
-std::string password_of(const std::string& url) {
-  static const std::regex uri{R"(^postgres(?:ql)?://([^@/?]*)@)"};
-  static const std::regex keyword{R"((?:^|[\s&?])password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]*))"};
-  std::smatch m;
-  if (std::regex_search(url, m, uri)) {
-    const auto userinfo = m[1].str();
-    if (auto colon = userinfo.find(':'); colon != std::string::npos && colon + 1 < userinfo.size())
-      return userinfo.substr(colon + 1);
-  }
-  if (std::regex_search(url, m, keyword)) {
-    auto value = m[1].str();
-    if (value.size() >= 2 && value.front() == '\'')
-      value = value.substr(1, value.size() - 2);
-    return value;
-  }
-  return {};
-}
-
 /// `text` with every occurrence of the password of `url` replaced.
 std::string without_password(std::string text, const std::string& url) {
-  const auto password = password_of(url);
+  const auto password = core::conninfo_password(url);
   if (password.empty())
     return text;
   for (auto at = text.find(password); at != std::string::npos; at = text.find(password, at))
@@ -47,12 +28,7 @@ std::string first_line(std::string text) {
 
 } // namespace
 
-std::string redact(const std::string& url) {
-  static const std::regex uri{R"(^(postgres(?:ql)?://[^:@/?]*:)[^@/?]*@)"};
-  static const std::regex keyword{R"(((?:^|[\s&?])password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*))"};
-  auto out = std::regex_replace(url, uri, "$1***@");
-  return std::regex_replace(out, keyword, "$1***");
-}
+std::string redact(const std::string& url) { return core::redact_conninfo(url); }
 
 std::unique_ptr<pqxx::connection> connect(const std::string& url, bool durable) {
   auto c = std::make_unique<pqxx::connection>(url);

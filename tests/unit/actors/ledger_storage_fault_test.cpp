@@ -1,5 +1,6 @@
 /// The ledger actor when its commits fail. Running as root, permissions do not stop writes; RLIMIT_FSIZE does
-/// (root is not exempt): with the limit at 1 byte, SQLite cannot append to the WAL, as on a full disk.
+/// (root is not exempt): with the limit at 1 byte, SQLite cannot append to the WAL, as on a full disk. SQLite
+/// only ([sqlite]): a PostgreSQL server's disk is not this process's.
 
 #include <catch2/catch.hpp>
 
@@ -111,7 +112,7 @@ void commit_one(ledger_harness& h) {
 
 } // namespace
 
-TEST_CASE("a failing commit answers storage_failing, stores nothing, and health says so", "[actors][ledger]") {
+TEST_CASE("a failing commit answers storage_failing, stores nothing, and health says so", "[actors][ledger][sqlite]") {
   ledger_harness h;
   commit_one(h);
   auto seen = fail_one_commit(h, std::chrono::milliseconds{0});
@@ -141,7 +142,7 @@ TEST_CASE("a failing commit answers storage_failing, stores nothing, and health 
   CHECK(history_of(*open_reader(h.dir.ledger()), "during") == std::vector<std::string>{"intake/pending/"});
 }
 
-TEST_CASE("health stays failing while commits still fail, across the ledger's ticks", "[actors][ledger]") {
+TEST_CASE("health stays failing while commits still fail, across the ledger's ticks", "[actors][ledger][sqlite]") {
   ledger_harness h;
   commit_one(h);
   // Over 2.5 s the ledger ticks twice; each tick commits an empty deadline transaction, which writes nothing.

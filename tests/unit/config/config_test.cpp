@@ -438,3 +438,45 @@ TEST_CASE("the example configuration loads", "[config]") {
   CHECK_FALSE(c.carrier);
   CHECK_FALSE(c.kakao);
 }
+
+TEST_CASE("[storage] chooses SQLite by default, or PostgreSQL with a connection string", "[config]") {
+  const auto defaults = ok("");
+  CHECK(defaults.storage.backend == storage_backend::sqlite);
+  CHECK(defaults.storage.pool == 8);
+  CHECK_FALSE(defaults.storage.host_id.empty()); // the hostname
+
+  const auto pg = ok("[storage]\nbackend = \"postgresql\"\nurl = \"postgresql://deliveryd@db1/ledger\"\n"
+                     "pool = 4\nhost_id = \"gw1\"\n");
+  CHECK(pg.storage.backend == storage_backend::postgresql);
+  CHECK(pg.storage.url == "postgresql://deliveryd@db1/ledger");
+  CHECK(pg.storage.pool == 4);
+  CHECK(pg.storage.host_id == "gw1");
+
+  temp_dir dir;
+  const auto file = dir.write("url", "postgresql://deliveryd:s3cret@db1/ledger\n");
+  const auto from_file = ok("[storage]\nbackend = \"postgresql\"\nurl_file = \"" + file + "\"\n");
+  CHECK(from_file.storage.url == "postgresql://deliveryd:s3cret@db1/ledger");
+}
+
+TEST_CASE("[storage] errors: a password in url, no connection string, an unknown back end", "[config]") {
+  const auto inline_password =
+    error_of("[storage]\nbackend = \"postgresql\"\nurl = \"postgresql://deliveryd:s3cret@db1/ledger\"\n");
+  CHECK_THAT(inline_password, Catch::Contains("[storage] url holds a password; put the whole connection string in "
+                                              "url_file"));
+  CHECK_THAT(inline_password, !Catch::Contains("s3cret")); // the error itself never shows it
+  CHECK_THAT(error_of("[storage]\nbackend = \"postgresql\"\nurl = \"host=db1 password=pw\"\n"),
+             Catch::Contains("holds a password"));
+  CHECK_THAT(error_of("[storage]\nbackend = \"postgresql\"\n"),
+             Catch::Contains("[storage] backend is \"postgresql\", which needs url or url_file"));
+  CHECK_THAT(error_of("[storage]\nbackend = \"mysql\"\n"),
+             Catch::Contains("[storage] backend is \"mysql\"; it must be \"sqlite\" or \"postgresql\""));
+  CHECK_THAT(error_of("[storage]\nurl = \"postgresql://db1/ledger\"\n"),
+             Catch::Contains("[storage] url is set, but backend is \"sqlite\""));
+  CHECK_THAT(error_of("[storage]\nbackend = \"postgresql\"\npool = 0\nurl = \"postgresql://db1/l\"\n"),
+             Catch::Contains("[storage] pool must be between 1 and 100"));
+  temp_dir dir;
+  const auto file = dir.write("url", "postgresql://db1/ledger");
+  CHECK_THAT(error_of("[storage]\nbackend = \"postgresql\"\nurl = \"postgresql://db1/ledger\"\nurl_file = \"" + file
+                      + "\"\n"),
+             Catch::Contains("both set"));
+}
