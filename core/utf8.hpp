@@ -2,6 +2,7 @@
 /// UTF-8 validity, byte by byte: what text written into JSON and XML needs.
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace deliveryd::core {
@@ -68,6 +69,29 @@ constexpr bool is_printable_utf8(std::string_view text, bool line_breaks = false
     i += len;
   }
   return true;
+}
+
+/// `text` as well-formed UTF-8 without NUL: each byte that starts no well-formed sequence, and each NUL, becomes
+/// U+FFFD. For stores whose text type refuses such bytes (PostgreSQL's), where SQLite keeps them as they came.
+inline std::string to_storable_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t len = utf8_sequence(text, i);
+    if (len == 0 || text[i] == '\0') {
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(text.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+/// True when `text` is what to_storable_utf8 leaves as it is.
+constexpr bool is_storable_utf8(std::string_view text) noexcept {
+  return is_valid_utf8(text) && text.find('\0') == std::string_view::npos;
 }
 
 } // namespace deliveryd::core

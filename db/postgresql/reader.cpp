@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/utf8.hpp"
 #include "db/postgresql/backend.hpp"
 #include "db/postgresql/connection.hpp"
 #include "db/postgresql/schema.hpp"
@@ -43,6 +44,15 @@ log_row read_row(const pqxx::row& q) {
   if (q[13].as<bool>())
     r.legs.push_back({r.send_id, r.medium, r.vendor, q[14].as<std::string>(), q[15].as<std::string>()});
   return r;
+}
+
+/// True when every text filter can match stored text: PostgreSQL refuses NUL and broken UTF-8 as parameters, and
+/// no stored value holds them (intake refuses them), so such a filter matches nothing.
+bool matchable(const log_filter& f) {
+  for (const auto* t : {&f.campaign, &f.one_time, &f.contact})
+    if (*t && !core::is_storable_utf8(**t))
+      return false;
+  return true;
 }
 
 std::optional<std::string> text_of(const std::optional<core::status>& s) {
@@ -101,6 +111,8 @@ public:
   result<day_page> day(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
                        std::optional<log_cursor> after) override {
     return guarded("cannot read the day", [&] {
+      if (!matchable(filter))
+        return day_page{};
       pqxx::read_transaction tx{*conn_};
       return read_page(tx, tx.exec_prepared("day", std::int64_t{core::to_millis(from)},
                                             after ? after->requested_at : std::int64_t{core::to_millis(to)},
@@ -115,6 +127,8 @@ public:
   result<day_page> ascending(core::timestamp from, core::timestamp to, const log_filter& filter, std::size_t limit,
                              std::optional<log_cursor> after) override {
     return guarded("cannot read the month", [&] {
+      if (!matchable(filter))
+        return day_page{};
       pqxx::read_transaction tx{*conn_};
       return read_page(tx, tx.exec_prepared("ascending",
                                             after ? after->requested_at : std::int64_t{core::to_millis(from)},
@@ -159,8 +173,10 @@ public:
   result<summary_data> summary(const std::string& scope, const std::string& scope_id, core::day_number first,
                                core::day_number last) override {
     return guarded("cannot read the summary", [&] {
-      pqxx::read_transaction tx{*conn_};
       summary_data out;
+      if (!core::is_storable_utf8(scope) || !core::is_storable_utf8(scope_id))
+        return out;
+      pqxx::read_transaction tx{*conn_};
       for (const auto& r : tx.exec_prepared("rollups", scope, scope_id, first, last))
         out.rows.push_back({r[0].as<core::day_number>(), r[1].as<std::string>(), r[2].as<std::string>(),
                             r[3].as<std::int64_t>(), r[4].as<std::int64_t>()});
@@ -183,6 +199,8 @@ public:
 
   result<std::optional<send_detail>> find(const std::string& send_id) override {
     return guarded("cannot read the send", [&]() -> std::optional<send_detail> {
+      if (!core::is_storable_utf8(send_id))
+        return std::nullopt;
       pqxx::read_transaction tx{*conn_};
       auto found = tx.exec_prepared("find", send_id);
       if (found.empty())

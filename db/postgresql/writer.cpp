@@ -18,6 +18,7 @@
 #include "db/postgresql/schema.hpp"
 #include "db/write_rules.hpp"
 #include "core/month.hpp"
+#include "core/utf8.hpp"
 
 namespace deliveryd::db::postgresql {
 
@@ -443,6 +444,7 @@ private:
   }
 
   void lock_message(std::string_view vendor, const std::string& message_id) {
+    // Keyed by the id as it comes: a held event with broken bytes locks what no registration can take.
     tx_->exec_prepared("lock_message", vendor_message_key(vendor, message_id));
   }
 
@@ -468,6 +470,8 @@ private:
   }
 
   std::optional<send_ref> load_by_message(const std::string& vendor, const std::string& message_id) {
+    if (!core::is_storable_utf8(message_id))
+      return std::nullopt; // no send has such an id
     auto r = tx_->exec_prepared("find_send_by_message", vendor, message_id);
     if (r.empty())
       return std::nullopt;
@@ -558,11 +562,15 @@ private:
       status_after = text(core::to_string(after->current));
       code_after = after->code;
     }
-    auto r = tx_->exec_prepared("insert_event", send, text(vendor), opt(message_id), opt(e.dedupe_key),
-                                text(core::to_string(e.source)), text(core::to_string(e.outcome)), e.code, e.reason,
-                                text(core::to_string(e.cat)), std::int64_t{core::to_millis(e.vendor_time)},
-                                std::int64_t{core::to_millis(received_at)}, e.vendor_status, e.vendor_code,
-                                status_after, code_after, opt(raw));
+    // PostgreSQL's text takes neither NUL nor broken UTF-8, which a vendor's payload may hold: such bytes are
+    // stored as U+FFFD (SQLite keeps them). A message id with them matches no send, whose ids are clean.
+    const auto clean = [](const std::string& t) { return core::to_storable_utf8(t); };
+    auto r = tx_->exec_prepared("insert_event", send, text(vendor), opt(clean(message_id)), opt(clean(e.dedupe_key)),
+                                text(core::to_string(e.source)), text(core::to_string(e.outcome)), clean(e.code),
+                                clean(e.reason), text(core::to_string(e.cat)),
+                                std::int64_t{core::to_millis(e.vendor_time)}, std::int64_t{core::to_millis(received_at)},
+                                clean(e.vendor_status), clean(e.vendor_code), status_after, code_after,
+                                opt(clean(raw)));
     return r.affected_rows() == 1;
   }
 
@@ -587,7 +595,7 @@ private:
     // An event for this message received at another daemon meanwhile is either committed (and read below) or
     // waits for this lock, and then finds this send.
     lock_message(vendor, message_id);
-    auto held = tx_->exec_prepared("select_held", text(vendor), message_id);
+    auto held = tx_->exec_prepared("select_held", text(vendor), core::to_storable_utf8(message_id));
     if (held.empty())
       return;
     const auto before = send.state;

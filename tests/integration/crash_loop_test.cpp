@@ -424,7 +424,7 @@ void verify_after_loop(crash_loop& loop) {
 } // namespace
 
 TEST_CASE("crash loop: SIGKILL under mixed load, during the purge and during exports loses nothing acknowledged",
-          "[integration][crash]") {
+          "[integration][crash][sqlite]") {
   crash_loop loop;
   loop.settings = crash_settings_from_env();
   loop.rng.seed(loop.settings.seed);

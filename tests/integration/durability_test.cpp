@@ -224,12 +224,14 @@ TEST_CASE("durability: everything acknowledged survives SIGKILL under load", "[i
                                        [&](auto started) { return started < killed_at; });
   CHECK(in_flight > 0);
 
-  // The file as the crash left it, and again after recovery.
-  CHECK(integrity_of(d.ledger_path()) == "ok");
+  // SQLite's file as the crash left it, and again after recovery (a PostgreSQL server keeps its own files whole).
+  if (!on_postgresql())
+    CHECK(integrity_of(d.ledger_path()) == "ok");
   d.start();
   verify_acknowledged(d, *log);
   CHECK(d.terminate() == 0);
-  CHECK(integrity_of(d.ledger_path()) == "ok");
+  if (!on_postgresql())
+    CHECK(integrity_of(d.ledger_path()) == "ok");
 }
 
 TEST_CASE("durability: SIGTERM under load exits 0 and keeps everything acknowledged", "[integration][durability]") {
@@ -240,7 +242,8 @@ TEST_CASE("durability: SIGTERM under load exits 0 and keeps everything acknowled
   INFO("answered " << log->requests << " requests (" << log->non_2xx << " not 2xx); daemon log:\n" << d.log());
   CHECK(exit_code == 0);
   CHECK(log->non_2xx == 0);
-  CHECK(integrity_of(d.ledger_path()) == "ok");
+  if (!on_postgresql())
+    CHECK(integrity_of(d.ledger_path()) == "ok");
   d.start();
   verify_acknowledged(d, *log);
   CHECK(d.terminate() == 0);

@@ -24,6 +24,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "../support/postgres_cluster.hpp"
+
 namespace it {
 
 namespace {
@@ -395,7 +400,12 @@ void daemon_process::reconfigure(const daemon_options& options) {
 
 void daemon_process::write_config(const daemon_options& options) {
   std::ostringstream toml;
-  toml << "[storage]\npath = \"" << ledger_path().string() << "\"\n" << options.storage_extra << "\n"
+  toml << "[storage]\npath = \"" << ledger_path().string() << "\"\n";
+  if (on_postgresql())
+    toml << "backend = \"postgresql\"\nurl = \""
+         << deliveryd::testing::shared_cluster().connection_string(deliveryd::testing::shared_database(ledger_path()))
+         << "\"\nhost_id = \"it-" << webhooks_port_ << "\"\n";
+  toml << options.storage_extra << "\n"
        << "[time]\nzone = \"Asia/Seoul\"\n\n"
        << "[webhooks]\nlisten = \"127.0.0.1:" << webhooks_port_ << "\"\npublic_url = \"" << public_url() << "\"\n";
   if (options.webhooks_max_body_bytes)
@@ -529,6 +539,40 @@ json get_json(httplib::Client& client, const std::string& path, int expected_sta
   REQUIRE(res);
   REQUIRE(res->status == expected_status);
   return body_of(res);
+}
+
+bool on_postgresql() { return deliveryd::testing::on_postgresql(); }
+
+std::vector<std::vector<std::string>> ledger_rows(const daemon_process& d, const std::string& sql) {
+  if (on_postgresql())
+    return deliveryd::testing::pg_query(deliveryd::testing::shared_database(d.ledger_path()), sql);
+  SQLite::Database db{d.ledger_path().string(), SQLite::OPEN_READONLY};
+  db.setBusyTimeout(10000);
+  SQLite::Statement q{db, sql};
+  std::vector<std::vector<std::string>> rows;
+  while (q.executeStep()) {
+    auto& row = rows.emplace_back();
+    for (int i = 0; i < q.getColumnCount(); ++i)
+      row.push_back(q.getColumn(i).isNull() ? "<null>" : q.getColumn(i).getString());
+  }
+  return rows;
+}
+
+long long ledger_int(const daemon_process& d, const std::string& sql) {
+  auto rows = ledger_rows(d, sql);
+  REQUIRE(!rows.empty());
+  REQUIRE(!rows.front().empty());
+  return std::stoll(rows.front().front());
+}
+
+void ledger_exec(const daemon_process& d, const std::string& sql) {
+  if (on_postgresql()) {
+    deliveryd::testing::pg_query(deliveryd::testing::shared_database(d.ledger_path()), sql);
+    return;
+  }
+  SQLite::Database db{d.ledger_path().string(), SQLite::OPEN_READWRITE};
+  db.setBusyTimeout(10000);
+  db.exec(sql);
 }
 
 } // namespace it

@@ -226,4 +226,19 @@ json body_of(const httplib::Result& result);
 /// A short description of a result for failure messages: "HTTP 403 {...}" or "no answer (error N)".
 std::string describe(const httplib::Result& result);
 
+/// True when the suite runs on the PostgreSQL back end (DELIVERYD_TEST_BACKEND=postgresql): every daemon's ledger
+/// is then a database of its own in one throwaway cluster, named after its ledger_path(). Tests tagged [sqlite]
+/// check SQLite's own file and are left out there.
+bool on_postgresql();
+
+/// The rows a query of `d`'s ledger gives, as text ("<null>" for NULL), through a connection of the test's own, on
+/// either back end (the SQL must mean the same on both).
+std::vector<std::vector<std::string>> ledger_rows(const daemon_process& d, const std::string& sql);
+
+/// The single integer a query of `d`'s ledger gives.
+long long ledger_int(const daemon_process& d, const std::string& sql);
+
+/// Runs `sql` on `d`'s ledger through a connection of the test's own, as damage from outside would.
+void ledger_exec(const daemon_process& d, const std::string& sql);
+
 } // namespace it

@@ -159,7 +159,7 @@ bool file_answer(burst_log& log, const char* route, const httplib::Result& res, 
 } // namespace
 
 TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bounded, and recovers",
-          "[integration][overload]") {
+          "[integration][overload][sqlite]") {
   daemon_process d{with_vendors({.email = true})};
   const auto requested_at = seoul_rfc3339(now_seconds() - 1min);
   auto ops = d.ops_client();

@@ -4,7 +4,6 @@
 // restart.
 #include <catch2/catch.hpp>
 
-#include <SQLiteCpp/Database.h>
 
 #include "harness.hpp"
 
@@ -13,11 +12,9 @@ using namespace it;
 namespace {
 
 /// Renames a table of the ledger from a connection of the test's own: every statement of the daemon's readers that
-/// names it fails at its next step (SQLite re-prepares it and finds no such table), as a damaged table would.
+/// names it fails at its next step (SQLite and PostgreSQL re-prepare it and find no such table), as a damaged table would.
 void rename_table(const daemon_process& d, const std::string& from, const std::string& to) {
-  SQLite::Database db{d.ledger_path().string(), SQLite::OPEN_READWRITE};
-  db.setBusyTimeout(10000);
-  db.exec("ALTER TABLE " + from + " RENAME TO " + to);
+  ledger_exec(d, "ALTER TABLE " + from + " RENAME TO " + to);
 }
 
 /// A send of a campaign (`type` "campaign") or one-time message, named `name` unless it is empty.

@@ -407,7 +407,7 @@ TEST_CASE("storage: a ledger that cannot be written is refused at start and left
 }
 
 TEST_CASE("storage: damaged, truncated, empty or foreign ledgers are refused at start and left as they were",
-          "[integration][storage]") {
+          "[integration][storage][sqlite]") {
   temp_dir base;
   const auto good = base.path() / "good" / "ledger.db";
   make_ledger(good, 2000);

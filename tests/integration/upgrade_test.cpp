@@ -57,7 +57,7 @@ private:
 } // namespace
 
 TEST_CASE("upgrade: a v4 ledger is upgraded at start, with progress for systemd, and keeps finding its sends",
-          "[integration][upgrade]") {
+          "[integration][upgrade][sqlite]") {
   temp_dir sockets;
   notify_listener systemd{sockets.path() / "notify"};
   daemon_process d;

@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
@@ -13,6 +17,8 @@
 #include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <libpq-fe.h>
 
 #ifndef DELIVERYD_PG_BINDIR
 #define DELIVERYD_PG_BINDIR "/usr/lib/postgresql/15/bin"
@@ -127,6 +133,49 @@ void postgres_cluster::stop(stop_mode mode) {
 
 std::string postgres_cluster::connection_string(const std::string& dbname) const {
   return "host=" + dir_.string() + " port=" + std::to_string(socket_port) + " user=deliveryd dbname=" + dbname;
+}
+
+bool on_postgresql() {
+  static const bool pg = [] {
+    const char* chosen = std::getenv("DELIVERYD_TEST_BACKEND");
+    return chosen != nullptr && std::string{chosen} == "postgresql";
+  }();
+  return pg;
+}
+
+postgres_cluster& shared_cluster() {
+  static postgres_cluster cluster;
+  return cluster;
+}
+
+std::vector<std::vector<std::string>> pg_query(const std::string& dbname, const std::string& sql) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c{PQconnectdb(shared_cluster().connection_string(dbname).c_str()),
+                                                 &PQfinish};
+  if (PQstatus(c.get()) != CONNECTION_OK)
+    throw std::runtime_error{std::string{"cannot connect to the test cluster: "} + PQerrorMessage(c.get())};
+  std::unique_ptr<PGresult, decltype(&PQclear)> r{PQexec(c.get(), sql.c_str()), &PQclear};
+  const auto status = PQresultStatus(r.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+    throw std::runtime_error{sql + ": " + PQresultErrorMessage(r.get())};
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    auto& row = rows.emplace_back();
+    for (int j = 0; j < PQnfields(r.get()); ++j)
+      row.push_back(PQgetisnull(r.get(), i, j) ? "<null>" : PQgetvalue(r.get(), i, j));
+  }
+  return rows;
+}
+
+std::string shared_database(const std::string& key) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> made;
+  std::lock_guard lock{mutex};
+  auto& name = made[key];
+  if (name.empty()) {
+    name = "ledger_" + std::to_string(made.size()) + "_" + std::to_string(std::hash<std::string>{}(key) % 1000000);
+    pg_query("postgres", "CREATE DATABASE " + name);
+  }
+  return name;
 }
 
 } // namespace deliveryd::testing

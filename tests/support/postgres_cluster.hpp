@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace deliveryd::testing {
 
@@ -48,5 +49,20 @@ private:
   std::filesystem::path dir_;
   bool running_ = false;
 };
+
+/// True when the tests run on the PostgreSQL back end: DELIVERYD_TEST_BACKEND=postgresql (ctest's "… on
+/// postgresql" entries).
+bool on_postgresql();
+
+/// The cluster every test of this program shares, started at its first use and removed at exit.
+postgres_cluster& shared_cluster();
+
+/// The database of the shared cluster that stands for the ledger `key` (a ledger file's path, in tests written for
+/// SQLite), created at its first use.
+std::string shared_database(const std::string& key);
+
+/// Runs `sql` on database `dbname` of the shared cluster; the rows as text ("<null>" for NULL). Throws
+/// std::runtime_error with the server's message on an error.
+std::vector<std::vector<std::string>> pg_query(const std::string& dbname, const std::string& sql);
 
 } // namespace deliveryd::testing

@@ -18,12 +18,6 @@
 #include <variant>
 #include <vector>
 
-#include <functional>
-#include <map>
-#include <mutex>
-
-#include <libpq-fe.h>
-
 #include <SQLiteCpp/Database.h>
 
 #include "../../support/postgres_cluster.hpp"
@@ -105,52 +99,8 @@ inline db::vendor_event make_event(std::string message_id, core::status outcome,
   return v;
 }
 
-/// True when the tests run on the PostgreSQL back end.
-inline bool on_postgresql() {
-  static const bool pg = [] {
-    const char* chosen = std::getenv("DELIVERYD_TEST_BACKEND");
-    return chosen != nullptr && std::string{chosen} == "postgresql";
-  }();
-  return pg;
-}
-
-/// The cluster every test of this program shares, started at its first use and removed at exit.
-inline postgres_cluster& shared_cluster() {
-  static postgres_cluster cluster;
-  return cluster;
-}
-
-/// Runs `sql` on the cluster's database `dbname`; the rows as text ("<null>" for NULL). Fails the test on an error.
-inline std::vector<std::vector<std::string>> pg_query(const std::string& dbname, const std::string& sql) {
-  std::unique_ptr<PGconn, decltype(&PQfinish)> c{PQconnectdb(shared_cluster().connection_string(dbname).c_str()),
-                                                 &PQfinish};
-  if (PQstatus(c.get()) != CONNECTION_OK)
-    FAIL("cannot connect to the test cluster: " << PQerrorMessage(c.get()));
-  std::unique_ptr<PGresult, decltype(&PQclear)> r{PQexec(c.get(), sql.c_str()), &PQclear};
-  const auto status = PQresultStatus(r.get());
-  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
-    FAIL(sql << ": " << PQresultErrorMessage(r.get()));
-  std::vector<std::vector<std::string>> rows;
-  for (int i = 0; i < PQntuples(r.get()); ++i) {
-    auto& row = rows.emplace_back();
-    for (int j = 0; j < PQnfields(r.get()); ++j)
-      row.push_back(PQgetisnull(r.get(), i, j) ? "<null>" : PQgetvalue(r.get(), i, j));
-  }
-  return rows;
-}
-
 /// The database of the ledger "at" `path` on PostgreSQL, created at its first use.
-inline std::string database_for(const std::string& path) {
-  static std::mutex mutex;
-  static std::map<std::string, std::string> made;
-  std::lock_guard lock{mutex};
-  auto& name = made[path];
-  if (name.empty()) {
-    name = "ledger_" + std::to_string(made.size()) + "_" + std::to_string(std::hash<std::string>{}(path) % 1000000);
-    pg_query("postgres", "CREATE DATABASE " + name);
-  }
-  return name;
-}
+inline std::string database_for(const std::string& path) { return shared_database(path); }
 
 /// The options of the test ledger at `path`.
 inline db::ledger_options ledger_at(const std::string& path,
