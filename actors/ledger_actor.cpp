@@ -157,7 +157,8 @@ void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& de
 /// Applies one job inside the open transaction; returns how to answer it once committed.
 db::result<std::function<void()>> apply(db::ledger_writer& store, job& j, core::timestamp now, counters* stats) {
   if (auto* in = std::get_if<intake_job_ptr>(&j)) {
-    auto out = store.register_sends((*in)->sends, std::move((*in)->rejected), now);
+    // A copy of the parser's rejections: the job may be applied again after a conflict (replay_batch).
+    auto out = store.register_sends((*in)->sends, (*in)->rejected, now);
     if (!out)
       return out.error();
     return std::function<void()>{[p = *in, out = std::move(*out), stats]() mutable {
@@ -230,6 +231,45 @@ db::result<void> open_transaction(ledger_state& st) {
   return {};
 }
 
+/// How many times a batch is applied again after conflicts with another writer of a shared ledger.
+constexpr int max_replays = 5;
+
+/// After a conflict with another writer (ledger_error::retry: PostgreSQL chose this transaction as a deadlock's
+/// victim): rolls the transaction back and applies every job of the batch again in a new one, up to max_replays
+/// times. Nothing was answered yet, so nothing is answered twice. The error that stopped it, if any.
+db::result<void> replay_batch(ledger_state& st, const db::ledger_error& conflict) {
+  auto error = conflict;
+  for (int attempt = 1; attempt <= max_replays; ++attempt) {
+    spdlog::info("ledger conflict_retried: {} (attempt {} of {}, {} jobs)", error.message, attempt, max_replays,
+                 st.batch.size());
+    st.deps.store->rollback();
+    st.tx_open = false;
+    st.answers.clear();
+    auto begun = open_transaction(st);
+    if (!begun) {
+      if (!begun.error().retry)
+        return begun;
+      error = begun.error();
+      continue;
+    }
+    bool again = false;
+    for (auto& j : st.batch) {
+      auto answer = apply(*st.deps.store, j, st.tx_now, st.deps.stats);
+      if (!answer) {
+        if (!answer.error().retry)
+          return answer.error();
+        error = answer.error();
+        again = true;
+        break;
+      }
+      st.answers.push_back(std::move(*answer));
+    }
+    if (!again)
+      return {};
+  }
+  return error;
+}
+
 /// Rolls the open transaction back and answers every job in it 503: nothing of them is stored.
 void abandon_transaction(ledger_state& st, const std::string& why) {
   st.deps.store->rollback();
@@ -300,7 +340,13 @@ void flush(ledger_pointer self) {
   if (!st.tx_open && !st.deadlines_due && !st.purge_due)
     return;
   housekeeping done;
-  if (auto committed = commit_housekeeping(st, done); !committed) {
+  auto committed = commit_housekeeping(st, done);
+  for (int attempt = 0; !committed && committed.error().retry && attempt < max_replays; ++attempt) {
+    done = {};
+    auto replayed = replay_batch(st, committed.error());
+    committed = replayed ? commit_housekeeping(st, done) : replayed;
+  }
+  if (!committed) {
     abandon_transaction(st, committed.error().message);
     return;
   }
@@ -348,11 +394,18 @@ void enqueue(ledger_pointer self, job j) {
   auto begun = open_transaction(st);
   auto answer = begun ? apply(*st.deps.store, j, st.tx_now, st.deps.stats) : begun.error();
   st.batch.push_back(std::move(j));
-  if (!answer) {
+  if (!answer && answer.error().retry) {
+    // A conflict with another writer: the batch so far, this job included, again in a new transaction.
+    if (auto replayed = replay_batch(st, answer.error()); !replayed) {
+      abandon_transaction(st, replayed.error().message);
+      return;
+    }
+  } else if (!answer) {
     abandon_transaction(st, answer.error().message);
     return;
+  } else {
+    st.answers.push_back(std::move(*answer));
   }
-  st.answers.push_back(std::move(*answer));
   if (st.deps.stats)
     st.deps.stats->ledger.queue_depth.store(st.batch.size(), std::memory_order_relaxed);
   request_commit(self);

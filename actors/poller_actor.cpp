@@ -88,12 +88,15 @@ void look_for_due(poller_pointer self) {
   if (st.looking || st.in_flight.size() >= st.deps.concurrency || !st.may_start())
     return;
   st.looking = true;
-  // Enough rows to fill the free slots even when some of them are already in flight.
-  const auto limit = st.deps.per_second + st.in_flight.size();
-  boost::asio::post(*st.workers, [deps = &st.deps, handle = poller_actor{self}, limit] {
+  // Exactly as many as may start now (free slots, and this second's budget), leaving out those in flight: on a
+  // shared ledger each one returned is claimed for this daemon, and one claimed but not started would wait for
+  // its lease to pass.
+  const auto limit = std::min(st.deps.concurrency - st.in_flight.size(), st.deps.per_second - st.recent_starts.size());
+  std::vector<std::int64_t> busy(st.in_flight.begin(), st.in_flight.end());
+  boost::asio::post(*st.workers, [deps = &st.deps, handle = poller_actor{self}, limit, busy = std::move(busy)] {
     std::vector<db::poll_target> due;
     auto found = deps->readers->read(
-      [&](db::ledger_reader& reader) { return reader.due_polls(deps->vendor, deps->clock(), limit); });
+      [&](db::ledger_reader& reader) { return reader.due_polls(deps->vendor, deps->clock(), limit, busy); });
     if (found)
       due = std::move(*found);
     else // the next tick looks again

@@ -138,11 +138,12 @@ public:
   /// failover legs excluded. The exports read a month through it, one keyset chunk per call.
   virtual result<day_page> ascending(core::timestamp from, core::timestamp to, const log_filter& filter,
                                      std::size_t limit, std::optional<log_cursor> after) = 0;
-  /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`. A shared ledger claims
-  /// them for this host (postgresql_options::poll_lease): no other daemon gets them until their poll is applied
-  /// or the claim has passed.
-  virtual result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now,
-                                                     std::size_t limit) = 0;
+  /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`, leaving out `busy` (the
+  /// sends this daemon is fetching right now). A shared ledger claims them for this host
+  /// (postgresql_options::poll_lease): no other daemon gets them until their poll is applied or the claim has
+  /// passed. So a caller asks only for as many as it will start.
+  virtual result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
+                                                     const std::vector<std::int64_t>& busy) = 0;
   /// The roll-ups of days first..last (yyyymmdd, inclusive) in a scope ("all", "campaign", "one_time").
   virtual result<summary_data> summary(const std::string& scope, const std::string& scope_id,
                                        core::day_number first, core::day_number last) = 0;

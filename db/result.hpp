@@ -27,6 +27,9 @@ enum class fault {
 struct ledger_error {
   fault cause = fault::unavailable; ///< the kind of failure
   std::string message;              ///< a sentence for a person; never a password
+  /// A conflict with another writer of a shared ledger (a deadlock, a serialization failure): the transaction was
+  /// rolled back, and the same work tried again at once in a new one may well succeed.
+  bool retry = false;
 };
 
 /// Thrown by result::value() on an error: for tests, benches and start-up code that cannot go on without it.

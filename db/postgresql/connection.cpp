@@ -53,6 +53,13 @@ ledger_error describe(const std::exception& failure, const std::string& doing, c
   const auto said = without_password(first_line(failure.what()), url);
   if (dynamic_cast<const pqxx::broken_connection*>(&failure) != nullptr)
     return {fault::unavailable, doing + ": " + where + " cannot be reached: " + said};
+  // libpqxx 6.4 throws these outside sql_error, without their SQLSTATE (40P01, 40001): the server rolled the
+  // transaction back, and it may be tried again at once. Not statement_completion_unknown: whether that one
+  // committed is not known, so it is neither retried nor acknowledged.
+  if (dynamic_cast<const pqxx::deadlock_detected*>(&failure) != nullptr
+      || dynamic_cast<const pqxx::serialization_failure*>(&failure) != nullptr)
+    return {fault::unavailable, doing + ": a concurrent writer of " + where + " conflicted with this one (" + said + ")",
+            true};
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&failure)) {
     const auto& state = sql->sqlstate();
     if (state == "53100")
@@ -64,13 +71,13 @@ ledger_error describe(const std::exception& failure, const std::string& doing, c
       return {fault::corrupt, doing + ": " + where + " refuses this database or role: " + said
                                 + " (create them as the README's \"Several hosts\" says)"};
     if (state == "40P01" || state == "40001")
-      return {fault::unavailable, doing + ": a concurrent writer of " + where + " conflicted with this one ("
-                                    + said + "); retry"};
+      return {fault::unavailable,
+              doing + ": a concurrent writer of " + where + " conflicted with this one (" + said + ")", true};
     if (connection_lost(failure))
       return {fault::unavailable, doing + ": " + where + " is not available: " + said};
     return {fault::unavailable, doing + ": " + where + " failed: " + said};
   }
-  return {fault::unavailable, doing + ": " + without_password(failure.what(), url)};
+  return {fault::unavailable, doing + ": " + where + " failed: " + said};
 }
 
 } // namespace deliveryd::db::postgresql

@@ -78,11 +78,15 @@ const std::vector<std::pair<const char*, std::string>>& statements() {
     {"claim_due",
      "WITH due AS (SELECT id FROM sends WHERE vendor = $1 AND next_poll_at <= $2 AND vendor_message_id IS NOT NULL "
      "AND (poll_claimed_until IS NULL OR poll_claimed_until < (extract(epoch FROM clock_timestamp()) * 1000)::bigint) "
+     "AND NOT (id = ANY($6::bigint[])) "
      "ORDER BY next_poll_at LIMIT $3 FOR UPDATE SKIP LOCKED) "
      "UPDATE sends SET poll_claimed_until = (extract(epoch FROM clock_timestamp()) * 1000)::bigint + $4, "
-     "poll_claimed_by = $5 FROM due WHERE sends.id = due.id "
-     "RETURNING sends.id, vendor_message_id, requested_at, status, poll_attempts, vendor_price IS NOT NULL, "
-     "next_poll_at"},
+     "poll_claimed_by = $5 FROM due WHERE sends.id = due.id AND sends.next_poll_at <= $2 "
+     // Again on the row as the UPDATE locks it: a claim or a poll committed since this statement's snapshot wins.
+     "AND (sends.poll_claimed_until IS NULL "
+     "OR sends.poll_claimed_until < (extract(epoch FROM clock_timestamp()) * 1000)::bigint) "
+     "RETURNING sends.id, sends.vendor_message_id, sends.requested_at, sends.status, sends.poll_attempts, "
+     "sends.vendor_price IS NOT NULL, sends.next_poll_at"},
     {"pending", "SELECT vendor, sends FROM pending_sends WHERE sends <> 0 ORDER BY vendor"},
     {"rollups", "SELECT day, medium, status, sends, logical FROM rollups WHERE scope = $1 AND scope_id = $2 "
                 "AND day BETWEEN $3 AND $4 AND (sends <> 0 OR logical <> 0)"},
@@ -140,13 +144,18 @@ public:
     });
   }
 
-  result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit) override {
+  result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
+                                            const std::vector<std::int64_t>& busy) override {
     return guarded("cannot claim due polls", [&] {
+      std::string busy_ids = "{";
+      for (std::size_t i = 0; i < busy.size(); ++i)
+        busy_ids += (i ? "," : "") + std::to_string(busy[i]);
+      busy_ids += "}";
       pqxx::work tx{*conn_};
       auto rows = tx.exec_prepared("claim_due", std::string{core::to_string(vendor)},
                                    std::int64_t{core::to_millis(now)}, static_cast<std::int64_t>(limit),
                                    static_cast<std::int64_t>(options_.postgresql.poll_lease.count()),
-                                   options_.postgresql.host_id);
+                                   options_.postgresql.host_id, busy_ids);
       tx.commit();
       std::vector<std::pair<std::int64_t, poll_target>> claimed;
       for (const auto& r : rows) {

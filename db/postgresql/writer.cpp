@@ -370,7 +370,16 @@ private:
                               core::timestamp now) {
     intake_outcome out;
     events_outcome attached;
-    for (const auto& s : sends) {
+    // In send_id order (the first of equal ones first), so that two daemons registering overlapping batches lock
+    // their rows in one order and wait for each other instead of deadlocking; answers do not depend on it.
+    std::vector<const send_request*> ordered;
+    ordered.reserve(sends.size());
+    for (const auto& s : sends)
+      ordered.push_back(&s);
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [](const send_request* a, const send_request* b) { return a->send_id < b->send_id; });
+    for (const auto* item : ordered) {
+      const auto& s = *item;
       if (insert_new(s, now, attached)) {
         ++out.accepted;
         continue;

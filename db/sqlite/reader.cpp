@@ -1,5 +1,6 @@
 #include "db/sqlite/reader.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <SQLiteCpp/Database.h>
@@ -249,14 +250,17 @@ std::vector<source_total> reader::sources(std::int32_t month) {
   return out;
 }
 
-std::vector<poll_target> reader::due_polls(core::vendor vendor, core::timestamp now, std::size_t limit) {
+std::vector<poll_target> reader::due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
+                                           const std::vector<std::int64_t>& busy) {
   auto& q = self_->due;
   statement_use use{q};
   q.bind(1, std::string{core::to_string(vendor)});
   q.bind(2, static_cast<std::int64_t>(core::to_millis(now)));
-  q.bind(3, static_cast<std::int64_t>(limit));
+  q.bind(3, static_cast<std::int64_t>(limit + busy.size())); // the busy ones may be among the earliest
   std::vector<poll_target> out;
-  while (q.executeStep()) {
+  while (out.size() < limit && q.executeStep()) {
+    if (std::find(busy.begin(), busy.end(), q.getColumn(0).getInt64()) != busy.end())
+      continue;
     poll_target t;
     t.id = q.getColumn(0).getInt64();
     t.vendor_message_id = q.getColumn(1).getString();

@@ -38,7 +38,8 @@ public:
                      std::optional<log_cursor> after);
 
   /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`.
-  std::vector<poll_target> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit);
+  std::vector<poll_target> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
+                                     const std::vector<std::int64_t>& busy);
 
   /// The roll-ups of days first..last (yyyymmdd, inclusive) in a scope ("all", "campaign", "one_time").
   summary_data summary(const std::string& scope, const std::string& scope_id, core::day_number first,

@@ -1,0 +1,240 @@
+// Several daemons on one shared PostgreSQL ledger (contract, "Several hosts: the shared ledger"): three daemons of
+// this build, each with its own ports and host_id, on one database of the throwaway cluster. Tagged
+// [.][postgresql]: they run in ctest's "integration on postgresql" entry only.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <random>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "fake_vendor.hpp"
+#include "harness.hpp"
+
+using namespace it;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Three daemons of `options` on one shared ledger.
+struct group {
+  temp_dir shared;
+  std::array<std::unique_ptr<daemon_process>, 3> daemons;
+
+  explicit group(daemon_options options = {}) {
+    REQUIRE(on_postgresql()); // one ledger for several daemons is the PostgreSQL back end's
+    options.ledger_path = shared.path() / "ledger.db";
+    for (auto& d : daemons)
+      d = std::make_unique<daemon_process>(options);
+  }
+  daemon_process& operator[](std::size_t i) { return *daemons[i]; }
+};
+
+/// GET /v1/sends/{id} at `d` until `ready` holds or `within` has passed; the last answer.
+json wait_for(daemon_process& d, const std::string& send_id, const std::function<bool(const json&)>& ready,
+              std::chrono::seconds within = 20s) {
+  auto ops = d.ops_client();
+  const auto until = std::chrono::steady_clock::now() + within;
+  json last;
+  while (std::chrono::steady_clock::now() < until) {
+    auto res = ops->Get(("/v1/sends/" + send_id).c_str());
+    if (res && res->status == 200) {
+      last = json::parse(res->body);
+      if (ready(last))
+        return last;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return last;
+}
+
+} // namespace
+
+TEST_CASE("several hosts: overlapping intake at three daemons at once accepts each send exactly once",
+          "[.][postgresql][multi-host]") {
+  group g;
+  const auto at = same_day_base();
+  constexpr int sends = 900;
+  // Daemon i is given sends [300 i, 300 i + 600) modulo 900: every send reaches two daemons, in batches of 50
+  // posted by two clients per daemon at once.
+  std::atomic<long> accepted{0}, duplicates{0}, other{0};
+  std::mutex failures_mutex;
+  std::string failures;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i)
+    for (int half = 0; half < 2; ++half)
+      clients.emplace_back([&, i, half] {
+        auto ops = g[static_cast<std::size_t>(i)].ops_client();
+        for (int b = 0; b < 6; ++b) {
+          json items = json::array();
+          for (int k = 0; k < 50; ++k) {
+            const int n = (300 * i + 300 * half + 50 * b + k) % sends;
+            items.push_back(twilio_send("mh-" + std::to_string(n), at, "SMmh" + std::to_string(n)));
+          }
+          auto res = post_sends(*ops, items);
+          if (!res || res->status != 200) {
+            ++other;
+            std::lock_guard lock{failures_mutex};
+            failures += describe(res) + "\n";
+            continue;
+          }
+          const auto answer = json::parse(res->body);
+          accepted += answer["accepted"].get<long>();
+          duplicates += answer["duplicates"].get<long>();
+          other += static_cast<long>(answer["rejected"].size());
+        }
+      });
+  for (auto& t : clients)
+    t.join();
+  INFO(failures);
+  CHECK(other == 0);
+  CHECK(accepted == sends);
+  CHECK(duplicates == sends);
+  // Every daemon sees all of them, each once, in the day log and in the summary.
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto ops = g[i].ops_client();
+    std::set<std::string> seen;
+    std::string cursor;
+    do {
+      auto page = get_json(*ops, "/v1/log/day/" + seoul_date(at) + "?limit=500" + (cursor.empty() ? "" : "&cursor=" + cursor));
+      for (const auto& row : page["rows"])
+        CHECK(seen.insert(row["send_id"].get<std::string>()).second);
+      cursor = page.value("next_cursor", json{}).is_string() ? page["next_cursor"].get<std::string>() : "";
+    } while (!cursor.empty());
+    CHECK(seen.size() == sends);
+    const auto summary = get_json(*ops, "/v1/log/summary?month=" + seoul_date(at).substr(0, 7));
+    CHECK(summary["total"] == sends);
+  }
+  CHECK(ledger_int(g[0], "SELECT count(*) FROM events WHERE source = 'intake'") == sends);
+}
+
+TEST_CASE("several hosts: callbacks spread over three daemons, before and after intake, settle as on one",
+          "[.][postgresql][multi-host]") {
+  group g;
+  const auto at = same_day_base();
+  constexpr int sends = 120;
+  std::mt19937 random{20261206};
+  // Per send: its intake and two callbacks (sent, then delivered or undelivered 30003), in a random order, each to a
+  // random daemon; the sends go side by side, one thread per daemon.
+  struct step {
+    int send;
+    int kind; // 0 intake, 1 sent, 2 the final callback
+  };
+  std::array<std::vector<step>, 3> plan;
+  for (int n = 0; n < sends; ++n) {
+    std::array<int, 3> kinds{0, 1, 2};
+    std::shuffle(kinds.begin(), kinds.end(), random);
+    for (int kind : kinds)
+      plan[random() % 3].push_back({n, kind});
+  }
+  for (auto& steps : plan)
+    std::shuffle(steps.begin(), steps.end(), random);
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < 3; ++i)
+    threads.emplace_back([&, i] {
+      auto ops = g[i].ops_client();
+      auto hooks = g[i].webhooks_client();
+      for (const auto& s : plan[i]) {
+        const auto sid = "SMcb" + std::to_string(s.send);
+        auto res = s.kind == 0   ? post_sends(*ops, json::array({twilio_send("cb-" + std::to_string(s.send), at, sid)}))
+                   : s.kind == 1 ? post_twilio(*hooks, g[i].public_url(), twilio_callback(sid, "sent"))
+                   : s.send % 3 == 0
+                     ? post_twilio(*hooks, g[i].public_url(), twilio_callback(sid, "undelivered", "30003"))
+                     : post_twilio(*hooks, g[i].public_url(), twilio_callback(sid, "delivered"));
+        if (!res || res->status != 200)
+          ++refused;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(refused == 0);
+  auto ops = g[1].ops_client();
+  for (int n = 0; n < sends; ++n) {
+    const auto s = get_json(*ops, "/v1/sends/cb-" + std::to_string(n));
+    INFO("cb-" << n << ": " << s.dump());
+    CHECK(s["status"] == (n % 3 == 0 ? "failed" : "sent"));
+    CHECK(s["history"].size() == 3); // intake and both callbacks, none held back, none twice
+  }
+  CHECK(ledger_int(g[2], "SELECT count(*) FROM events WHERE send IS NULL") == 0);
+  // The roll-ups, which three daemons added to side by side, equal a recount.
+  CHECK(ledger_int(g[0], "SELECT sum(logical) FROM rollups WHERE scope = 'all'") == sends);
+  CHECK(ledger_int(g[0], "SELECT count(*) FROM (SELECT r.day, r.medium, r.status, r.logical FROM rollups r "
+                         "WHERE r.scope = 'all' AND r.logical <> (SELECT count(*) FROM sends s WHERE s.day = r.day "
+                         "AND s.medium = r.medium AND coalesce(s.logical_status, s.status) = r.status "
+                         "AND s.fallback_of IS NULL)) AS wrong")
+        == 0);
+  const auto summary = get_json(*ops, "/v1/log/summary?month=" + seoul_date(at).substr(0, 7));
+  CHECK(summary["by_status"]["failed"] == sends / 3);
+  CHECK(summary["by_status"]["sent"] == sends - sends / 3);
+}
+
+TEST_CASE("several hosts: an ME09 deadline fires once for the group", "[.][postgresql][multi-host]") {
+  daemon_options options;
+  options.twilio_extra = "uncertain_after = \"2s\"\n";
+  group g{options};
+  auto ops = g[0].ops_client();
+  const auto now = now_seconds();
+  json items = json::array();
+  for (int n = 0; n < 40; ++n)
+    items.push_back(twilio_send("dl-" + std::to_string(n), now, "SMdl" + std::to_string(n)));
+  REQUIRE(body_of(post_sends(*ops, items))["accepted"] == 40);
+  for (int n = 0; n < 40; ++n) {
+    const auto sent = wait_for(g[static_cast<std::size_t>(n % 3)], "dl-" + std::to_string(n),
+                               [](const json& s) { return s["status"] == "uncertain"; }, 15s);
+    CHECK(sent["code"] == "ME09");
+  }
+  // Every daemon swept for a few more ticks: still one deadline entry per send.
+  std::this_thread::sleep_for(2500ms);
+  CHECK(ledger_int(g[1], "SELECT count(*) FROM events WHERE source = 'deadline'") == 40);
+  CHECK(ledger_int(g[1], "SELECT count(*) FROM sends WHERE deadline_at IS NOT NULL") == 0);
+}
+
+TEST_CASE("several hosts: a due poll is fetched by one daemon at a time", "[.][postgresql][multi-host]") {
+  auto fake = make_fake_kakao();
+  daemon_options options;
+  options.extra_toml = kakao_section(fake, "1s");
+  constexpr int sends = 30;
+  for (int n = 0; n < sends; ++n) // pending: the vendor has no result yet
+    fake.script(kakao_path("mp-" + std::to_string(n)), {{200, kakao_answer("mp-" + std::to_string(n), "")}});
+  group g{options};
+  auto ops = g[0].ops_client();
+  json items = json::array();
+  for (int n = 0; n < sends; ++n)
+    items.push_back({{"send_id", "poll-" + std::to_string(n)}, {"type", "follow_up"}, {"medium", "alimtalk"},
+                     {"vendor", "kakao"}, {"contact", "010-1234-5678"},
+                     {"requested_at", seoul_rfc3339(now_seconds())}, {"vendor_message_id", "mp-" + std::to_string(n)}});
+  REQUIRE(body_of(post_sends(*ops, items))["accepted"] == sends);
+  std::this_thread::sleep_for(6s);
+  CHECK(fake.bad_auth() == 0);
+  // Every claim was either applied or is in flight: none is left behind by a daemon that claimed more than it
+  // started (it would keep that send from every daemon for a minute).
+  CHECK(ledger_int(g[0], "SELECT count(*) FROM sends WHERE poll_claimed_until IS NOT NULL AND next_poll_at < "
+                         "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 3000")
+        == 0);
+  std::string warnings; // a fetch that failed (a time-out) is applied as such, and the vendor may still answer it
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto log = g[i].log();
+    for (auto at = log.find("poll_failed"); at != std::string::npos; at = log.find("poll_failed", at + 1))
+      warnings += log.substr(at, log.find('\n', at) - at) + "\n";
+  }
+  INFO(warnings);
+  int fetches = 0;
+  for (int n = 0; n < sends; ++n) {
+    auto made = fake.signed_at(kakao_path("mp-" + std::to_string(n)));
+    std::sort(made.begin(), made.end());
+    fetches += static_cast<int>(made.size());
+    CHECK(made.size() >= 2); // the group does poll every send
+    // Three daemons, one claim: a send is fetched again only after its poll interval (1 s, less its jitter), never
+    // by two daemons together.
+    for (std::size_t k = 1; k < made.size(); ++k) {
+      INFO("mp-" << n << " fetch " << k);
+      CHECK(made[k] - made[k - 1] >= 500);
+    }
+  }
+  INFO("fetches: " << fetches);
+  CHECK(fetches <= sends * 8); // about one per second each over 6 s; three daemons without claims would make three
+}
