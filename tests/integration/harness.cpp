@@ -575,4 +575,18 @@ void ledger_exec(const daemon_process& d, const std::string& sql) {
   db.exec(sql);
 }
 
+json wait_for_send(httplib::Client& ops, const std::string& send_id, const std::function<bool(const json&)>& ready,
+                   std::chrono::seconds within) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  json last;
+  while (std::chrono::steady_clock::now() < until) {
+    last = get_json(ops, "/v1/sends/" + send_id);
+    if (ready(last))
+      return last;
+    std::this_thread::sleep_for(200ms);
+  }
+  return last;
+}
+
+
 } // namespace it

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -225,6 +226,10 @@ json body_of(const httplib::Result& result);
 
 /// A short description of a result for failure messages: "HTTP 403 {...}" or "no answer (error N)".
 std::string describe(const httplib::Result& result);
+
+/// Polls GET /v1/sends/{id} until `ready` holds or `within` has passed; returns the last answer.
+json wait_for_send(httplib::Client& ops, const std::string& send_id, const std::function<bool(const json&)>& ready,
+                   std::chrono::seconds within = std::chrono::seconds{20});
 
 /// True when the suite runs on the PostgreSQL back end (DELIVERYD_TEST_BACKEND=postgresql): every daemon's ledger
 /// is then a database of its own in one throwaway cluster, named after its ledger_path(). Tests tagged [sqlite]

@@ -33,24 +33,6 @@ struct group {
   daemon_process& operator[](std::size_t i) { return *daemons[i]; }
 };
 
-/// GET /v1/sends/{id} at `d` until `ready` holds or `within` has passed; the last answer.
-json wait_for(daemon_process& d, const std::string& send_id, const std::function<bool(const json&)>& ready,
-              std::chrono::seconds within = 20s) {
-  auto ops = d.ops_client();
-  const auto until = std::chrono::steady_clock::now() + within;
-  json last;
-  while (std::chrono::steady_clock::now() < until) {
-    auto res = ops->Get(("/v1/sends/" + send_id).c_str());
-    if (res && res->status == 200) {
-      last = json::parse(res->body);
-      if (ready(last))
-        return last;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
-  return last;
-}
-
 } // namespace
 
 TEST_CASE("several hosts: overlapping intake at three daemons at once accepts each send exactly once",
@@ -183,8 +165,9 @@ TEST_CASE("several hosts: an ME09 deadline fires once for the group", "[.][postg
     items.push_back(twilio_send("dl-" + std::to_string(n), now, "SMdl" + std::to_string(n)));
   REQUIRE(body_of(post_sends(*ops, items))["accepted"] == 40);
   for (int n = 0; n < 40; ++n) {
-    const auto sent = wait_for(g[static_cast<std::size_t>(n % 3)], "dl-" + std::to_string(n),
-                               [](const json& s) { return s["status"] == "uncertain"; }, 15s);
+    auto at = g[static_cast<std::size_t>(n % 3)].ops_client();
+    const auto sent = wait_for_send(*at, "dl-" + std::to_string(n),
+                                    [](const json& s) { return s["status"] == "uncertain"; }, 15s);
     CHECK(sent["code"] == "ME09");
   }
   // Every daemon swept for a few more ticks: still one deadline entry per send.

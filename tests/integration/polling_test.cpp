@@ -17,20 +17,6 @@ json alimtalk_send(const std::string& send_id, const std::string& message_id, se
           {"contact", "010-1234-5678"}, {"requested_at", seoul_rfc3339(at)}, {"vendor_message_id", message_id}};
 }
 
-/// Polls GET /v1/sends/{id} until `ready` holds or the time runs out; returns the last answer.
-json wait_for_send(httplib::Client& ops, const std::string& send_id, const std::function<bool(const json&)>& ready,
-                   std::chrono::seconds within = 20s) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  json last;
-  while (std::chrono::steady_clock::now() < until) {
-    last = get_json(ops, "/v1/sends/" + send_id);
-    if (ready(last))
-      return last;
-    std::this_thread::sleep_for(200ms);
-  }
-  return last;
-}
-
 } // namespace
 
 TEST_CASE("Kakao polling: A000 is pending, 3005 uncertain, a later 0000 corrects it, 404 and 5xx back off",
