@@ -37,6 +37,13 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, bool durable) 
   return c;
 }
 
+std::string bigint_array(const std::vector<std::int64_t>& ids) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    out += (i ? "," : "") + std::to_string(ids[i]);
+  return out + "}";
+}
+
 bool connection_lost(const std::exception& failure) noexcept {
   if (dynamic_cast<const pqxx::broken_connection*>(&failure) != nullptr)
     return true;

@@ -2,10 +2,12 @@
 /// The PostgreSQL back end's connections: opening one with the session settings the ledger relies on, the
 /// password kept out of every message, and libpqxx's exceptions turned into the interface's errors.
 
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/pqxx> // with std::optional parameters as NULL or a value
 
@@ -25,6 +27,9 @@ std::unique_ptr<pqxx::connection> connect(const std::string& url, bool durable);
 /// what it should be (no such database or role, no permission) fault::corrupt. `doing` says what failed ("cannot
 /// open the ledger"); the message never holds the password.
 ledger_error describe(const std::exception& failure, const std::string& doing, const std::string& url);
+
+/// A bigint[] literal of `ids` ("{1,2,3}"), for `= ANY($n::bigint[])`.
+std::string bigint_array(const std::vector<std::int64_t>& ids);
 
 /// True when `failure` says that the connection is gone: the next use must connect again.
 bool connection_lost(const std::exception& failure) noexcept;

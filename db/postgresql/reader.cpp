@@ -147,15 +147,11 @@ public:
   result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
                                             const std::vector<std::int64_t>& busy) override {
     return guarded("cannot claim due polls", [&] {
-      std::string busy_ids = "{";
-      for (std::size_t i = 0; i < busy.size(); ++i)
-        busy_ids += (i ? "," : "") + std::to_string(busy[i]);
-      busy_ids += "}";
       pqxx::work tx{*conn_};
       auto rows = tx.exec_prepared("claim_due", std::string{core::to_string(vendor)},
                                    std::int64_t{core::to_millis(now)}, static_cast<std::int64_t>(limit),
                                    static_cast<std::int64_t>(options_.postgresql.poll_lease.count()),
-                                   options_.postgresql.host_id, busy_ids);
+                                   options_.postgresql.host_id, bigint_array(busy));
       tx.commit();
       std::vector<std::pair<std::int64_t, poll_target>> claimed;
       for (const auto& r : rows) {

@@ -159,11 +159,8 @@ public:
   result<void> begin() override {
     if (tx_)
       return ledger_error{fault::unavailable, "a transaction is already open"};
-    counts_.clear();
     try {
-      if (!conn_ || !conn_->is_open())
-        connect_now();
-      tx_ = std::make_unique<pqxx::work>(*conn_);
+      open_transaction();
       return {};
     } catch (const std::exception& e) {
       auto error = describe(e, "cannot start a transaction", options_.postgresql.url);
@@ -331,12 +328,8 @@ private:
                                                                         decltype(f())>> {
     const bool own = !tx_;
     try {
-      if (own) {
-        if (!conn_ || !conn_->is_open())
-          connect_now();
-        counts_.clear();
-        tx_ = std::make_unique<pqxx::work>(*conn_);
-      }
+      if (own)
+        open_transaction();
       if constexpr (std::is_void_v<decltype(f())>) {
         f();
         if (own)
@@ -358,6 +351,14 @@ private:
       }
       return error;
     }
+  }
+
+  /// Connects again if the connection was lost, and starts a transaction with no counts yet.
+  void open_transaction() {
+    if (!conn_ || !conn_->is_open())
+      connect_now();
+    counts_.clear();
+    tx_ = std::make_unique<pqxx::work>(*conn_);
   }
 
   void commit_own() {
@@ -659,10 +660,7 @@ private:
       if (core::month_of(k.day) >= core::month_of(first_kept) && r[6].as<bool>())
         counts_.count_source(k, "", -1);
     }
-    std::string array = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      array += (i ? "," : "") + std::to_string(ids[i]);
-    array += "}";
+    const auto array = bigint_array(ids);
     if (!ids.empty()) {
       out.events += tx_->exec_prepared("purge_events", array).affected_rows();
       out.sends += tx_->exec_prepared("purge_sends", array).affected_rows();

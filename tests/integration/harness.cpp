@@ -24,9 +24,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Statement.h>
 
+#include "../support/ledger_sql.hpp"
 #include "../support/postgres_cluster.hpp"
 
 namespace it {
@@ -544,18 +543,7 @@ json get_json(httplib::Client& client, const std::string& path, int expected_sta
 bool on_postgresql() { return deliveryd::testing::on_postgresql(); }
 
 std::vector<std::vector<std::string>> ledger_rows(const daemon_process& d, const std::string& sql) {
-  if (on_postgresql())
-    return deliveryd::testing::pg_query(deliveryd::testing::shared_database(d.ledger_path()), sql);
-  SQLite::Database db{d.ledger_path().string(), SQLite::OPEN_READONLY};
-  db.setBusyTimeout(10000);
-  SQLite::Statement q{db, sql};
-  std::vector<std::vector<std::string>> rows;
-  while (q.executeStep()) {
-    auto& row = rows.emplace_back();
-    for (int i = 0; i < q.getColumnCount(); ++i)
-      row.push_back(q.getColumn(i).isNull() ? "<null>" : q.getColumn(i).getString());
-  }
-  return rows;
+  return deliveryd::testing::ledger_query(d.ledger_path(), sql);
 }
 
 long long ledger_int(const daemon_process& d, const std::string& sql) {
@@ -566,13 +554,7 @@ long long ledger_int(const daemon_process& d, const std::string& sql) {
 }
 
 void ledger_exec(const daemon_process& d, const std::string& sql) {
-  if (on_postgresql()) {
-    deliveryd::testing::pg_query(deliveryd::testing::shared_database(d.ledger_path()), sql);
-    return;
-  }
-  SQLite::Database db{d.ledger_path().string(), SQLite::OPEN_READWRITE};
-  db.setBusyTimeout(10000);
-  db.exec(sql);
+  deliveryd::testing::ledger_command(d.ledger_path(), sql);
 }
 
 json wait_for_send(httplib::Client& ops, const std::string& send_id, const std::function<bool(const json&)>& ready,

@@ -20,6 +20,7 @@
 
 #include <SQLiteCpp/Database.h>
 
+#include "../../support/ledger_sql.hpp"
 #include "../../support/postgres_cluster.hpp"
 
 #include "db/ledger.hpp"
@@ -203,17 +204,7 @@ inline std::vector<std::string> all_sends(const std::string& path) {
 /// The rows a query gives, as text ("<null>" for NULL; booleans as 1 or 0 on both back ends when the query says
 /// `CASE WHEN … THEN 1 ELSE 0 END`), read through a connection of the test's own.
 inline std::vector<std::vector<std::string>> peek_rows(const std::string& path, const std::string& sql) {
-  if (on_postgresql())
-    return pg_query(database_for(path), sql);
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  SQLite::Statement q{db, sql};
-  std::vector<std::vector<std::string>> rows;
-  while (q.executeStep()) {
-    auto& row = rows.emplace_back();
-    for (int i = 0; i < q.getColumnCount(); ++i)
-      row.push_back(q.getColumn(i).isNull() ? "<null>" : q.getColumn(i).getString());
-  }
-  return rows;
+  return ledger_query(path, sql);
 }
 
 /// The single text a query gives ("<null>" for NULL), read through a connection of the test's own.
@@ -230,14 +221,7 @@ inline std::int64_t peek_int(const std::string& path, const std::string& sql) {
 }
 
 /// Runs `sql` on the ledger through a connection of the test's own, as damage from outside would.
-inline void damage(const std::string& path, const std::string& sql) {
-  if (on_postgresql()) {
-    pg_query(database_for(path), sql);
-    return;
-  }
-  SQLite::Database raw{path, SQLite::OPEN_READWRITE};
-  raw.exec(sql);
-}
+inline void damage(const std::string& path, const std::string& sql) { ledger_command(path, sql); }
 
 /// The statuses of a send's history, oldest first (`status/source/code` per entry).
 inline std::vector<std::string> history_of(db::ledger_reader& reader, const std::string& send_id) {
