@@ -96,7 +96,10 @@ void look_for_due(poller_pointer self) {
   boost::asio::post(*st.workers, [deps = &st.deps, handle = poller_actor{self}, limit, busy = std::move(busy)] {
     std::vector<db::poll_target> due;
     auto found = deps->readers->read(
-      [&](db::ledger_reader& reader) { return reader.due_polls(deps->vendor, deps->clock(), limit, busy); });
+      [&](db::ledger_reader& reader) {
+        return reader.due_polls(deps->vendor, deps->clock(), limit, busy,
+                                                     {deps->concurrency, deps->per_second});
+      });
     if (found)
       due = std::move(*found);
     else // the next tick looks again

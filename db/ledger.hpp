@@ -141,9 +141,12 @@ public:
   /// Sends of `vendor` whose next poll is due at `now`, earliest first, at most `limit`, leaving out `busy` (the
   /// sends this daemon is fetching right now). A shared ledger claims them for this host
   /// (postgresql_options::poll_lease): no other daemon gets them until their poll is applied or the claim has
-  /// passed. So a caller asks only for as many as it will start.
+  /// passed. So a caller asks only for as many as it will start. A shared ledger also keeps the vendor account's
+  /// `account` limits for the group: it returns fewer while the group's claims in flight, or its claims of the
+  /// last second, leave no room. One daemon on its own ledger keeps them itself, and the ledger ignores them.
   virtual result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
-                                                     const std::vector<std::int64_t>& busy) = 0;
+                                                     const std::vector<std::int64_t>& busy,
+                                                     const fetch_limits& account) = 0;
   /// The roll-ups of days first..last (yyyymmdd, inclusive) in a scope ("all", "campaign", "one_time").
   virtual result<summary_data> summary(const std::string& scope, const std::string& scope_id,
                                        core::day_number first, core::day_number last) = 0;

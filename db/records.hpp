@@ -129,6 +129,13 @@ struct poll_target {
   bool priced = false; ///< the vendor's price is already stored
 };
 
+/// The fetch limits of one vendor account (the contract's 8 at once and 50 starts a second). One daemon keeps
+/// them itself; a shared ledger keeps them for the group of daemons as a whole (ledger_reader::due_polls).
+struct fetch_limits {
+  std::size_t concurrency = 8; ///< fetches in flight at once
+  std::size_t per_second = 50; ///< fetches started within any one second
+};
+
 /// One page of a day.
 struct day_page {
   std::vector<log_row> rows;

@@ -87,6 +87,17 @@ const std::vector<std::pair<const char*, std::string>>& statements() {
      "OR sends.poll_claimed_until < (extract(epoch FROM clock_timestamp()) * 1000)::bigint) "
      "RETURNING sends.id, sends.vendor_message_id, sends.requested_at, sends.status, sends.poll_attempts, "
      "sends.vendor_price IS NOT NULL, sends.next_poll_at"},
+    // The account's limits for the group, under a lock per vendor that the claims of every daemon take in turn:
+    // fetches in flight are the claims that still hold, starts are the claims of the last second.
+    {"fetch_lock", "SELECT pg_advisory_xact_lock(" + std::to_string(fetch_lock) + ", hashtext($1))"},
+    {"fetch_room", "WITH gone AS (DELETE FROM fetch_starts WHERE vendor = $1 AND started_at <= "
+                   "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 1000) "
+                   "SELECT (SELECT count(*) FROM sends WHERE vendor = $1 AND poll_claimed_until > "
+                   "(extract(epoch FROM clock_timestamp()) * 1000)::bigint), "
+                   "(SELECT count(*) FROM fetch_starts WHERE vendor = $1 AND started_at > "
+                   "(extract(epoch FROM clock_timestamp()) * 1000)::bigint - 1000)"},
+    {"fetch_started", "INSERT INTO fetch_starts (vendor, started_at) SELECT $1, "
+                      "(extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM generate_series(1, $2)"},
     {"pending", "SELECT vendor, sends FROM pending_sends WHERE sends <> 0 ORDER BY vendor"},
     {"rollups", "SELECT day, medium, status, sends, logical FROM rollups WHERE scope = $1 AND scope_id = $2 "
                 "AND day BETWEEN $3 AND $4 AND (sends <> 0 OR logical <> 0)"},
@@ -145,13 +156,25 @@ public:
   }
 
   result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
-                                            const std::vector<std::int64_t>& busy) override {
+                                            const std::vector<std::int64_t>& busy,
+                                            const fetch_limits& account) override {
     return guarded("cannot claim due polls", [&] {
+      const std::string name{core::to_string(vendor)};
       pqxx::work tx{*conn_};
-      auto rows = tx.exec_prepared("claim_due", std::string{core::to_string(vendor)},
-                                   std::int64_t{core::to_millis(now)}, static_cast<std::int64_t>(limit),
+      tx.exec_prepared("fetch_lock", name);
+      const auto room = tx.exec_prepared1("fetch_room", name);
+      const auto in_flight = room[0].as<std::int64_t>();
+      const auto started = room[1].as<std::int64_t>();
+      const auto take = std::min({static_cast<std::int64_t>(limit),
+                                  static_cast<std::int64_t>(account.concurrency) - in_flight,
+                                  static_cast<std::int64_t>(account.per_second) - started});
+      if (take <= 0)
+        return std::vector<poll_target>{};
+      auto rows = tx.exec_prepared("claim_due", name, std::int64_t{core::to_millis(now)}, take,
                                    static_cast<std::int64_t>(options_.postgresql.poll_lease.count()),
                                    options_.postgresql.host_id, bigint_array(busy));
+      if (!rows.empty())
+        tx.exec_prepared("fetch_started", name, static_cast<std::int64_t>(rows.size()));
       tx.commit();
       std::vector<std::pair<std::int64_t, poll_target>> claimed;
       for (const auto& r : rows) {

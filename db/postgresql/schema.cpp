@@ -13,7 +13,7 @@ namespace {
 // Each entry moves the schema from version i to i + 1. Never edit a released entry: append a new one.
 // Instants are milliseconds since the epoch and days yyyymmdd in the configured zone, as in the SQLite ledger,
 // so that cursors and exports read the same from both.
-constexpr std::array<std::string_view, 1> migrations{{
+constexpr std::array<std::string_view, 2> migrations{{
   // v1: the SQLite ledger's schema v7, with its uniqueness as constraints: the same send_id or vendor message id
   // registered at two daemons at once is one send, whichever commits first.
   R"sql(
@@ -111,6 +111,16 @@ CREATE TABLE write_probe (
   host       text PRIMARY KEY,
   written_at bigint NOT NULL
 );
+)sql",
+  // v2: the vendor accounts' fetch limits for the group (8 at once, 50 starts a second): the claims still held
+  // are the fetches in flight, and each claim's start is kept for a second.
+  R"sql(
+CREATE INDEX sends_by_claim ON sends (vendor, poll_claimed_until) WHERE poll_claimed_until IS NOT NULL;
+CREATE TABLE fetch_starts (
+  vendor     text NOT NULL,
+  started_at bigint NOT NULL              -- database clock, ms
+);
+CREATE INDEX fetch_starts_by_time ON fetch_starts (vendor, started_at);
 )sql",
 }};
 

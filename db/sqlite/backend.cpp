@@ -103,7 +103,8 @@ public:
     return guarded([&] { return r_->ascending(from, to, filter, limit, after); }, read_failure);
   }
   result<std::vector<poll_target>> due_polls(core::vendor vendor, core::timestamp now, std::size_t limit,
-                                            const std::vector<std::int64_t>& busy) override {
+                                            const std::vector<std::int64_t>& busy,
+                                            const fetch_limits& /*account: the one daemon keeps them*/) override {
     return guarded([&] { return r_->due_polls(vendor, now, limit, busy); }, read_failure);
   }
   result<summary_data> summary(const std::string& scope, const std::string& scope_id, core::day_number first,

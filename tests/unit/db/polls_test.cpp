@@ -38,7 +38,7 @@ db::vendor_event event_of(core::vendor vendor, std::string message_id, core::sta
 /// The message ids `vendor` should fetch at `now`.
 std::vector<std::string> due(db::ledger_reader& reader, core::vendor vendor, core::timestamp now) {
   std::vector<std::string> ids;
-  for (const auto& t : reader.due_polls(vendor, now, 100, {}).value())
+  for (const auto& t : reader.due_polls(vendor, now, 100, {}, {}).value())
     ids.push_back(t.vendor_message_id);
   std::sort(ids.begin(), ids.end());
   return ids;

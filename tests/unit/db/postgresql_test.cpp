@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "db/postgresql/schema.hpp"
 #include "ledger_fixture.hpp"
 
 using namespace deliveryd;
@@ -35,8 +36,28 @@ TEST_CASE("postgresql: a ledger of a newer deliveryd is refused, and one of this
   REQUIRE_FALSE(opened);
   CHECK(opened.error().cause == db::fault::corrupt);
   CHECK_THAT(opened.error().message, Catch::Contains("schema version 99") && Catch::Contains("run a newer deliveryd"));
-  damage(dir.ledger(), "UPDATE deliveryd_meta SET value = '1' WHERE key = 'schema_version'");
+  damage(dir.ledger(), "UPDATE deliveryd_meta SET value = '" + std::to_string(db::postgresql::latest_schema_version())
+                         + "' WHERE key = 'schema_version'");
   auto reopened = open_store(dir.ledger());
+  CHECK(send_of(dir.ledger(), "kept").row.status == "pending");
+}
+
+TEST_CASE("postgresql: a ledger of schema version 1 is upgraded in place, its sends kept", "[.][postgresql]") {
+  REQUIRE(on_postgresql());
+  temp_dir dir;
+  REQUIRE(register_committed(*open_store(dir.ledger()), {make_send("kept")}).accepted == 1);
+  // What version 2 added, taken away again: the ledger as the first release of the PostgreSQL back end left it.
+  damage(dir.ledger(), "DROP TABLE fetch_starts; DROP INDEX sends_by_claim; "
+                       "UPDATE deliveryd_meta SET value = '1' WHERE key = 'schema_version'");
+  std::vector<std::string> told;
+  auto options = ledger_at(dir.ledger());
+  options.on_progress = [&](const std::string& what) { told.push_back(what); };
+  REQUIRE(db::open_writer(options));
+  CHECK(peek_int(dir.ledger(), "SELECT value::int FROM deliveryd_meta WHERE key = 'schema_version'")
+        == db::postgresql::latest_schema_version());
+  CHECK(peek_int(dir.ledger(), "SELECT count(*) FROM fetch_starts") == 0);
+  REQUIRE_FALSE(told.empty());
+  CHECK_THAT(told.front(), Catch::Contains("from schema version 1"));
   CHECK(send_of(dir.ledger(), "kept").row.status == "pending");
 }
 
