@@ -528,16 +528,16 @@ load_result read_document(const toml::table& root, const std::string& source) {
   return config;
 }
 
-} // namespace
-
-load_result parse(std::string_view toml_text, const std::string& source_name) {
+/// Parses TOML text and gives the document to `read`, which returns a `Result` (a variant with config_error).
+template <class Result, class Read>
+Result parse_with(std::string_view toml_text, const std::string& source_name, Read&& read) {
   if (const auto unsafe = find_unsafe_character(toml_text))
     return config_error{source_name + ": line " + std::to_string(unsafe->line) + " holds U+" + hex_digits(*unsafe)
                         + ", which the TOML library of this build reads safely only in comments and one-line strings"
                           " (inside a string, write it as \\u" + hex_digits(*unsafe) + ")"};
   try {
     auto root = toml::parse(toml_text, source_name);
-    return read_document(root, source_name);
+    return read(root);
   } catch (const toml::parse_error& e) {
     const auto& where = e.source().begin;
     return config_error{source_name + ": invalid TOML at line " + std::to_string(where.line) + ", column "
@@ -547,13 +547,40 @@ load_result parse(std::string_view toml_text, const std::string& source_name) {
   }
 }
 
-load_result load(const std::string& path) {
+/// Reads a configuration file and parses it with `parse_text`.
+template <class Result, class Parse>
+Result load_with(const std::string& path, Parse&& parse_text) {
   std::string why;
   // A config is small; the cap only guards against pointing --config at the wrong file.
   auto text = read_file(path, 16 * 1024 * 1024, why);
   if (!text)
     return config_error{path + ": cannot read the configuration file: " + why};
-  return parse(*text, path);
+  return parse_text(*text, path);
 }
+
+} // namespace
+
+load_result parse(std::string_view toml_text, const std::string& source_name) {
+  return parse_with<load_result>(toml_text, source_name,
+                                 [&](const toml::table& root) { return read_document(root, source_name); });
+}
+
+load_result load(const std::string& path) { return load_with<load_result>(path, parse); }
+
+storage_result parse_storage(std::string_view toml_text, const std::string& source_name) {
+  return parse_with<storage_result>(toml_text, source_name, [&](const toml::table& root) -> storage_result {
+    std::optional<config_error> error;
+    if (const auto* node = root.get("storage"); node != nullptr && !node->is_table())
+      return config_error{source_name + ": storage must be a section [storage], not "
+                          + std::string{describe(node->type())} + line_of(node->source())};
+    storage_config out;
+    read_storage(section_reader{root.get_as<toml::table>("storage"), "storage", source_name, error}, out);
+    if (error)
+      return *error;
+    return out;
+  });
+}
+
+storage_result load_storage(const std::string& path) { return load_with<storage_result>(path, parse_storage); }
 
 } // namespace deliveryd::config

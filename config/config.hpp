@@ -142,4 +142,15 @@ load_result parse(std::string_view toml_text, const std::string& source_name);
 /// Reads and parses a TOML file.
 load_result load(const std::string& path);
 
+/// [storage] alone, or an error.
+using storage_result = std::variant<storage_config, config_error>;
+
+/// Parses [storage] of TOML text and nothing else (for `deliveryctl copy-ledger`): the other sections name secret
+/// files that an operator's shell cannot and need not read. [storage] itself is checked as parse() checks it,
+/// url_file read; unknown sections are not an error here.
+storage_result parse_storage(std::string_view toml_text, const std::string& source_name);
+
+/// Reads a TOML file and parses its [storage].
+storage_result load_storage(const std::string& path);
+
 } // namespace deliveryd::config

@@ -17,7 +17,7 @@ struct split_args {
 
 /// Options that take a value, and those that do not.
 const std::set<std::string> valued = {"--config", "--token-file", "--campaign", "--one-time", "--status", "--medium",
-                                      "--contact", "--limit", "--cursor", "--format", "-o", "--output"};
+                                      "--contact", "--limit", "--cursor", "--format", "-o", "--output", "--from"};
 const std::set<std::string> flag_names = {"--json", "--all", "--help", "-h"};
 
 std::variant<split_args, usage_error> split(const std::vector<std::string>& args) {
@@ -163,6 +163,14 @@ std::variant<command, usage_error> read_command(split_args& a) {
   }
   if (name == "export")
     return read_export(a);
+  if (name == "copy-ledger") {
+    if (a.positional.size() > 1)
+      return usage_error{"unexpected argument " + a.positional[1]};
+    auto from = take(a, "--from");
+    if (!from || from->empty())
+      return usage_error{"copy-ledger needs --from PATH, the SQLite ledger to copy"};
+    return command{copy_ledger_command{*from}};
+  }
   if (name == "codes" || name == "health" || name == "help") {
     if (a.positional.size() > 1)
       return usage_error{"unexpected argument " + a.positional[1]};
@@ -200,6 +208,13 @@ std::variant<invocation, usage_error> parse_args(const std::vector<std::string>&
     return usage_error{a.values.begin()->first + " does not apply to " + a.positional.front()};
   if (!a.flags.empty())
     return usage_error{*a.flags.begin() + " does not apply to " + a.positional.front()};
+  // copy-ledger talks to PostgreSQL, not to the ops listener, and prints no answer of deliveryd's.
+  if (std::holds_alternative<copy_ledger_command>(std::get<command>(cmd))) {
+    if (inv.json)
+      return usage_error{"--json does not apply to copy-ledger"};
+    if (inv.token_file)
+      return usage_error{"--token-file does not apply to copy-ledger"};
+  }
   inv.cmd = std::move(std::get<command>(cmd));
   return inv;
 }
@@ -221,17 +236,22 @@ Commands:
         the month's sends as a file (default: the name deliveryd suggests; - for standard output)
   health
         whether deliveryd is up and its ledger commits
+  copy-ledger --from PATH
+        copies the SQLite ledger PATH, history included, into the PostgreSQL ledger of
+        [storage]; run it with the daemon stopped; run it again to go on after a stop
 
 MONTH is YYYY-MM and DATE is YYYY-MM-DD, in deliveryd's [time] zone.
 
 Options:
   --config PATH       deliveryd's configuration, for [ops] listen and token_file
+                      (copy-ledger: [storage] backend, url or url_file, host_id)
                       (default: $DELIVERYD_CONFIG, else /etc/deliveryd/deliveryd.toml)
   --token-file PATH   read the ops token from PATH instead of [ops] token_file
   --json              print deliveryd's JSON answer as it is (day --all: every row in one answer)
 
-Exit status: 0 ok, 1 deliveryd answered with an error, 2 deliveryd cannot be reached,
-64 bad usage, 78 the configuration cannot be read.
+Exit status: 0 ok, 1 deliveryd answered with an error (copy-ledger: the copy failed or was
+refused), 2 deliveryd cannot be reached, 64 bad usage, 78 the configuration cannot be read
+(copy-ledger: or its backend is not "postgresql").
 )";
 }
 

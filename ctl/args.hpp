@@ -48,12 +48,18 @@ struct export_command {
 /// `health`
 struct health_command {};
 
+/// `copy-ledger --from PATH`: copies an SQLite ledger into the PostgreSQL ledger of the configuration's
+/// [storage]. The one command that needs no daemon and talks to the database itself.
+struct copy_ledger_command {
+  std::string from; ///< the SQLite ledger's file
+};
+
 /// `help`, `--help`, `-h`
 struct help_command {};
 
 /// One of the commands.
 using command = std::variant<summary_command, day_command, send_command, codes_command, export_command,
-                             health_command, help_command>;
+                             health_command, copy_ledger_command, help_command>;
 
 /// A whole command line.
 struct invocation {

@@ -223,7 +223,7 @@ int run(const invocation& inv, const ops_endpoint& endpoint, console& io) {
       else if constexpr (std::is_same_v<T, health_command>)
         return run_health(inv.json, client, endpoint, io);
       else
-        return exit_usage; // help is answered before a connection is made
+        return exit_usage; // help and copy-ledger are run before a connection is made (main.cpp)
     },
     inv.cmd);
 }

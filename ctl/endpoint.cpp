@@ -111,10 +111,18 @@ std::variant<ops_endpoint, endpoint_error> endpoint_from_toml(const std::string&
   return out;
 }
 
+std::string config_file(const std::optional<std::string>& flag, const char* env) {
+  if (flag)
+    return *flag;
+  if (env != nullptr && *env != '\0')
+    return env;
+  return default_config_path;
+}
+
 std::variant<ops_endpoint, endpoint_error> load_endpoint(const std::optional<std::string>& flag, const char* env,
                                                          const std::optional<std::string>& token_file) {
   const bool named = flag || (env != nullptr && *env != '\0');
-  const std::string path = flag ? *flag : named ? std::string{env} : std::string{default_config_path};
+  const std::string path = config_file(flag, env);
   auto file = read_text(path, 16 * 1024 * 1024);
   if (!file.text) {
     std::error_code ignored;

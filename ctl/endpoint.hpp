@@ -35,6 +35,10 @@ struct endpoint_error {
 std::variant<ops_endpoint, endpoint_error> endpoint_from_toml(const std::string& text, const std::string& source,
                                                               const std::optional<std::string>& token_file);
 
+/// The configuration file to read: `flag` (--config), else `env` (DELIVERYD_CONFIG) when set and not empty, else
+/// default_config_path.
+std::string config_file(const std::optional<std::string>& flag, const char* env);
+
 /// The configuration to read: `flag` (--config), else `env` (DELIVERYD_CONFIG), else the default path.
 /// Loads it; a missing default file means the built-in defaults (127.0.0.1:8081, no token), a missing file
 /// that was named explicitly is an error.

@@ -6,6 +6,7 @@
 
 #include "ctl/args.hpp"
 #include "ctl/commands.hpp"
+#include "ctl/copy_ledger.hpp"
 #include "ctl/endpoint.hpp"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,12 @@ int main(int argc, char** argv) {
   if (std::holds_alternative<help_command>(inv.cmd)) {
     std::cout << usage_text();
     return exit_ok;
+  }
+  if (const auto* copy = std::get_if<copy_ledger_command>(&inv.cmd)) {
+    console io{std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1};
+    const int status = run_copy_ledger(*copy, config_file(inv.config_path, std::getenv("DELIVERYD_CONFIG")), io);
+    std::cout.flush();
+    return std::cout.good() ? status : exit_failed;
   }
   auto endpoint = load_endpoint(inv.config_path, std::getenv("DELIVERYD_CONFIG"), inv.token_file);
   if (auto* bad = std::get_if<endpoint_error>(&endpoint)) {

@@ -176,6 +176,17 @@ void recount(pqxx::work& tx, const core::zone& zone) {
                   std::string{zone.name()});
 }
 
+/// The SQLite ledger that deliveryctl copy-ledger began to copy into this one and has not finished (its
+/// copy_source in deliveryd_meta, without copy_finished); nullopt when there is none.
+std::optional<std::string> unfinished_copy(pqxx::connection& c) {
+  pqxx::nontransaction tx{c};
+  auto r = tx.exec("SELECT value, EXISTS (SELECT 1 FROM deliveryd_meta WHERE key = 'copy_finished') "
+                   "FROM deliveryd_meta WHERE key = 'copy_source'");
+  if (r.empty() || r[0][1].as<bool>())
+    return std::nullopt;
+  return r[0][0].as<std::string>();
+}
+
 /// Releases the session's migration lock however migrate() ends.
 class migration_guard {
 public:
@@ -225,6 +236,11 @@ std::optional<std::string> migrate(pqxx::connection& c, const core::zone& zone, 
   if (version > latest_schema_version())
     return "the ledger has schema version " + std::to_string(version) + " but this deliveryd knows only up to "
            + std::to_string(latest_schema_version()) + "; run a newer deliveryd";
+  // Half a copy answers half the queries, and a daemon's writes would keep the copy from finishing.
+  if (version > 0)
+    if (auto source = unfinished_copy(c))
+      return "a copy of the SQLite ledger " + *source + " into it has not finished; run deliveryctl copy-ledger "
+             "--from " + *source + " again to finish it";
   if (version > 0 && version < latest_schema_version() && progress)
     progress("upgrading the ledger from schema version " + std::to_string(version) + " to "
              + std::to_string(latest_schema_version()));

@@ -400,7 +400,7 @@ void daemon_process::reconfigure(const daemon_options& options) {
 void daemon_process::write_config(const daemon_options& options) {
   std::ostringstream toml;
   toml << "[storage]\npath = \"" << ledger_path().string() << "\"\n";
-  if (on_postgresql())
+  if (options.postgresql.value_or(on_postgresql()))
     toml << "backend = \"postgresql\"\nurl = \""
          << deliveryd::testing::shared_cluster().connection_string(deliveryd::testing::shared_database(ledger_path()))
          << "\"\nhost_id = \"it-" << webhooks_port_ << "\"\n";

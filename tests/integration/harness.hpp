@@ -104,6 +104,9 @@ struct daemon_options {
   std::optional<fs::path> tmpdir;                     ///< TMPDIR in the daemon's environment (else the test's)
   std::optional<fs::path> ledger_path;                ///< [storage] path (else ledger.db in the daemon's folder)
   std::optional<fs::path> notify_socket;              ///< NOTIFY_SOCKET in the daemon's environment (sd_notify)
+  /// The back end of the ledger whatever the suite runs on (else the suite's: on_postgresql()): a test with
+  /// daemons on both, such as copy-ledger's. The harness's ledger_rows() and friends follow the suite's.
+  std::optional<bool> postgresql;
 };
 
 /// A fresh temporary folder, removed with its content on destruction (kept when DELIVERYD_IT_KEEP is set).

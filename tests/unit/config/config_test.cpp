@@ -480,3 +480,35 @@ TEST_CASE("[storage] errors: a password in url, no connection string, an unknown
                       + "\"\n"),
              Catch::Contains("both set"));
 }
+
+TEST_CASE("[storage] alone: what deliveryctl copy-ledger reads, checked as the daemon checks it", "[config]") {
+  temp_dir dir;
+  const auto url = dir.write("url", "postgresql://deliveryd:s3cret@db1/ledger\n");
+  // The other sections are not read: their secret files may be out of the operator's reach.
+  const auto text = "[storage]\nbackend = \"postgresql\"\nurl_file = \"" + url + "\"\nhost_id = \"gw1\"\n\n"
+                    "[twilio]\nauth_token_file = \"/run/credentials/deliveryd.service/absent\"\n[bogus]\nkey = 1\n";
+  auto parsed = parse_storage(text, "deliveryd.toml");
+  REQUIRE(std::holds_alternative<storage_config>(parsed));
+  const auto& storage = std::get<storage_config>(parsed);
+  CHECK(storage.backend == storage_backend::postgresql);
+  CHECK(storage.url == "postgresql://deliveryd:s3cret@db1/ledger");
+  CHECK(storage.host_id == "gw1");
+  CHECK(std::get<storage_config>(parse_storage("", "deliveryd.toml")).backend == storage_backend::sqlite);
+
+  const auto error = [](const std::string& toml) {
+    auto r = parse_storage(toml, "deliveryd.toml");
+    REQUIRE(std::holds_alternative<config_error>(r));
+    return std::get<config_error>(r).message;
+  };
+  CHECK(error("[storage]\nbackend = \"postgresql\"\nurl = \"postgresql://u:pw@db1/l\"\n")
+        == "deliveryd.toml: [storage] url holds a password; put the whole connection string in url_file, or the "
+           "password in libpq's passfile (~/.pgpass, or passfile= in the string) (line 3)");
+  CHECK_THAT(error("[storage]\nfrobnicate = 1\n"), Catch::Contains("unknown key [storage] frobnicate"));
+  CHECK_THAT(error("storage = 3\n"), Catch::Contains("storage must be a section [storage], not an integer"));
+  CHECK_THAT(error("[storage\n"), Catch::Contains("invalid TOML at line 1"));
+  const auto file = dir.write("deliveryd.toml", text);
+  CHECK(std::get<storage_config>(load_storage(file)).url == storage.url);
+  auto missing = load_storage(dir.path("absent.toml"));
+  REQUIRE(std::holds_alternative<config_error>(missing));
+  CHECK_THAT(std::get<config_error>(missing).message, Catch::Contains("cannot read the configuration file"));
+}

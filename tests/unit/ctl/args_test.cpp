@@ -74,3 +74,19 @@ TEST_CASE("args: bad command lines say what is wrong", "[ctl][args]") {
   CHECK(refused({"day", "2026-11-27", "--all=yes"}) == "--all takes no value");
   CHECK(refused({"day", "2026-11-27", "--medium", "sms", "--medium", "lms"}) == "--medium is given twice");
 }
+
+TEST_CASE("args: copy-ledger needs --from, and takes none of the ops listener's options", "[ctl][args]") {
+  auto inv = ok({"--config", "/etc/deliveryd/pg.toml", "copy-ledger", "--from", "/var/lib/deliveryd/ledger.db"});
+  CHECK(inv.config_path == "/etc/deliveryd/pg.toml");
+  CHECK(std::get<copy_ledger_command>(inv.cmd).from == "/var/lib/deliveryd/ledger.db");
+  CHECK(std::get<copy_ledger_command>(ok({"copy-ledger", "--from=ledger.db"}).cmd).from == "ledger.db");
+  CHECK(refused({"copy-ledger"}) == "copy-ledger needs --from PATH, the SQLite ledger to copy");
+  CHECK(refused({"copy-ledger", "--from="}) == "copy-ledger needs --from PATH, the SQLite ledger to copy");
+  CHECK(refused({"copy-ledger", "ledger.db"}) == "unexpected argument ledger.db");
+  CHECK(refused({"copy-ledger", "--from", "a.db", "--json"}) == "--json does not apply to copy-ledger");
+  CHECK(refused({"copy-ledger", "--from", "a.db", "--token-file", "/t"}) == "--token-file does not apply to copy-ledger");
+  CHECK(refused({"copy-ledger", "--from", "a.db", "--limit", "3"}) == "--limit does not apply to copy-ledger");
+  CHECK(refused({"summary", "2026-11", "--from", "a.db"}) == "--from does not apply to summary");
+  CHECK(std::holds_alternative<help_command>(ok({"copy-ledger", "--help"}).cmd));
+  CHECK_THAT(usage_text(), Catch::Contains("copy-ledger --from PATH"));
+}
