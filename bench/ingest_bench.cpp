@@ -1,4 +1,4 @@
-// ingest_bench: the ingest benchmark of issue 5.
+// ingest_bench: the ingest benchmark of issue 5, and its PostgreSQL comparison of issue 17.
 //
 // 1. Prepares a ledger once (reused while it is fresh and has unused sends): N sends registered through
 //    db::ledger_writer::register_sends, the daemon's own write path, in transactions of 50k, all left pending
@@ -14,11 +14,17 @@
 //    and samples the daemon's RSS during phases 2-4.
 // 3. Stops the daemon and checks that everything it acknowledged (2xx) is in the ledger; prints every figure
 //    next to its target.
+// With --backend postgresql it then does the same on a PostgreSQL ledger of as many sends, in the benchmarks'
+// kept cluster (bench_ledger.hpp), without the ceiling and SendGrid: phases 2 and 4 with one daemon, then again
+// (on fresh sends) with two daemons on the same database, the load spread over both; and prints those figures
+// beside the SQLite ones of the same run, with callbacks (PostgreSQL, one daemon) / callbacks (SQLite) against
+// its target (>= 50 %).
 //
 // After each daemon phase the ledger's group-commit counters (GET /metrics) show where the time went.
 //
 //   ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]
 //                [--intake-batches N] [--intake-without-ids] [--prepare-only]
+//                [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]
 
 #include <algorithm>
 #include <cinttypes>
@@ -75,12 +81,17 @@ struct options {
   std::string ledger = "build/bench/ingest-ledger.db";
   std::int64_t sends = 5'000'000;
   std::string daemon = DELIVERYD_BINARY;
-  int port = 18491; ///< ops listener; webhooks take port + 1, the ceiling server port + 2
+  /// The SQLite daemon's ops listener; its webhooks take port + 1, the ceiling server port + 2, and the
+  /// PostgreSQL daemon k (0, 1) port + 3 + 2k (ops) and port + 4 + 2k (webhooks).
+  int port = 18491;
   std::size_t requests = 400'000;
   std::size_t batches = 3'000;
   std::size_t intake_batches = 400;
   bool intake_ids = true; ///< intake sends carry their vendor message id (random, like Twilio's SIDs)
   bool prepare_only = false;
+  bool postgresql = false; ///< --backend postgresql: the PostgreSQL runs after the SQLite one
+  std::string pg_dir = "build/bench/pg";
+  std::string pg_database = "ingest";
 };
 
 // ---------------------------------------------------------------------------------------------------- daemon
@@ -287,7 +298,7 @@ bool check_stored(const bench_ledger& ledger, const run_result& r, const twilio_
 /// `with_email`) and intake on them, stops them and checks the ledger. `state` moves past the sends used.
 std::optional<run_result> run_daemons(const options& opt, const bench_ledger& ledger, prepared& state,
                                       const std::vector<daemon_spec>& specs, const twilio_plan& tw, bool with_email,
-                                      const std::string& suffix) {
+                                      const std::string& suffix, pid_t postmaster) {
   run_result r;
   r.with_email = with_email;
   r.bytes_at_start = ledger.bytes();
@@ -315,6 +326,8 @@ std::optional<run_result> run_daemons(const options& opt, const bench_ledger& le
     ops_ports.push_back(d.ops_port);
     hooks_ports.push_back(d.hooks_port);
   }
+  if (postmaster > 0)
+    accounts.push_back({"postgres processes", [postmaster] { return bench::postgres_cpu_by_role(postmaster); }});
   const auto events_before = ledger.scalar("SELECT coalesce(max(id), 0) FROM events");
   const auto sends_before = ledger.scalar("SELECT coalesce(max(id), 0) FROM sends");
   // The sends this run sends callbacks for are used up, whatever happens next.
@@ -325,11 +338,24 @@ std::optional<run_result> run_daemons(const options& opt, const bench_ledger& le
                             state.fill_sends);
   write_state(ledger, state);
 
+  // PostgreSQL's WAL position: what a phase wrote, all daemons and the server's own records together.
+  const bool pg = ledger.backend() == db::backend::postgresql;
+  auto wal_since = [&](std::int64_t from) {
+    if (!pg)
+      return std::int64_t{0};
+    const auto bytes = ledger.scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint") - from;
+    if (from != 0)
+      std::printf("  PostgreSQL WAL: %.1f MB\n", static_cast<double>(bytes) / 1e6);
+    return bytes;
+  };
+
   std::list<rss_watch> rss; // not movable: a list keeps each where it was made
   for (const auto& d : daemons)
     rss.emplace_back(d.pid);
+  auto wal = wal_since(0);
   r.twilio = load("deliveryd Twilio" + suffix, hooks_ports, ops_ports, tw.requests, twilio_connections, accounts,
                   r.twilio_busy);
+  r.twilio_wal = wal_since(wal);
   if (with_email) {
     const auto built = steady::now();
     const auto em = build_email(email_from, state.fill_sends, opt.batches, specs.front().hooks_port);
@@ -343,8 +369,10 @@ std::optional<run_result> run_daemons(const options& opt, const bench_ledger& le
   std::printf("built %zu intake batches of %zu sends, %.0f MB, in %.1f s\n", in.size(), intake_batch,
               static_cast<double>(bytes_of(in)) / 1e6, seconds_since(built));
   const bench::on_answer count = [&r](std::size_t k, int status, std::string_view body) { r.counts(k, status, body); };
+  wal = wal_since(0);
   r.intake = load("deliveryd intake" + suffix, ops_ports, ops_ports, in, intake_connections, accounts, r.intake_busy,
                   "sends", static_cast<double>(intake_batch), count);
+  r.intake_wal = wal_since(wal);
   std::printf("intake answers: accepted %zu, duplicates %zu, updated %zu, rejected %zu\n", r.counts.accepted,
               r.counts.duplicates, r.counts.updated, r.counts.rejected);
   for (auto& watch : rss) {
@@ -371,11 +399,44 @@ twilio_plan twilio_requests(const prepared& state, const options& opt, int hooks
   return tw;
 }
 
+/// The PostgreSQL runs: one daemon, then two on the same database.
+std::optional<std::pair<run_result, run_result>> run_postgresql(const options& opt, const bench_ledger& ledger,
+                                                                prepared& state, pid_t postmaster) {
+  std::vector<daemon_spec> specs;
+  for (int k = 0; k < 2; ++k)
+    specs.push_back({"-pg-" + std::to_string(k + 1), opt.port + 3 + 2 * k, opt.port + 4 + 2 * k,
+                     "bench-" + std::to_string(k + 1)});
+  std::optional<run_result> one, two;
+  {
+    const auto tw = twilio_requests(state, opt, specs[0].hooks_port);
+    one = run_daemons(opt, ledger, state, {specs[0]}, tw, false, " (PostgreSQL, 1 daemon)", postmaster);
+  }
+  if (!one)
+    return std::nullopt;
+  {
+    const auto tw = twilio_requests(state, opt, specs[0].hooks_port);
+    two = run_daemons(opt, ledger, state, specs, tw, false, " (PostgreSQL, 2 daemons)", postmaster);
+  }
+  if (!two)
+    return std::nullopt;
+  return std::pair{std::move(*one), std::move(*two)};
+}
+
 int run(const options& opt) {
   const bench_ledger sqlite{opt.ledger};
   auto state = prepare(sqlite, {opt.sends, opt.requests, 1, opt.batches});
   if (!state)
     return 2;
+  std::unique_ptr<deliveryd::testing::postgres_cluster> cluster;
+  std::optional<bench_ledger> pg;
+  std::optional<prepared> pg_state;
+  if (opt.postgresql) {
+    cluster = bench::start_bench_cluster(opt.pg_dir);
+    pg.emplace(*cluster, opt.pg_database);
+    pg_state = prepare(*pg, {opt.sends, opt.requests, 2, 0});
+    if (!pg_state)
+      return 2;
+  }
   if (opt.prepare_only)
     return 0;
 
@@ -387,12 +448,20 @@ int run(const options& opt) {
     if (!measured)
       return 2;
     ceiling = std::move(*measured);
-    on_sqlite = run_daemons(opt, sqlite, *state, {{"", opt.port, opt.port + 1, ""}}, tw, true, "");
+    on_sqlite = run_daemons(opt, sqlite, *state, {{"", opt.port, opt.port + 1, ""}}, tw, true, "", 0);
   }
   if (!on_sqlite)
     return 2;
-  const bool ok = on_sqlite->ok;
-  const bool all_pass = print_sqlite_table(opt.ledger, ceiling, *on_sqlite);
+  bool ok = on_sqlite->ok;
+  bool all_pass = print_sqlite_table(opt.ledger, ceiling, *on_sqlite);
+  if (opt.postgresql) {
+    auto runs = run_postgresql(opt, *pg, *pg_state, cluster->server_pid());
+    if (!runs)
+      return 2;
+    ok = ok && runs->first.ok && runs->second.ok;
+    std::printf("\nPostgreSQL: %s\n", bench::cluster_settings_text(*cluster).c_str());
+    all_pass = print_comparison(*on_sqlite, runs->first, runs->second) && all_pass;
+  }
   return !ok ? 2 : all_pass ? 0 : 1;
 }
 
@@ -400,16 +469,22 @@ void usage() {
   std::fputs(
     "usage: ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]\n"
     "                    [--intake-batches N] [--intake-without-ids] [--prepare-only]\n"
-    "  --ledger PATH         the bench ledger (default build/bench/ingest-ledger.db); prepared once and reused\n"
-    "                        while it holds N prepared sends, is younger than 12 h and has unused sends left\n"
-    "  --sends N             sends to prepare (default 5000000)\n"
+    "                    [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]\n"
+    "  --ledger PATH         the SQLite bench ledger (default build/bench/ingest-ledger.db); prepared once and\n"
+    "                        reused while it holds N prepared sends, is younger than 12 h and has unused sends left\n"
+    "  --sends N             sends to prepare (default 5000000), in each ledger\n"
     "  --daemon PATH         the deliveryd binary (default the one built with this bench)\n"
-    "  --port P              ops listener port on 127.0.0.1 (default 18491); webhooks take P+1, the ceiling P+2\n"
-    "  --requests N          Twilio callbacks of the ceiling and Twilio phases (default 400000)\n"
+    "  --port P              ops listener port on 127.0.0.1 (default 18491); webhooks take P+1, the ceiling P+2,\n"
+    "                        the PostgreSQL daemons P+3..P+6\n"
+    "  --requests N          Twilio callbacks of the ceiling and each Twilio phase (default 400000)\n"
     "  --batches N           SendGrid batches of 100 events (default 3000)\n"
     "  --intake-batches N    intake batches of 1000 sends (default 400)\n"
     "  --intake-without-ids  intake sends without vendor message ids (registered before the vendor call)\n"
-    "  --prepare-only        prepare the ledger and stop\n",
+    "  --prepare-only        prepare the ledgers and stop\n"
+    "  --backend postgresql  after the SQLite run, the Twilio and intake phases on a PostgreSQL ledger of N sends\n"
+    "                        with 1 daemon, then 2 daemons, printed beside the SQLite figures\n"
+    "  --pg-dir DIR          the benchmarks' kept PostgreSQL cluster (default build/bench/pg)\n"
+    "  --pg-database NAME    its database for this bench (default ingest); prepared and reused as the SQLite one\n",
     stderr);
 }
 
@@ -432,6 +507,15 @@ int main(int argc, char** argv) {
     else if (arg == "--intake-batches") opt.intake_batches = std::stoull(value());
     else if (arg == "--intake-without-ids") opt.intake_ids = false;
     else if (arg == "--prepare-only") opt.prepare_only = true;
+    else if (arg == "--backend") {
+      const auto b = value();
+      if (b != "sqlite" && b != "postgresql") {
+        usage();
+        return 2;
+      }
+      opt.postgresql = b == "postgresql";
+    } else if (arg == "--pg-dir") opt.pg_dir = value();
+    else if (arg == "--pg-database") opt.pg_database = value();
     else if (arg == "--help" || arg == "-h") {
       usage();
       return 0;

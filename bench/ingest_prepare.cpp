@@ -19,6 +19,9 @@ namespace {
 using adapters::intake::send_request;
 
 constexpr std::size_t fill_batch = 50'000;
+/// PostgreSQL's: each send with a vendor message id holds an advisory lock until its transaction commits, and the
+/// server's lock table has room for 64 x max_connections locks (6,400 by default) in all.
+constexpr std::size_t pg_fill_batch = 5'000;
 constexpr auto uncertain_after = std::chrono::hours{72};
 constexpr auto twilio_poll_after = std::chrono::hours{24};
 constexpr auto kakao_poll_interval = std::chrono::hours{24};
@@ -53,11 +56,25 @@ db::ledger_options ledger_options(const bench_ledger& ledger) {
   return so;
 }
 
+/// A PostgreSQL ledger after its fill: VACUUM ANALYZE (the visibility map and the planner's statistics, which
+/// autovacuum would otherwise do during the measured phases) and a CHECKPOINT (the fill's dirty pages written).
+void settle(const bench_ledger& ledger) {
+  if (ledger.backend() != db::backend::postgresql)
+    return;
+  const auto start = steady::now();
+  ledger.execute("VACUUM (ANALYZE)");
+  ledger.execute("CHECKPOINT");
+  std::printf("settled: VACUUM (ANALYZE) and CHECKPOINT in %.1f s\n", seconds_since(start));
+  std::fflush(stdout);
+}
+
 /// Fills a new ledger with `n` pending sends.
 std::optional<prepared> fill(const bench_ledger& ledger, std::int64_t n) {
   ledger.create();
   auto so = ledger_options(ledger);
-  // synchronous=NORMAL for the fill, as report_bench: a bench ledger need not survive power loss.
+  // The fill is not what is measured, and a bench ledger need not survive power loss: SQLite commits it with
+  // synchronous=NORMAL, PostgreSQL with synchronous_commit off for the fill's session only (the server keeps
+  // fsync on, and the daemons commit with synchronous_commit on).
   so.sync = db::durability::none;
   auto opened = db::open_writer(so);
   if (!opened) {
@@ -67,9 +84,11 @@ std::optional<prepared> fill(const bench_ledger& ledger, std::int64_t n) {
   auto owned = std::move(*opened);
   auto& store = *owned;
   const auto end = now_ms();
-  const auto per_transaction = fill_batch;
+  const bool pg = ledger.backend() == db::backend::postgresql;
+  const auto per_transaction = pg ? pg_fill_batch : fill_batch;
   std::printf("preparing %s: %" PRId64 " pending sends over the 6 h before now (%s), transactions of %zu sends, "
-              "synchronous=NORMAL\n", ledger.name().c_str(), n, zone_name.data(), per_transaction);
+              "%s\n", ledger.name().c_str(), n, zone_name.data(), per_transaction,
+              pg ? "synchronous_commit off for the fill's session" : "synchronous=NORMAL");
   std::fflush(stdout);
   const auto start = steady::now();
   auto last_report = start;
@@ -106,6 +125,7 @@ std::optional<prepared> fill(const bench_ledger& ledger, std::int64_t n) {
               "through register_sends; %.2f GB\n", n, p.twilio_sends, p.email_sends, s,
               static_cast<double>(n) / s, static_cast<double>(ledger.bytes()) / 1e9);
   std::fflush(stdout);
+  settle(ledger);
   return p;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 /// The ingest benchmark's ledger: prepared once (N pending sends registered through db::ledger_writer's
-/// register_sends, the daemon's own write path, in transactions of 50,000 sends) and reused while it is fresh and
-/// has sends no earlier run has sent callbacks for. On either back end (bench_ledger.hpp).
+/// register_sends, the daemon's own write path, in transactions of 50,000 sends, 5,000 on PostgreSQL) and reused
+/// while it is fresh and has sends no earlier run has sent callbacks for. On either back end (bench_ledger.hpp).
 
 #include <cstddef>
 #include <cstdint>
@@ -32,7 +32,8 @@ struct prepare_needs {
 };
 
 /// Reuses `ledger` when it fits `needs`, else removes it and fills it again; nullopt when that failed (the
-/// reason is printed).
+/// reason is printed). A PostgreSQL ledger is vacuumed, analysed and checkpointed after its fill, so that the
+/// measured phases do not pay for the fill.
 std::optional<prepared> prepare(const bench_ledger& ledger, const prepare_needs& needs);
 
 /// Writes `p` to the ledger's state file: what later runs may still use.

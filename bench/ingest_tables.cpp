@@ -46,6 +46,33 @@ std::string ledger_text(const run_result& r) {
          + with_commas(static_cast<double>(r.sends_at_start)) + " sends";
 }
 
+/// One line of the comparison: a measure and its value in each run.
+void print_line(const std::string& name, const std::string& sqlite, const std::string& one, const std::string& two) {
+  std::printf("%-34s %-24s %-24s %s\n", name.c_str(), sqlite.c_str(), one.c_str(), two.c_str());
+}
+
+/// Lines of one phase in the three runs: rate, latency, CPU, errors.
+void print_phase_lines(const char* title, const char* unit, double per_request, const phase_result& sqlite,
+                       const phase_result& one, const phase_result& two) {
+  auto line = [&](const std::string& name, auto&& cell) {
+    print_line(name, cell(sqlite, false), cell(one, true), cell(two, true));
+  };
+  line(title, [&](const phase_result& p, bool) { return with_commas(p.rate() * per_request) + " " + unit; });
+  line("  p50 / p99",
+       [](const phase_result& p, bool) { return fmt("%.2f", p.p(50)) + " / " + fmt("%.2f ms", p.p(99)); });
+  line("  daemon CPU (1 core = 100 %)",
+       [](const phase_result& p, bool) { return core_share(p.cpu_of("server") + p.cpu_of("daemon"), p); });
+  line("  PostgreSQL CPU",
+       [](const phase_result& p, bool pg) { return pg ? core_share(p.cpu_of("postgres"), p) : std::string{"-"}; });
+  line("  generator CPU", [](const phase_result& p, bool) { return core_share(p.gen_cpu, p); });
+  line("  non-2xx + unanswered", [](const phase_result& p, bool) { return std::to_string(p.non2xx + p.unanswered); });
+}
+
+/// PostgreSQL's WAL per request of a phase, as text.
+std::string wal_text(std::int64_t bytes, const phase_result& p) {
+  return fmt("%.0f B", p.requests > 0 ? static_cast<double>(bytes) / static_cast<double>(p.requests) : 0);
+}
+
 } // namespace
 
 void intake_counts::operator()(std::size_t, int status, std::string_view body) {
@@ -112,6 +139,48 @@ bool print_sqlite_table(const std::string& ledger, const phase_result& ceiling, 
                    "tw/sg/intake", {}});
   table.push_back({"machine", machine(), "", {}});
   std::printf("\ningest_bench: %s, load generator: one-thread epoll client on the same cores\n", ledger.c_str());
+  return print_table(table);
+}
+
+bool print_comparison(const run_result& sqlite, const run_result& one, const run_result& two) {
+  std::printf("\ningest_bench: PostgreSQL beside SQLite, this run (load generator: one-thread epoll client on the "
+              "same cores; with 2 daemons it spreads its connections over both)\n");
+  print_line("measure", "SQLite", "PostgreSQL, 1 daemon", "PostgreSQL, 2 daemons");
+  std::printf("%s\n", std::string(108, '-').c_str());
+  print_phase_lines("Twilio callbacks/s", "req/s", 1, sqlite.twilio, one.twilio, two.twilio);
+  print_line("  PostgreSQL WAL per request", "-", wal_text(one.twilio_wal, one.twilio),
+             wal_text(two.twilio_wal, two.twilio));
+  print_phase_lines("intake sends/s", "sends/s", static_cast<double>(intake_batch), sqlite.intake, one.intake,
+                    two.intake);
+  print_line("  PostgreSQL WAL per request", "-", wal_text(one.intake_wal, one.intake),
+             wal_text(two.intake_wal, two.intake));
+  auto busy = [](const run_result& r) {
+    return fmt("%.0f %%", r.twilio_busy.percent) + " / " + fmt("%.0f %%", r.intake_busy.percent);
+  };
+  print_line("ledger busy to durable (tw/intake)", busy(sqlite), busy(one), busy(two));
+  print_line("peak RSS (largest daemon)", fmt("%.1f MB", mb(sqlite.rss_peak)), fmt("%.1f MB", mb(one.rss_peak)),
+             fmt("%.1f MB", mb(two.rss_peak)));
+  print_line("daemon startup (slowest)", fmt("%.1f s", sqlite.startup), fmt("%.1f s", one.startup),
+             fmt("%.1f s", two.startup));
+  print_line("ledger at start", ledger_text(sqlite), ledger_text(one), ledger_text(two));
+  auto stored = [](const run_result& r) { return std::string{r.ok ? "all" : "NOT ALL (see the check)"}; };
+  print_line("acknowledged items stored", stored(sqlite), stored(one), stored(two));
+  std::printf("\n");
+
+  const double sqlite_rate = sqlite.twilio.rate();
+  const double ratio = sqlite_rate > 0 ? one.twilio.rate() / sqlite_rate : 0;
+  std::vector<row> table;
+  table.push_back({"Twilio PG 1 daemon / SQLite", fmt("%.0f %%", 100 * ratio), ">= 50 %", ratio >= 0.5});
+  if (ratio < 0.5)
+    table.push_back({"  short of the target by", fmt("%.0f points", 100 * (0.5 - ratio)) + ", "
+                                                   + with_commas(0.5 * sqlite_rate - one.twilio.rate()) + " req/s",
+                     "", {}});
+  auto share = [](double a, double b) { return fmt("%.0f %%", b > 0 ? 100 * a / b : 0); };
+  table.push_back({"Twilio PG 2 daemons / 1 daemon", share(two.twilio.rate(), one.twilio.rate()), "", {}});
+  table.push_back({"intake PG 1 daemon / SQLite", share(one.intake.rate(), sqlite.intake.rate()), "", {}});
+  table.push_back({"intake PG 2 daemons / 1 daemon", share(two.intake.rate(), one.intake.rate()), "", {}});
+  table.push_back({"PG: acknowledged, not stored", one.ok && two.ok ? "none" : "SOME", "none",
+                   one.ok && two.ok});
   return print_table(table);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-/// What a run of the ingest benchmark's daemons measured, and the table it prints: each figure against its target.
+/// What a run of the ingest benchmark's daemons measured, and the tables it prints: issue 5's SQLite table, each
+/// figure against its target, and issue 17's PostgreSQL figures beside the SQLite ones of the same run.
 
 #include <cstddef>
 #include <cstdint>
@@ -41,10 +42,17 @@ struct run_result {
   std::int64_t bytes_at_start = 0;
   std::int64_t sends_at_start = 0;
   std::int64_t pending = 0;     ///< pending sends after the run
+  std::int64_t twilio_wal = 0;  ///< PostgreSQL: bytes of WAL the Twilio phase wrote
+  std::int64_t intake_wal = 0;  ///< PostgreSQL: bytes of WAL the intake phase wrote
   bool ok = false;              ///< everything acknowledged is stored, every answer 2xx
 };
 
 /// Issue 5's table for the SQLite run (with the ceiling); true when no target was missed.
 bool print_sqlite_table(const std::string& ledger, const phase_result& ceiling, const run_result& r);
+
+/// Issue 17's table: the PostgreSQL runs with one and two daemons beside the SQLite run, and callbacks
+/// (PostgreSQL, one daemon) / callbacks (SQLite) against >= 50 %, with the gap when it is missed; true when no
+/// target was missed.
+bool print_comparison(const run_result& sqlite, const run_result& one, const run_result& two);
 
 } // namespace deliveryd::bench::ingest
