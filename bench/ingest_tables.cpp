@@ -68,9 +68,10 @@ void print_phase_lines(const char* title, const char* unit, double per_request, 
   line("  non-2xx + unanswered", [](const phase_result& p, bool) { return std::to_string(p.non2xx + p.unanswered); });
 }
 
-/// PostgreSQL's WAL per request of a phase, as text.
-std::string wal_text(std::int64_t bytes, const phase_result& p) {
-  return fmt("%.0f B", p.requests > 0 ? static_cast<double>(bytes) / static_cast<double>(p.requests) : 0);
+/// PostgreSQL's WAL per item (callback, send) of a phase, `per_request` items to a request, as text.
+std::string wal_text(std::int64_t bytes, const phase_result& p, double per_request) {
+  const double items = static_cast<double>(p.requests) * per_request;
+  return with_commas(items > 0 ? static_cast<double>(bytes) / items : 0) + " B";
 }
 
 } // namespace
@@ -148,12 +149,12 @@ bool print_comparison(const run_result& sqlite, const run_result& one, const run
   print_line("measure", "SQLite", "PostgreSQL, 1 daemon", "PostgreSQL, 2 daemons");
   std::printf("%s\n", std::string(108, '-').c_str());
   print_phase_lines("Twilio callbacks/s", "req/s", 1, sqlite.twilio, one.twilio, two.twilio);
-  print_line("  PostgreSQL WAL per request", "-", wal_text(one.twilio_wal, one.twilio),
-             wal_text(two.twilio_wal, two.twilio));
+  print_line("  PostgreSQL WAL per request", "-", wal_text(one.twilio_wal, one.twilio, 1),
+             wal_text(two.twilio_wal, two.twilio, 1));
   print_phase_lines("intake sends/s", "sends/s", static_cast<double>(intake_batch), sqlite.intake, one.intake,
                     two.intake);
-  print_line("  PostgreSQL WAL per request", "-", wal_text(one.intake_wal, one.intake),
-             wal_text(two.intake_wal, two.intake));
+  print_line("  PostgreSQL WAL per send", "-", wal_text(one.intake_wal, one.intake, intake_batch),
+             wal_text(two.intake_wal, two.intake, intake_batch));
   auto busy = [](const run_result& r) {
     return fmt("%.0f %%", r.twilio_busy.percent) + " / " + fmt("%.0f %%", r.intake_busy.percent);
   };
