@@ -7,8 +7,16 @@
 #   bench/ingest.sh                      # 5M sends, 400k Twilio callbacks, 3000 SendGrid batches, 400 intake batches
 #   bench/ingest.sh --sends 200000 --ledger build/bench/small-ingest.db --requests 50000 --batches 300 --intake-batches 40
 #
+# With --backend postgresql (issue 17) it then runs the Twilio and intake phases on a PostgreSQL ledger of as many
+# sends (database `ingest` of the cluster it keeps in build/bench/pg), with one daemon and then two, and prints
+# them beside the SQLite figures of the same run:
+#
+#   bench/ingest.sh --backend postgresql
+#   bench/ingest.sh --backend postgresql --sends 200000 --ledger build/bench/small-ingest.db \
+#     --pg-database small_ingest --requests 20000 --batches 100 --intake-batches 20
+#
 # Extra arguments go to ingest_bench (--ledger, --sends, --daemon, --port, --requests, --batches, --intake-batches,
-# --prepare-only).
+# --intake-without-ids, --prepare-only, --backend, --pg-dir, --pg-database).
 set -eu
 cd "$(dirname "$0")/.."
 [ -f build/CMakeCache.txt ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo

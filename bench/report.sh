@@ -6,7 +6,14 @@
 #   bench/report.sh                      # 10M sends
 #   bench/report.sh --sends 300000 --ledger build/bench/small.db
 #
-# Extra arguments go to report_bench (--ledger, --sends, --daemon, --port, --seed, --fill-only).
+# With --backend postgresql (issue 17) the ledger is database `report` of the PostgreSQL cluster it keeps in
+# build/bench/pg, filled once with the same sends and measured the same way:
+#
+#   bench/report.sh --backend postgresql
+#   bench/report.sh --backend postgresql --sends 200000 --pg-database small_report
+#
+# Extra arguments go to report_bench (--ledger, --sends, --daemon, --port, --seed, --fill-only, --backend,
+# --pg-dir, --pg-database).
 set -eu
 cd "$(dirname "$0")/.."
 [ -f build/CMakeCache.txt ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -6,7 +6,11 @@
 // 3. Measures over HTTP keep-alive on loopback: month summary, sources and day page latency, JSONL and XLSX
 //    export rows/s, and the daemon's RSS during each export; prints every figure next to its target.
 //
+// With --backend postgresql the ledger is a database of the benchmarks' kept PostgreSQL 15 cluster (bench_ledger.hpp)
+// instead, filled the same way (in transactions of 5,000 sends) and measured the same way (issue 17).
+//
 //   report_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--seed S] [--fill-only]
+//                [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -24,10 +29,10 @@
 #include <utility>
 #include <vector>
 
-#include <SQLiteCpp/Database.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_ledger.hpp"
 #include "bench_support.hpp"
 #include "core/reconcile.hpp"
 #include "core/time.hpp"
@@ -37,6 +42,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using deliveryd::adapters::intake::send_request;
+using deliveryd::bench::bench_ledger;
 using deliveryd::bench::daemon_process;
 using deliveryd::bench::fmt;
 using deliveryd::bench::percentile;
@@ -51,6 +57,9 @@ namespace fs = std::filesystem;
 
 constexpr std::string_view zone_name = "Asia/Seoul";
 constexpr std::size_t batch_size = 50'000;
+/// PostgreSQL's: each send with a vendor message id holds an advisory lock until its transaction commits, and the
+/// server's lock table has room for 64 x max_connections locks (6,400 by default) in all.
+constexpr std::size_t pg_batch_size = 5'000;
 constexpr int span_days = 360;
 /// Campaigns and one-time messages as a company sending 10M messages a year has them: every 3 days 5 new
 /// campaigns, every day 10 new one-time messages (about 50 and 300 a month, 600 and 3,600 in the ledger).
@@ -68,6 +77,9 @@ struct options {
   int port = 18481; ///< ops listener; the webhook listener takes port + 1
   std::uint64_t seed = 4;
   bool fill_only = false;
+  bool postgresql = false; ///< --backend postgresql
+  std::string pg_dir = "build/bench/pg";
+  std::string pg_database = "report";
 };
 
 // ---------------------------------------------------------------------------------------------------- fill
@@ -169,57 +181,65 @@ struct generator {
   }
 };
 
-std::int64_t sends_in(const std::string& path) {
-  if (!fs::exists(path))
+std::int64_t sends_in(const bench_ledger& ledger) {
+  if (!ledger.exists() || !ledger.has_table("sends"))
     return 0;
-  SQLite::Database conn{path, SQLite::OPEN_READONLY};
-  if (!conn.tableExists("sends"))
-    return 0;
-  return conn.execAndGet("SELECT count(*) FROM sends").getInt64();
+  return ledger.scalar("SELECT count(*) FROM sends");
 }
 
 /// The generator version a ledger was filled by ("" when none is recorded: an older bench filled it).
-std::string generator_of(const std::string& path) {
-  SQLite::Database conn{path, SQLite::OPEN_READONLY};
-  if (!conn.tableExists("meta"))
+std::string generator_of(const bench_ledger& ledger) {
+  if (!ledger.has_table(ledger.meta_table()))
     return {};
-  SQLite::Statement q{conn, "SELECT value FROM meta WHERE key = 'report_bench_generator'"};
-  return q.executeStep() ? q.getColumn(0).getString() : std::string{};
+  const auto rows = ledger.query("SELECT value FROM " + ledger.meta_table() + " WHERE key = 'report_bench_generator'");
+  return rows.empty() ? std::string{} : rows[0][0];
 }
 
-/// Fills `path` up to `n` sends; returns false when the ledger could not be opened.
-bool fill(const options& opt) {
-  const auto have = sends_in(opt.ledger);
-  if (have > 0 && generator_of(opt.ledger) != generator_version) {
+/// How to remove a ledger by hand.
+std::string removal_hint(const bench_ledger& ledger, const options& opt) {
+  return ledger.backend() == db::backend::postgresql ? "run with --pg-database of another name, or DROP DATABASE "
+                                                         + opt.pg_database
+                                                     : "rm " + opt.ledger + "*";
+}
+
+/// Fills the ledger up to `n` sends; returns false when the ledger could not be opened.
+bool fill(const options& opt, const bench_ledger& ledger) {
+  const auto have = sends_in(ledger);
+  if (have > 0 && generator_of(ledger) != generator_version) {
     std::printf("ledger %s was filled by an earlier report_bench (other campaigns and one-time messages): remove it "
-                "first (rm %s*)\n", opt.ledger.c_str(), opt.ledger.c_str());
+                "first (%s)\n", ledger.name().c_str(), removal_hint(ledger, opt).c_str());
     return false;
   }
   if (have >= opt.sends) {
-    std::printf("ledger %s: %" PRId64 " sends already, reused\n", opt.ledger.c_str(), have);
+    std::printf("ledger %s: %" PRId64 " sends already, reused\n", ledger.name().c_str(), have);
     return true;
   }
   if (have > 0) {
-    std::printf("ledger %s holds %" PRId64 " of %" PRId64 " sends from a different run: remove it first\n",
-                opt.ledger.c_str(), have, opt.sends);
+    std::printf("ledger %s holds %" PRId64 " of %" PRId64 " sends from a different run: remove it first (%s)\n",
+                ledger.name().c_str(), have, opt.sends, removal_hint(ledger, opt).c_str());
     return false;
   }
-  fs::create_directories(fs::path{opt.ledger}.parent_path());
-  db::ledger_options so;
-  so.path = opt.ledger;
-  so.sync = db::durability::none; // synchronous=NORMAL for the fill: a bench ledger need not survive power loss
+  ledger.create();
+  auto so = ledger.options();
+  // The fill is not what is measured, and a bench ledger need not survive power loss: SQLite commits it with
+  // synchronous=NORMAL, PostgreSQL with synchronous_commit off for the fill's session only (the server keeps
+  // fsync on; the daemon commits with synchronous_commit on).
+  so.sync = db::durability::none;
   so.zone = std::string{zone_name};
+  const bool pg = ledger.backend() == db::backend::postgresql;
+  const auto per_transaction = pg ? pg_batch_size : batch_size;
   // No deadlines and no polls: pending sends stay pending, so the daemon writes nothing while it is measured.
   auto opened = db::open_writer(so);
   if (!opened) {
-    std::fprintf(stderr, "open %s: %s\n", opt.ledger.c_str(), opened.error().message.c_str());
+    std::fprintf(stderr, "open %s: %s\n", ledger.name().c_str(), opened.error().message.c_str());
     return false;
   }
   auto& store = **opened;
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   generator gen{opt.sends, now - std::chrono::hours{1}, std::mt19937_64{opt.seed}};
-  std::printf("filling %s with %" PRId64 " sends over %d days (%s), transactions of %zu sends, "
-              "synchronous=NORMAL\n", opt.ledger.c_str(), opt.sends, span_days, zone_name.data(), batch_size);
+  std::printf("filling %s with %" PRId64 " sends over %d days (%s), transactions of %zu sends, %s\n",
+              ledger.name().c_str(), opt.sends, span_days, zone_name.data(), per_transaction,
+              pg ? "synchronous_commit off for the fill's session" : "synchronous=NORMAL");
   std::fflush(stdout);
   const auto start = steady::now();
   auto last_report = start;
@@ -229,7 +249,7 @@ bool fill(const options& opt) {
   for (std::int64_t i = 0; i < opt.sends;) {
     batch.clear();
     evs.clear();
-    for (std::size_t k = 0; k < batch_size && i < opt.sends; ++k, ++i) {
+    for (std::size_t k = 0; k < per_transaction && i < opt.sends; ++k, ++i) {
       batch.push_back(gen.make(i, k));
       // ~60 % of all sends get a vendor result: two thirds of the 90 % that have a vendor.
       if (batch.back().vendor && gen.pick(3) < 2)
@@ -253,29 +273,33 @@ bool fill(const options& opt) {
       std::fflush(stdout);
     }
   }
-  {
-    SQLite::Database conn{opt.ledger, SQLite::OPEN_READWRITE};
-    SQLite::Statement mark{conn, "INSERT INTO meta (key, value) VALUES ('report_bench_generator', ?) "
-                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value"};
-    mark.bind(1, std::string{generator_version});
-    mark.exec();
-  }
+  opened->reset(); // closes the connection (SQLite: the last checkpoint moves the WAL into the file)
+  ledger.execute("INSERT INTO " + ledger.meta_table() + " (key, value) VALUES ('report_bench_generator', '"
+                 + std::string{generator_version} + "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   const double s = seconds_since(start);
-  std::printf("filled: %" PRId64 " sends and %" PRId64 " vendor events in %.1f s (%.0f sends/s), file %.2f GB\n",
-              opt.sends, events, s, static_cast<double>(opt.sends) / s,
-              static_cast<double>(fs::file_size(opt.ledger)) / 1e9);
+  std::printf("filled: %" PRId64 " sends and %" PRId64 " vendor events in %.1f s (%.0f sends/s), %.2f GB\n",
+              opt.sends, events, s, static_cast<double>(opt.sends) / s, static_cast<double>(ledger.bytes()) / 1e9);
   std::fflush(stdout);
+  if (pg) {
+    // What autovacuum would otherwise do while the daemon is measured: the planner's statistics, the visibility
+    // map; and the fill's dirty pages written.
+    const auto settle = steady::now();
+    ledger.execute("VACUUM (ANALYZE)");
+    ledger.execute("CHECKPOINT");
+    std::printf("settled: VACUUM (ANALYZE) and CHECKPOINT in %.1f s\n", seconds_since(settle));
+    std::fflush(stdout);
+  }
   return true;
 }
 
 // ---------------------------------------------------------------------------------------------------- daemon
 
-std::string write_config(const options& opt) {
+std::string write_config(const options& opt, const bench_ledger& ledger) {
   const auto dir = fs::path{opt.ledger}.parent_path();
   const auto path = (dir / "report-bench.toml").string();
   std::ofstream out{path};
   out << "# Generated by report_bench: queries only.\n"
-      << "[storage]\npath = \"" << fs::absolute(opt.ledger).string() << "\"\nretention_days = 365\n\n"
+      << "[storage]\n" << ledger.storage_toml("report-bench") << "retention_days = 365\n\n"
       << "[time]\nzone = \"" << zone_name << "\"\n\n"
       << "[webhooks]\nlisten = \"127.0.0.1:" << opt.port + 1 << "\"\npublic_url = \"http://127.0.0.1:"
       << opt.port + 1 << "\"\n\n"
@@ -309,7 +333,7 @@ std::string month_text(core::day_number day) {
   return core::format_day(day).substr(0, 7); // "YYYY-MM-DD" -> "YYYY-MM"
 }
 
-int measure(const options& opt, pid_t pid) {
+int measure(const options& opt, const bench_ledger& ledger, pid_t pid) {
   const auto z = *core::zone::locate(zone_name);
   const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
   // Days with sends: the fill spread them over the 360 days before it ran; keep to the 355 days before now so
@@ -479,21 +503,25 @@ int measure(const options& opt, pid_t pid) {
     table.push_back({"  RSS growth", fmt("%.1f MB", growth), "<= 64 MB", growth <= 64});
   }
 
-  std::printf("\nreport_bench: %" PRId64 " sends in %s, %zu day-page rows read\n", sends_in(opt.ledger),
-              opt.ledger.c_str(), page_rows);
+  std::printf("\nreport_bench: %" PRId64 " sends in %s, %zu day-page rows read\n", sends_in(ledger),
+              ledger.name().c_str(), page_rows);
   const bool all_pass = bench::print_table(table);
   return failed ? 2 : all_pass ? 0 : 1;
 }
 
 void usage() {
   std::fputs("usage: report_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--seed S] [--fill-only]\n"
+             "                    [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]\n"
              "  --ledger PATH   the bench ledger (default build/bench/report-ledger.db); reused when it holds\n"
-             "                  at least N sends\n"
+             "                  at least N sends; its folder holds the daemon's configuration and log\n"
              "  --sends N       sends to fill (default 10000000)\n"
              "  --daemon PATH   the deliveryd binary (default the one built with this bench)\n"
              "  --port P        ops listener port on 127.0.0.1 (default 18481; webhooks take P+1)\n"
              "  --seed S        random seed (default 4)\n"
-             "  --fill-only     fill the ledger and stop\n",
+             "  --fill-only     fill the ledger and stop\n"
+             "  --backend postgresql  the ledger is database NAME of the kept PostgreSQL cluster in DIR instead\n"
+             "  --pg-dir DIR          the benchmarks' kept PostgreSQL cluster (default build/bench/pg)\n"
+             "  --pg-database NAME    its database for this bench (default report); reused as the SQLite file is\n",
              stderr);
 }
 
@@ -511,6 +539,15 @@ int main(int argc, char** argv) {
     else if (arg == "--port") opt.port = std::stoi(value());
     else if (arg == "--seed") opt.seed = std::stoull(value());
     else if (arg == "--fill-only") opt.fill_only = true;
+    else if (arg == "--backend") {
+      const auto b = value();
+      if (b != "sqlite" && b != "postgresql") {
+        usage();
+        return 2;
+      }
+      opt.postgresql = b == "postgresql";
+    } else if (arg == "--pg-dir") opt.pg_dir = value();
+    else if (arg == "--pg-database") opt.pg_database = value();
     else {
       usage();
       return 2;
@@ -521,15 +558,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (!fill(opt))
+    std::unique_ptr<deliveryd::testing::postgres_cluster> cluster;
+    if (opt.postgresql)
+      cluster = bench::start_bench_cluster(opt.pg_dir);
+    const auto ledger = cluster ? bench_ledger{*cluster, opt.pg_database} : bench_ledger{opt.ledger};
+    if (!fill(opt, ledger))
       return 2;
     if (opt.fill_only)
       return 0;
-    auto daemon = start_daemon(opt, write_config(opt));
+    auto daemon = start_daemon(opt, write_config(opt, ledger));
     if (!daemon)
       return 2;
-    const int rc = measure(opt, daemon->pid);
+    const int rc = measure(opt, ledger, daemon->pid);
     daemon->stop();
+    if (cluster)
+      std::printf("PostgreSQL: %s\n", bench::cluster_settings_text(*cluster).c_str());
     return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "report_bench: %s\n", e.what());

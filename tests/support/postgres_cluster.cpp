@@ -11,10 +11,12 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +78,18 @@ void run_tool(const std::string& tool, const std::vector<std::string>& args, con
   throw std::runtime_error{tool + " failed (status " + std::to_string(status) + "): " + text.str()};
 }
 
+/// True when the postmaster that `data`'s pid file names still runs (and is PostgreSQL's, not a process that
+/// got its pid since).
+bool left_running(const std::filesystem::path& data) {
+  std::ifstream in{data / "postmaster.pid"};
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0)
+    return false;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+  return !ec && exe == std::filesystem::path{DELIVERYD_PG_BINDIR} / "postgres";
+}
+
 } // namespace
 
 postgres_cluster::postgres_cluster() {
@@ -86,10 +100,7 @@ postgres_cluster::postgres_cluster() {
   if (::geteuid() == 0 && ::chown(dir_.c_str(), unprivileged_uid, unprivileged_gid) != 0)
     throw std::runtime_error{"cannot give " + dir_.string() + " to nobody: " + std::strerror(errno)};
   try {
-    // --no-sync: initdb's own files need not reach the disk for a test; the server keeps fsync on.
-    run_tool("initdb", {"-D", (dir_ / "data").string(), "-U", "deliveryd", "-A", "trust", "-E", "UTF8",
-                        "--locale=C", "--no-sync"},
-             dir_ / "initdb.log");
+    create(false); // initdb's own files need not reach the disk for a test; the server keeps fsync on
     start();
   } catch (...) {
     // The destructor does not run for a constructor that throws: stop what may have started, remove the folder.
@@ -103,6 +114,32 @@ postgres_cluster::postgres_cluster() {
   }
 }
 
+postgres_cluster::postgres_cluster(const std::filesystem::path& dir, std::vector<std::string> settings)
+  : dir_{std::filesystem::absolute(dir)}, settings_{std::move(settings)}, kept_{true} {
+  std::filesystem::create_directories(dir_);
+  if (::geteuid() == 0 && ::chown(dir_.c_str(), unprivileged_uid, unprivileged_gid) != 0)
+    throw std::runtime_error{"cannot give " + dir_.string() + " to nobody: " + std::strerror(errno)};
+  // The lock goes with this process, however it ends: a server still running without it was left behind.
+  lock_fd_ = ::open((dir_ / "owner.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw std::runtime_error{"cannot open " + (dir_ / "owner.lock").string() + ": " + std::strerror(errno)};
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    throw std::runtime_error{"the PostgreSQL cluster in " + dir_.string() + " is in use by another process"};
+  }
+  try {
+    if (!std::filesystem::exists(dir_ / "data" / "PG_VERSION"))
+      create(true);
+    else if (left_running(dir_ / "data"))
+      run_tool("pg_ctl", {"-D", (dir_ / "data").string(), "-m", "fast", "-w", "-t", "60", "stop"},
+               dir_ / "pg_ctl.log");
+    start();
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
+  }
+}
+
 postgres_cluster::~postgres_cluster() {
   try {
     if (running_)
@@ -110,14 +147,27 @@ postgres_cluster::~postgres_cluster() {
   } catch (...) {
     // Removing the folder below takes the socket away; a server left behind exits on its own checks.
   }
+  if (lock_fd_ >= 0)
+    ::close(lock_fd_);
+  if (kept_)
+    return;
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
 
+void postgres_cluster::create(bool sync) {
+  std::vector<std::string> args{"-D", (dir_ / "data").string(), "-U", "deliveryd", "-A", "trust", "-E", "UTF8",
+                                "--locale=C"};
+  if (!sync)
+    args.push_back("--no-sync");
+  run_tool("initdb", args, dir_ / "initdb.log");
+}
+
 void postgres_cluster::start() {
   // Only the socket in the cluster's folder: listen_addresses empty means no TCP at all.
-  const std::string options =
-    "-k " + dir_.string() + " -p " + std::to_string(socket_port) + " -c listen_addresses=''";
+  std::string options = "-k " + dir_.string() + " -p " + std::to_string(socket_port) + " -c listen_addresses=''";
+  for (const auto& setting : settings_)
+    options += " -c " + setting;
   run_tool("pg_ctl", {"-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(), "-o", options, "-w",
                       "-t", "60", "start"},
            dir_ / "pg_ctl.log");
@@ -135,6 +185,32 @@ std::string postgres_cluster::connection_string(const std::string& dbname) const
   return "host=" + dir_.string() + " port=" + std::to_string(socket_port) + " user=deliveryd dbname=" + dbname;
 }
 
+std::vector<std::vector<std::string>> postgres_cluster::query(const std::string& dbname,
+                                                             const std::string& sql) const {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c{PQconnectdb(connection_string(dbname).c_str()), &PQfinish};
+  if (PQstatus(c.get()) != CONNECTION_OK)
+    throw std::runtime_error{"cannot connect to the cluster in " + dir_.string() + ": " + PQerrorMessage(c.get())};
+  std::unique_ptr<PGresult, decltype(&PQclear)> r{PQexec(c.get(), sql.c_str()), &PQclear};
+  const auto status = PQresultStatus(r.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+    throw std::runtime_error{sql + ": " + PQresultErrorMessage(r.get())};
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    auto& row = rows.emplace_back();
+    for (int j = 0; j < PQnfields(r.get()); ++j)
+      row.push_back(PQgetisnull(r.get(), i, j) ? "<null>" : PQgetvalue(r.get(), i, j));
+  }
+  return rows;
+}
+
+pid_t postgres_cluster::server_pid() const {
+  if (!running_)
+    return 0;
+  std::ifstream in{dir_ / "data" / "postmaster.pid"}; // its first line is the postmaster's pid
+  pid_t pid = 0;
+  return in >> pid ? pid : 0;
+}
+
 bool on_postgresql() {
   static const bool pg = [] {
     const char* chosen = std::getenv("DELIVERYD_TEST_BACKEND");
@@ -149,21 +225,7 @@ postgres_cluster& shared_cluster() {
 }
 
 std::vector<std::vector<std::string>> pg_query(const std::string& dbname, const std::string& sql) {
-  std::unique_ptr<PGconn, decltype(&PQfinish)> c{PQconnectdb(shared_cluster().connection_string(dbname).c_str()),
-                                                 &PQfinish};
-  if (PQstatus(c.get()) != CONNECTION_OK)
-    throw std::runtime_error{std::string{"cannot connect to the test cluster: "} + PQerrorMessage(c.get())};
-  std::unique_ptr<PGresult, decltype(&PQclear)> r{PQexec(c.get(), sql.c_str()), &PQclear};
-  const auto status = PQresultStatus(r.get());
-  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
-    throw std::runtime_error{sql + ": " + PQresultErrorMessage(r.get())};
-  std::vector<std::vector<std::string>> rows;
-  for (int i = 0; i < PQntuples(r.get()); ++i) {
-    auto& row = rows.emplace_back();
-    for (int j = 0; j < PQnfields(r.get()); ++j)
-      row.push_back(PQgetisnull(r.get(), i, j) ? "<null>" : PQgetvalue(r.get(), i, j));
-  }
-  return rows;
+  return shared_cluster().query(dbname, sql);
 }
 
 std::string shared_database(const std::string& key) {

@@ -1,11 +1,15 @@
 #pragma once
 /// A throwaway PostgreSQL cluster for tests: initdb into a fresh temporary folder, the server listening only on
-/// a Unix socket inside it (no TCP port to collide with anything), stopped and removed with the object.
+/// a Unix socket inside it (no TCP port to collide with anything), stopped and removed with the object. The
+/// benchmarks keep one instead, in a folder of their own (build/bench/pg), so that a big ledger is filled once.
 ///
 /// What it simulates: the PostgreSQL server a group of deliveryd hosts would share, as Debian 12 ships it (15),
 /// with its default durability (fsync and synchronous_commit on), so that a test can stop it fast or
 /// immediately (a crash) and start it again on the same data. What it does not: a server on another machine, a
 /// network between them, authentication (it trusts local connections), or replication and failover.
+///
+/// A kept cluster is the same server with the settings its owner passes (the benchmarks' memory sizes); it is
+/// created at its first use, stopped but kept by the destructor, and started on the same data the next time.
 ///
 /// PostgreSQL refuses to run as root. When the tests run as root (CI does), the cluster runs as `nobody`: its
 /// folder is given to that user, and initdb, pg_ctl and the server are started with its ids.
@@ -13,6 +17,8 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace deliveryd::testing {
 
@@ -28,7 +34,12 @@ public:
   /// Creates the cluster (initdb, a superuser `deliveryd` trusted on the socket) and starts it. Throws
   /// std::runtime_error with the tool's output when a step fails.
   postgres_cluster();
-  /// Stops the server (fast) if it runs and removes the folder with everything in it.
+  /// A kept cluster in `dir`: created there (initdb) when it holds none, then started with `settings` (each
+  /// "name=value", given to the server as -c) over initdb's defaults. One owner at a time: throws
+  /// std::runtime_error when another process holds it; a server that an owner killed before it could stop it left
+  /// running is stopped first.
+  postgres_cluster(const std::filesystem::path& dir, std::vector<std::string> settings);
+  /// Stops the server (fast) if it runs; a throwaway cluster's folder is removed with everything in it.
   ~postgres_cluster();
   postgres_cluster(const postgres_cluster&) = delete;
   postgres_cluster& operator=(const postgres_cluster&) = delete;
@@ -42,11 +53,22 @@ public:
 
   /// A libpq connection string for database `dbname` as the superuser `deliveryd`.
   std::string connection_string(const std::string& dbname = "postgres") const;
+  /// Runs `sql` on database `dbname` on a connection of its own; the rows as text ("<null>" for NULL). Throws
+  /// std::runtime_error with the server's message on an error.
+  std::vector<std::vector<std::string>> query(const std::string& dbname, const std::string& sql) const;
+  /// The server's (postmaster's) process id; 0 when it does not run.
+  pid_t server_pid() const;
   /// The cluster's folder: the data, the server's log and the socket.
   const std::filesystem::path& dir() const noexcept { return dir_; }
 
 private:
+  /// initdb into dir_/data (`sync`: wait until its files are on the disk).
+  void create(bool sync);
+
   std::filesystem::path dir_;
+  std::vector<std::string> settings_;
+  bool kept_ = false;
+  int lock_fd_ = -1; ///< a kept cluster's owner lock (flock on dir_/owner.lock)
   bool running_ = false;
 };
 

@@ -1,7 +1,13 @@
 // The throwaway PostgreSQL cluster the shared-ledger tests stand on (tests/support/postgres_cluster.hpp): it
 // starts as Debian's PostgreSQL 15 with durable commits, keeps committed data across a crash of the server, and
-// leaves nothing behind.
+// leaves nothing behind; the benchmarks' kept cluster stays for its next owner.
 #include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <libpq-fe.h>
 #include <pqxx/pqxx>
@@ -66,4 +72,30 @@ TEST_CASE("a cluster's folder is gone once it is", "[postgres]") {
     REQUIRE(std::filesystem::exists(dir / "data" / "PG_VERSION"));
   }
   CHECK_FALSE(std::filesystem::exists(dir));
+}
+
+TEST_CASE("a kept cluster keeps its data for the next owner, with its settings, and has one owner at a time",
+          "[postgres]") {
+  auto pattern = (std::filesystem::temp_directory_path() / "deliveryd-kept-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  // The server runs as nobody when the tests run as root: it must reach its folder.
+  std::filesystem::permissions(pattern, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec
+                                          | std::filesystem::perms::others_exec);
+  const std::filesystem::path dir = std::filesystem::path{pattern} / "pg";
+  {
+    postgres_cluster cluster{dir, {"shared_buffers=64MB"}};
+    CHECK(cluster.query("postgres", "SHOW shared_buffers") == std::vector<std::vector<std::string>>{{"64MB"}});
+    CHECK(cluster.query("postgres", "SHOW fsync") == std::vector<std::vector<std::string>>{{"on"}});
+    CHECK(cluster.server_pid() > 0);
+    cluster.query("postgres", "CREATE TABLE kept (id int)");
+    cluster.query("postgres", "INSERT INTO kept VALUES (7)");
+    CHECK_THROWS_AS((postgres_cluster{dir, {}}), std::runtime_error);
+  }
+  CHECK(std::filesystem::exists(dir / "data" / "PG_VERSION"));
+  {
+    postgres_cluster cluster{dir, {}};
+    CHECK(cluster.query("postgres", "SELECT id FROM kept") == std::vector<std::vector<std::string>>{{"7"}});
+    CHECK(cluster.query("postgres", "SHOW shared_buffers") == std::vector<std::vector<std::string>>{{"128MB"}});
+  }
+  std::filesystem::remove_all(pattern);
 }

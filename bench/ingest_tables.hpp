@@ -1,0 +1,58 @@
+#pragma once
+/// What a run of the ingest benchmark's daemons measured, and the tables it prints: issue 5's SQLite table, each
+/// figure against its target, and issue 17's PostgreSQL figures beside the SQLite ones of the same run.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "load_client.hpp"
+
+namespace deliveryd::bench::ingest {
+
+/// What the ledgers did during a phase (from the daemons' /metrics): as text, and the time from BEGIN until
+/// durable as a share of the phase.
+struct ledger_busy {
+  std::string text;
+  double percent = 0;
+};
+
+/// The intake answers, counted.
+struct intake_counts {
+  std::size_t accepted = 0;
+  std::size_t duplicates = 0;
+  std::size_t updated = 0;
+  std::size_t rejected = 0;
+  /// Counts one answer (request index, status, body).
+  void operator()(std::size_t request, int status, std::string_view body);
+};
+
+/// One run of one or more daemons on one ledger.
+struct run_result {
+  phase_result twilio;
+  phase_result email; ///< empty without a SendGrid phase
+  phase_result intake;
+  ledger_busy twilio_busy, email_busy, intake_busy;
+  intake_counts counts;
+  bool with_email = false;
+  double startup = 0;           ///< seconds until /healthz answered, the slowest daemon's
+  long rss_at_start = 0;        ///< KiB, the largest
+  long rss_peak = 0;            ///< KiB during the phases, the largest
+  std::int64_t bytes_at_start = 0;
+  std::int64_t sends_at_start = 0;
+  std::int64_t pending = 0;     ///< pending sends after the run
+  std::int64_t twilio_wal = 0;  ///< PostgreSQL: bytes of WAL the Twilio phase wrote
+  std::int64_t intake_wal = 0;  ///< PostgreSQL: bytes of WAL the intake phase wrote
+  bool ok = false;              ///< everything acknowledged is stored, every answer 2xx
+};
+
+/// Issue 5's table for the SQLite run (with the ceiling); true when no target was missed.
+bool print_sqlite_table(const std::string& ledger, const phase_result& ceiling, const run_result& r);
+
+/// Issue 17's table: the PostgreSQL runs with one and two daemons beside the SQLite run, and callbacks
+/// (PostgreSQL, one daemon) / callbacks (SQLite) against >= 50 %, with the gap when it is missed; true when no
+/// target was missed.
+bool print_comparison(const run_result& sqlite, const run_result& one, const run_result& two);
+
+} // namespace deliveryd::bench::ingest
