@@ -2,6 +2,7 @@
 /// The PostgreSQL ledger's schema: versioned migrations, run once for the group of daemons under an advisory
 /// lock by the first daemon of a new version; a daemon refuses a schema newer than it knows.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -19,6 +20,8 @@ int latest_schema_version() noexcept;
 inline constexpr long long migration_lock = 0x64656c6976657279;   ///< migrations and zone recounts
 inline constexpr long long purge_lock = 0x64656c6976657270;       ///< the purge: one daemon at a time
 inline constexpr long long copy_lock = 0x64656c6976657263;        ///< deliveryctl copy-ledger: one copy at a time
+inline constexpr int message_lock = 0x64656c6d; ///< with a slot: messages held and registered (message_slots)
+inline constexpr std::int64_t message_slots = 256;
 inline constexpr int fetch_lock = 0x64656c66; ///< with a vendor's hash: its account's fetch limits, one claim at a time
 
 /// Creates or upgrades the schema and counts the roll-ups' days in `zone`; waits while another daemon does.

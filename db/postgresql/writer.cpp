@@ -9,7 +9,11 @@
 // - counts are added (rollups.sends + excluded.sends), never set, in one order, just before the commit;
 // - deadlines are taken with SKIP LOCKED, and the purge by the one daemon holding its advisory lock.
 #include <algorithm>
+#include <map>
+#include <set>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "core/failover.hpp"
 #include "core/polling.hpp"
@@ -30,6 +34,10 @@ namespace {
 std::string text(std::string_view v) { return std::string{v}; }
 
 std::optional<std::string> opt(const std::string& s) { return s.empty() ? std::nullopt : std::optional{s}; }
+
+/// A text column in a JSON batch: null when empty, as opt() binds it.
+nlohmann::json json_text(const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); }
+nlohmann::json json_int(const std::optional<std::int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 /// Whether a send's state change concerns a failover group: it is a leg, or an Alimtalk send that has legs.
 constexpr const char* in_failover_sql =
@@ -124,7 +132,36 @@ const std::vector<std::pair<const char*, std::string>>& statements() {
     {"source_add", "INSERT INTO sources (month, scope, scope_id, name, logical) VALUES ($1, $2, $3, $4, $5) "
                    "ON CONFLICT (month, scope, scope_id) DO UPDATE SET logical = sources.logical + excluded.logical, "
                    "name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE sources.name END"},
-    {"lock_message", "SELECT pg_advisory_xact_lock($1)"},
+    // Messages' locks, in message_slots slots (write_rules' vendor_message_key modulo): an event that finds no send
+    // takes its slot alone, registrations share theirs. Slots, not one lock per message: the server's lock table
+    // holds a few thousand locks for every session together, and a group of intake batches registers thousands.
+    {"lock_message", "SELECT pg_advisory_xact_lock(" + std::to_string(message_lock) + ", $1::int)"},
+    {"share_messages", "SELECT pg_advisory_xact_lock_shared(" + std::to_string(message_lock) + ", slot::int) "
+                       "FROM (SELECT DISTINCT unnest($1::bigint[]) AS slot ORDER BY 1) AS slots"},
+    // A batch of new sends in one statement, in the order given (n); those whose send_id or vendor message id is
+    // taken are left out, and the caller compares them with the stored send one by one.
+    {"insert_sends",
+     "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, requested_at, "
+     "vendor_message_id, fallback_of, excluded_code, status, code, reason, category, decided_at, deadline_at, "
+     "updated_at, next_poll_at, day) SELECT send_id, type, source_id, source_name, medium, vendor, contact, "
+     "requested_at, vendor_message_id, fallback_of, excluded_code, status, code, reason, category, decided_at, "
+     "deadline_at, updated_at, next_poll_at, day FROM json_to_recordset($1::json) AS r(n bigint, send_id text, "
+     "type text, source_id text, source_name text, medium text, vendor text, contact text, requested_at bigint, "
+     "vendor_message_id text, fallback_of text, excluded_code text, status text, code text, reason text, "
+     "category text, decided_at bigint, deadline_at bigint, updated_at bigint, next_poll_at bigint, day integer) "
+     "ORDER BY n ON CONFLICT DO NOTHING RETURNING id, send_id, coalesce(vendor_message_id, '')"},
+    {"insert_events",
+     "INSERT INTO events (send, vendor, vendor_message_id, dedupe_key, source, outcome, code, reason, category, "
+     "vendor_time, received_at, vendor_status, vendor_code, status_after, code_after) SELECT send, vendor, "
+     "vendor_message_id, dedupe_key, source, outcome, code, reason, category, vendor_time, received_at, "
+     "vendor_status, vendor_code, status_after, code_after FROM json_to_recordset($1::json) AS r(n bigint, "
+     "send bigint, vendor text, vendor_message_id text, dedupe_key text, source text, outcome text, code text, "
+     "reason text, category text, vendor_time bigint, received_at bigint, vendor_status text, vendor_code text, "
+     "status_after text, code_after text) ORDER BY n ON CONFLICT DO NOTHING"},
+    {"held_among", "SELECT DISTINCT e.vendor, e.vendor_message_id FROM events AS e JOIN json_to_recordset($1::json) "
+                   "AS k(vendor text, id text) ON e.vendor = k.vendor AND e.vendor_message_id = k.id "
+                   "WHERE e.send IS NULL"},
+    {"in_failover_among", std::string{"SELECT id FROM sends WHERE id = ANY($1::bigint[]) AND "} + in_failover_sql},
     {"try_purge_lock", "SELECT pg_try_advisory_xact_lock($1)"},
     {"take_purged", "SELECT id, status = 'pending' AND vendor IS NOT NULL, coalesce(vendor, ''), day, type, "
                     "coalesce(source_id, ''), fallback_of IS NULL FROM sends WHERE requested_at < $1 "
@@ -379,12 +416,13 @@ private:
       ordered.push_back(&s);
     std::stable_sort(ordered.begin(), ordered.end(),
                      [](const send_request* a, const send_request* b) { return a->send_id < b->send_id; });
-    for (const auto* item : ordered) {
-      const auto& s = *item;
-      if (insert_new(s, now, attached)) {
+    const auto fresh = insert_new(ordered, now, attached);
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+      if (fresh[i]) {
         ++out.accepted;
         continue;
       }
+      const auto& s = *ordered[i];
       const auto vendor = vendor_text(s);
       auto old = load_send(s.send_id);
       if (s.vendor_message_id) {
@@ -414,6 +452,7 @@ private:
         e.code = old->state.code;
         append_event(old->id, old->vendor, *s.vendor_message_id, e, now, &old->state, "");
         const bool in_failover = old->medium == "alimtalk" || !old->fallback_of.empty();
+        share_messages({vendor_message_key(old->vendor, *s.vendor_message_id)});
         attach_held({old->id, old->state, in_failover}, old->vendor, *s.vendor_message_id, now, attached);
         ++out.updated;
       }
@@ -424,38 +463,121 @@ private:
     return out;
   }
 
-  bool insert_new(const send_request& s, core::timestamp now, events_outcome& attached) {
-    auto plan = plan_new_send(s, now, options_.deadlines, options_.polls, zone_);
-    auto& key = plan.key;
-    const auto& state = plan.state;
-    auto inserted = tx_->exec_prepared(
-      "insert_send", s.send_id, key.type, opt(s.source_id), opt(s.source_name), key.medium, opt(key.vendor),
-      s.contact, std::int64_t{core::to_millis(s.requested_at)}, s.vendor_message_id, s.fallback_of,
-      opt(excluded_text(s)), key.status, state.code, state.reason, text(core::to_string(state.cat)),
-      std::int64_t{core::to_millis(state.decided_at)}, plan.deadline, std::int64_t{core::to_millis(now)},
-      plan.first_poll, key.day);
-    if (inserted.empty())
-      return false; // a send_id or vendor message id that is taken (ON CONFLICT DO NOTHING)
-    key.id = inserted[0][0].as<std::int64_t>();
-    counts_.count(key, key.status, 1, key.leg ? 0 : 1);
-    counts_.count_source(key, s.source_name, key.leg ? 0 : 1);
-    append_event(key.id, key.vendor, s.vendor_message_id.value_or(""), plan.event, now, &state, "");
-    bool in_failover = false;
-    if (key.leg || s.medium == core::medium::alimtalk)
-      in_failover = tx_->exec_prepared1("in_failover_of", key.id)[0].as<bool>();
-    if (s.vendor_message_id)
-      attach_held({key.id, state, in_failover, key}, key.vendor, *s.vendor_message_id, now, attached);
-    if (in_failover) {
-      const auto parent = group_parent(key.id);
-      refresh_failover(key.id);
-      settle_group(parent, key.id);
+  /// Registers those of `ordered` that are new, in a few statements for the whole batch: the sends, their intake
+  /// events, then, one send at a time, only what concerns few (events held for them, failover groups). Returns
+  /// which were new; the others hold a send_id or vendor message id that a send already has.
+  std::vector<bool> insert_new(const std::vector<const send_request*>& ordered, core::timestamp now,
+                               events_outcome& attached) {
+    std::vector<new_send> plans;
+    plans.reserve(ordered.size());
+    nlohmann::json rows = nlohmann::json::array();
+    std::vector<std::int64_t> slots;
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+      const auto& s = *ordered[i];
+      plans.push_back(plan_new_send(s, now, options_.deadlines, options_.polls, zone_));
+      const auto& plan = plans.back();
+      const auto& key = plan.key;
+      rows.push_back({{"n", i}, {"send_id", s.send_id}, {"type", key.type}, {"source_id", json_text(s.source_id)},
+                      {"source_name", json_text(s.source_name)}, {"medium", key.medium},
+                      {"vendor", json_text(key.vendor)}, {"contact", s.contact},
+                      {"requested_at", core::to_millis(s.requested_at)},
+                      {"vendor_message_id", json_text(s.vendor_message_id.value_or(""))},
+                      {"fallback_of", json_text(s.fallback_of.value_or(""))},
+                      {"excluded_code", json_text(excluded_text(s))}, {"status", key.status},
+                      {"code", plan.state.code}, {"reason", plan.state.reason},
+                      {"category", core::to_string(plan.state.cat)},
+                      {"decided_at", core::to_millis(plan.state.decided_at)}, {"deadline_at", json_int(plan.deadline)},
+                      {"updated_at", core::to_millis(now)}, {"next_poll_at", json_int(plan.first_poll)},
+                      {"day", key.day}});
+      if (s.vendor_message_id)
+        slots.push_back(vendor_message_key(key.vendor, *s.vendor_message_id) % message_slots);
     }
-    return true;
+    // Before the sends exist for others: an event for one of them that another daemon holds meanwhile is either
+    // committed before these locks are granted (and found below) or waits for this commit, and then finds its send.
+    share_messages(std::move(slots));
+    std::map<std::string, std::vector<std::pair<std::int64_t, std::string>>> inserted; // send_id: (id, message id)
+    for (const auto& r : tx_->exec_prepared("insert_sends", rows.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)))
+      inserted[r[1].as<std::string>()].emplace_back(r[0].as<std::int64_t>(), r[2].as<std::string>());
+
+    std::vector<bool> fresh(ordered.size(), false);
+    nlohmann::json events = nlohmann::json::array();
+    nlohmann::json held_keys = nlohmann::json::array();
+    std::vector<std::int64_t> grouped; // Alimtalk sends and failover legs, which may belong to a group
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+      const auto& s = *ordered[i];
+      auto found = inserted.find(s.send_id);
+      if (found == inserted.end())
+        continue;
+      // The first of equal send_ids with the stored message id is the one inserted (the statement keeps order).
+      auto& ids = found->second;
+      auto which = std::find_if(ids.begin(), ids.end(),
+                                [&](const auto& p) { return p.second == s.vendor_message_id.value_or(""); });
+      if (which == ids.end())
+        continue;
+      auto& key = plans[i].key;
+      key.id = which->first;
+      ids.erase(which);
+      fresh[i] = true;
+      counts_.count(key, key.status, 1, key.leg ? 0 : 1);
+      counts_.count_source(key, s.source_name, key.leg ? 0 : 1);
+      const auto& e = plans[i].event;
+      events.push_back({{"n", i}, {"send", key.id}, {"vendor", key.vendor},
+                        {"vendor_message_id", json_text(s.vendor_message_id.value_or(""))},
+                        {"dedupe_key", json_text(e.dedupe_key)}, {"source", core::to_string(e.source)},
+                        {"outcome", core::to_string(e.outcome)}, {"code", e.code}, {"reason", e.reason},
+                        {"category", core::to_string(e.cat)}, {"vendor_time", core::to_millis(e.vendor_time)},
+                        {"received_at", core::to_millis(now)}, {"vendor_status", e.vendor_status},
+                        {"vendor_code", e.vendor_code}, {"status_after", core::to_string(plans[i].state.current)},
+                        {"code_after", plans[i].state.code}});
+      if (s.vendor_message_id)
+        held_keys.push_back({{"vendor", key.vendor}, {"id", *s.vendor_message_id}});
+      if (key.leg || s.medium == core::medium::alimtalk)
+        grouped.push_back(key.id);
+    }
+    if (events.empty())
+      return fresh;
+    tx_->exec_prepared0("insert_events", events.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::set<std::pair<std::string, std::string>> held;
+    if (!held_keys.empty())
+      for (const auto& r : tx_->exec_prepared("held_among", held_keys.dump(-1, ' ', false,
+                                                                           nlohmann::json::error_handler_t::replace)))
+        held.emplace(r[0].as<std::string>(), r[1].as<std::string>());
+    std::set<std::int64_t> in_groups;
+    if (!grouped.empty())
+      for (const auto& r : tx_->exec_prepared("in_failover_among", bigint_array(grouped)))
+        in_groups.insert(r[0].as<std::int64_t>());
+    if (held.empty() && in_groups.empty())
+      return fresh;
+    for (std::size_t i = 0; i < ordered.size(); ++i) {
+      if (!fresh[i])
+        continue;
+      const auto& s = *ordered[i];
+      const auto& key = plans[i].key;
+      const bool in_failover = in_groups.count(key.id) > 0;
+      if (s.vendor_message_id && held.count({key.vendor, *s.vendor_message_id}))
+        attach_held({key.id, plans[i].state, in_failover, key}, key.vendor, *s.vendor_message_id, now, attached);
+      if (in_failover) {
+        const auto parent = group_parent(key.id);
+        refresh_failover(key.id);
+        settle_group(parent, key.id);
+      }
+    }
+    return fresh;
   }
 
+  /// Takes the message slots of `keys` (vendor_message_key values or slots) in shared mode, in one order.
+  void share_messages(std::vector<std::int64_t> keys) {
+    if (keys.empty())
+      return;
+    for (auto& k : keys)
+      k %= message_slots;
+    tx_->exec_prepared("share_messages", bigint_array(keys));
+  }
+
+  /// Takes the slot of a message alone: an event that found no send, before it looks again and holds the event.
   void lock_message(std::string_view vendor, const std::string& message_id) {
     // Keyed by the id as it comes: a held event with broken bytes locks what no registration can take.
-    tx_->exec_prepared("lock_message", vendor_message_key(vendor, message_id));
+    tx_->exec_prepared("lock_message", vendor_message_key(vendor, message_id) % message_slots);
   }
 
   std::optional<stored_send> load_send(const std::string& send_id) {
@@ -602,9 +724,8 @@ private:
 
   void attach_held(send_ref send, std::string_view vendor, const std::string& message_id, core::timestamp now,
                    events_outcome& outcome) {
-    // An event for this message received at another daemon meanwhile is either committed (and read below) or
-    // waits for this lock, and then finds this send.
-    lock_message(vendor, message_id);
+    // The caller holds the message's slot (share_messages): an event for this message received at another daemon
+    // meanwhile is either committed (and read below) or waits for this transaction, and then finds this send.
     auto held = tx_->exec_prepared("select_held", text(vendor), core::to_storable_utf8(message_id));
     if (held.empty())
       return;
