@@ -3,6 +3,7 @@
 /// times and concurrency a test checks the daemons' fetches against; and the Kakao (SENS-style signed) flavour.
 /// The fakes check the authentication independently of the daemon, by the algorithm vendors.md documents.
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -95,7 +96,34 @@ public:
     }
     return best;
   }
-  std::chrono::milliseconds delay{0};
+  /// The most requests made within any `window` by their signature's timestamps, across every path: how many
+  /// fetches the daemons started together, without the fake's own scheduling in it.
+  int max_signed_within(std::chrono::milliseconds window) {
+    std::vector<long long> all;
+    {
+      std::lock_guard lock{mutex_};
+      for (const auto& [path, at] : signed_at_)
+        all.insert(all.end(), at.begin(), at.end());
+    }
+    std::sort(all.begin(), all.end());
+    int best = 0;
+    for (std::size_t i = 0, j = 0; j < all.size(); ++j) {
+      while (all[j] - all[i] >= window.count())
+        ++i;
+      best = std::max(best, static_cast<int>(j - i + 1));
+    }
+    return best;
+  }
+  /// Requests made in all, by the signature's timestamp (ms since the epoch), at or after `since`.
+  int made_since(long long since) {
+    std::lock_guard lock{mutex_};
+    int n = 0;
+    for (const auto& [path, at] : signed_at_)
+      n += static_cast<int>(std::count_if(at.begin(), at.end(), [&](long long t) { return t >= since; }));
+    return n;
+  }
+  /// How long each answer waits before it is sent.
+  std::atomic<std::chrono::milliseconds> delay{std::chrono::milliseconds{0}};
 
 private:
   void answer(const httplib::Request& req, httplib::Response& res) {
@@ -118,7 +146,7 @@ private:
           it->second.pop_front();
       }
     }
-    std::this_thread::sleep_for(delay);
+    std::this_thread::sleep_for(delay.load());
     res.status = out.first;
     res.set_content(out.second, "application/json");
     --in_flight_;

@@ -222,6 +222,118 @@ TEST_CASE("several hosts: a due poll is fetched by one daemon at a time", "[.][p
   CHECK(fetches <= sends * 8); // about one per second each over 6 s; three daemons without claims would make three
 }
 
+namespace {
+
+/// `n` Alimtalk sends of the Kakao fake, requested now, pending at the vendor: each is polled about every second.
+json pending_alimtalk(fake_vendor& fake, const std::string& prefix, int n) {
+  json items = json::array();
+  for (int i = 0; i < n; ++i) {
+    const auto id = prefix + std::to_string(i);
+    fake.script(kakao_path(id), {{200, kakao_answer(id, "")}});
+    items.push_back({{"send_id", "send-" + id}, {"type", "follow_up"}, {"medium", "alimtalk"}, {"vendor", "kakao"},
+                     {"contact", "010-1234-5678"}, {"requested_at", seoul_rfc3339(now_seconds())},
+                     {"vendor_message_id", id}});
+  }
+  return items;
+}
+
+long long epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace
+
+TEST_CASE("several hosts: the vendor account's fetch limits hold for the group", "[.][postgresql][multi-host]") {
+  // Three daemons, each allowed 8 at once and 50 a second on its own: without the group's limits the account would
+  // see 24 at once and 150 a second.
+  auto fake = make_fake_kakao();
+  std::string limit;
+  SECTION("50 fetches started a second") {
+    limit = "rate";
+  }
+  SECTION("8 fetches at once") {
+    limit = "concurrency";
+    fake.delay = 400ms; // 8 at once is then 20 a second: the rate never binds
+  }
+  daemon_options options;
+  options.extra_toml = kakao_section(fake, "1s");
+  group g{options};
+  auto ops = g[0].ops_client();
+  REQUIRE(body_of(post_sends(*ops, pending_alimtalk(fake, "lim-", 300)))["accepted"] == 300);
+  const auto start = epoch_ms();
+  std::this_thread::sleep_for(6s);
+  const int made = fake.made_since(start);
+  // Fetches by when the daemons signed them, in windows a little shorter than a second: a start may reach the
+  // vendor later than the claim that counted it, by a thread's hand-over.
+  const int per_window = fake.max_signed_within(800ms);
+  std::cout << "several hosts, fetch limits (" << limit << "): " << made << " fetches in 6 s, at most " << per_window
+            << " signed within 0.8 s, at most " << fake.max_in_flight() << " at once\n";
+  CHECK(fake.bad_auth() == 0);
+  CHECK(fake.max_in_flight() <= 8);
+  CHECK(per_window <= 50);
+  if (limit == "rate") {
+    CHECK(made >= 120); // and the group does fetch: 50 a second, from its first second
+  } else {
+    CHECK(fake.max_in_flight() >= 6);
+    CHECK(made >= 50);
+  }
+}
+
+TEST_CASE("several hosts: a daemon killed while it holds poll claims leaves them to the others within a minute",
+          "[.][postgresql][multi-host]") {
+  auto fake = make_fake_kakao();
+  fake.delay = 3s; // fetches that last: the daemon is killed in the middle of them
+  daemon_options options;
+  options.extra_toml = kakao_section(fake, "1s");
+  group g{options};
+  const std::string victim = "it-" + std::to_string(g[0].webhooks_port()); // the harness's host_id
+  g[1].terminate();
+  g[2].terminate(); // daemon 0 alone claims at first
+  auto ops = g[0].ops_client();
+  REQUIRE(body_of(post_sends(*ops, pending_alimtalk(fake, "claim-", 20)))["accepted"] == 20);
+  const std::string held_now = "SELECT vendor_message_id, poll_claimed_until FROM sends WHERE poll_claimed_by = '"
+                               + victim + "' AND poll_claimed_until > (extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+  auto claims = ledger_rows(g[0], held_now);
+  for (int i = 0; i < 100 && claims.size() < 8; ++i) {
+    std::this_thread::sleep_for(100ms);
+    claims = ledger_rows(g[0], held_now);
+  }
+  REQUIRE(claims.size() == 8); // the account's 8 at once, all this daemon's, each fetch lasting 3 s
+  g[0].kill_hard();
+  const auto killed = epoch_ms();
+  fake.delay = 0ms; // from now on the account's limits hold nothing back but the dead daemon's claims
+  claims = ledger_rows(g[1], held_now); // what it still held when it died
+  REQUIRE(claims.size() == 8);
+  g[1].start();
+  g[2].start();
+  // The others take each claimed send over once its claim has passed (60 s after it was taken), not before.
+  long long last_takeover = 0;
+  for (const auto& row : claims) {
+    const auto& id = row[0];
+    const auto until = std::stoll(row[1]);
+    std::vector<long long> after;
+    for (const auto deadline = std::chrono::steady_clock::now() + 75s; std::chrono::steady_clock::now() < deadline;) {
+      after.clear();
+      for (auto t : fake.signed_at(kakao_path(id)))
+        if (t >= killed)
+          after.push_back(t);
+      if (!after.empty())
+        break;
+      std::this_thread::sleep_for(250ms);
+    }
+    INFO(id << ", claimed until " << until << ", killed at " << killed);
+    REQUIRE_FALSE(after.empty());
+    const auto first = *std::min_element(after.begin(), after.end());
+    CHECK(first >= until - 50); // no other daemon fetched it while the claim held (same clock; its rounding)
+    last_takeover = std::max(last_takeover, first - killed);
+  }
+  std::cout << "several hosts, poll claims of a killed daemon: " << claims.size() << " taken over, the last "
+            << last_takeover << " ms after the kill\n";
+  CHECK(last_takeover <= 62000); // within the minute of the lease, and the pollers' next tick
+  CHECK(fake.bad_auth() == 0);
+}
+
 TEST_CASE("several hosts: SIGKILL of one daemon under load loses nothing that any daemon acknowledged",
           "[.][postgresql][multi-host]") {
   group g;
