@@ -400,10 +400,17 @@ void daemon_process::reconfigure(const daemon_options& options) {
 void daemon_process::write_config(const daemon_options& options) {
   std::ostringstream toml;
   toml << "[storage]\npath = \"" << ledger_path().string() << "\"\n";
-  if (options.postgresql.value_or(on_postgresql()))
+  if (options.postgresql_url) {
+    const auto file = dir_.path() / "ledger-url";
+    write_file(file, *options.postgresql_url + "\n");
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+    toml << "backend = \"postgresql\"\nurl_file = \"" << file.string() << "\"\nhost_id = \"it-" << webhooks_port_
+         << "\"\n";
+  } else if (options.postgresql.value_or(on_postgresql())) {
     toml << "backend = \"postgresql\"\nurl = \""
          << deliveryd::testing::shared_cluster().connection_string(deliveryd::testing::shared_database(ledger_path()))
          << "\"\nhost_id = \"it-" << webhooks_port_ << "\"\n";
+  }
   toml << options.storage_extra << "\n"
        << "[time]\nzone = \"Asia/Seoul\"\n\n"
        << "[webhooks]\nlisten = \"127.0.0.1:" << webhooks_port_ << "\"\npublic_url = \"" << public_url() << "\"\n";

@@ -107,6 +107,9 @@ struct daemon_options {
   /// The back end of the ledger whatever the suite runs on (else the suite's: on_postgresql()): a test with
   /// daemons on both, such as copy-ledger's. The harness's ledger_rows() and friends follow the suite's.
   std::optional<bool> postgresql;
+  /// On PostgreSQL, a libpq connection string of the test's own (a cluster it stops and starts, a password)
+  /// instead of the suite's shared cluster: written to a file of mode 0600 that [storage] url_file names.
+  std::optional<std::string> postgresql_url;
 };
 
 /// A fresh temporary folder, removed with its content on destruction (kept when DELIVERYD_IT_KEEP is set).
