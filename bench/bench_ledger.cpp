@@ -13,6 +13,7 @@
 #include "bench_support.hpp"
 #include "db/postgresql/schema.hpp"
 #include "db/sqlite/schema.hpp"
+#include "tests/support/sqlite_rows.hpp"
 
 namespace deliveryd::bench {
 
@@ -153,16 +154,7 @@ std::int64_t bench_ledger::bytes() const {
 std::vector<std::vector<std::string>> bench_ledger::query(const std::string& sql) const {
   if (cluster_)
     return cluster_->query(database_, sql);
-  SQLite::Database conn{path_, SQLite::OPEN_READONLY};
-  conn.setBusyTimeout(10000);
-  SQLite::Statement q{conn, sql};
-  std::vector<std::vector<std::string>> rows;
-  while (q.executeStep()) {
-    auto& row = rows.emplace_back();
-    for (int i = 0; i < q.getColumnCount(); ++i)
-      row.push_back(q.getColumn(i).isNull() ? "<null>" : q.getColumn(i).getString());
-  }
-  return rows;
+  return testing::sqlite_rows(path_, sql);
 }
 
 std::int64_t bench_ledger::scalar(const std::string& sql) const {

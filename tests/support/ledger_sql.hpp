@@ -10,6 +10,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "postgres_cluster.hpp"
+#include "sqlite_rows.hpp"
 
 namespace deliveryd::testing {
 
@@ -17,16 +18,7 @@ namespace deliveryd::testing {
 inline std::vector<std::vector<std::string>> ledger_query(const std::string& path, const std::string& sql) {
   if (on_postgresql())
     return pg_query(shared_database(path), sql);
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  db.setBusyTimeout(10000);
-  SQLite::Statement q{db, sql};
-  std::vector<std::vector<std::string>> rows;
-  while (q.executeStep()) {
-    auto& row = rows.emplace_back();
-    for (int i = 0; i < q.getColumnCount(); ++i)
-      row.push_back(q.getColumn(i).isNull() ? "<null>" : q.getColumn(i).getString());
-  }
-  return rows;
+  return sqlite_rows(path, sql);
 }
 
 /// Runs `sql` (statements without rows) on the ledger at `path`.

@@ -68,15 +68,11 @@ inline db::copy_options copy_of(const std::string& from, const std::string& key,
 }
 
 /// The rows `sql` gives on the SQLite file `path`, as text ("<null>" for NULL); texts as PostgreSQL can hold them.
-inline table_rows sqlite_rows(const std::string& path, const std::string& sql) {
-  SQLite::Database db{path, SQLite::OPEN_READONLY};
-  SQLite::Statement q{db, sql};
-  table_rows rows;
-  while (q.executeStep()) {
-    auto& row = rows.emplace_back();
-    for (int i = 0; i < q.getColumnCount(); ++i)
-      row.push_back(q.getColumn(i).isNull() ? "<null>" : core::to_storable_utf8(q.getColumn(i).getString()));
-  }
+inline table_rows storable_rows(const std::string& path, const std::string& sql) {
+  auto rows = sqlite_rows(path, sql);
+  for (auto& row : rows)
+    for (auto& cell : row)
+      cell = core::to_storable_utf8(cell);
   return rows;
 }
 
@@ -249,7 +245,7 @@ inline strings build_source(const std::string& path, int rounds = 20) {
   store->commit().value();
   store.reset(); // a stopped daemon's ledger: closed, its WAL checkpointed
   strings kept;
-  for (const auto& row : sqlite_rows(path, "SELECT send_id FROM sends ORDER BY id"))
+  for (const auto& row : storable_rows(path, "SELECT send_id FROM sends ORDER BY id"))
     kept.push_back(row[0]);
   return kept;
 }
@@ -372,7 +368,7 @@ inline void check_same_answers(db::ledger_reader& a, db::ledger_reader& b, const
 inline void check_same_tables(const std::string& path, const std::string& key) {
   for (const auto& [table, order] : copied_tables()) {
     CAPTURE(table);
-    CHECK(sqlite_rows(path, "SELECT " + table + " ORDER BY " + order)
+    CHECK(storable_rows(path, "SELECT " + table + " ORDER BY " + order)
           == pg_rows(key, "SELECT " + table + " ORDER BY " + order));
   }
 }

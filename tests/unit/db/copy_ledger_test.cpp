@@ -70,11 +70,11 @@ TEST_CASE("copy-ledger: every query answers on PostgreSQL as it did on SQLite, a
   const auto ids = build_source(source);
   REQUIRE(ids.size() > 100);
   // Every kind of send and history is there to be copied.
-  CHECK(sqlite_rows(source, "SELECT DISTINCT status FROM sends ORDER BY 1")
+  CHECK(storable_rows(source, "SELECT DISTINCT status FROM sends ORDER BY 1")
         == table_rows{{"excluded"}, {"failed"}, {"pending"}, {"sent"}, {"uncertain"}});
-  CHECK(sqlite_rows(source, "SELECT DISTINCT source FROM events ORDER BY 1")
+  CHECK(storable_rows(source, "SELECT DISTINCT source FROM events ORDER BY 1")
         == table_rows{{"deadline"}, {"intake"}, {"poll"}, {"webhook"}});
-  const auto shape = sqlite_rows(source, "SELECT count(DISTINCT day / 100), count(DISTINCT day), count(fallback_of), "
+  const auto shape = storable_rows(source, "SELECT count(DISTINCT day / 100), count(DISTINCT day), count(fallback_of), "
                                          "count(logical_status), count(vendor_price), count(DISTINCT excluded_code), "
                                          "min(id) FROM sends")[0];
   CHECK(shape[0] == "3");          // months
@@ -93,7 +93,7 @@ TEST_CASE("copy-ledger: every query answers on PostgreSQL as it did on SQLite, a
   CHECK(out.finished);
   CHECK_FALSE(out.resumed);
   CHECK_FALSE(out.already_done);
-  const auto counts = sqlite_rows(source, "SELECT (SELECT count(*) FROM sends), (SELECT count(*) FROM events), "
+  const auto counts = storable_rows(source, "SELECT (SELECT count(*) FROM sends), (SELECT count(*) FROM events), "
                                           "(SELECT count(*) FROM events WHERE send IS NULL)")[0];
   CHECK(std::to_string(out.sends) == counts[0]);
   CHECK(std::to_string(out.events) == counts[1]);
@@ -117,11 +117,11 @@ TEST_CASE("copy-ledger: every query answers on PostgreSQL as it did on SQLite, a
   auto next = make_send("after-copy", copy_last);
   next.vendor_message_id = "SMafter";
   register_committed(*writer, {next}, {}, copy_last);
-  const auto last = sqlite_rows(source, "SELECT max(id) FROM sends")[0][0];
+  const auto last = storable_rows(source, "SELECT max(id) FROM sends")[0][0];
   CHECK(pg_rows(key, "SELECT id FROM sends WHERE send_id = 'after-copy'")[0][0] == std::to_string(std::stoll(last) + 1));
   CHECK(std::stoll(pg_rows(key, "SELECT min(e.id) FROM events AS e JOIN sends AS s ON s.id = e.send "
                                 "WHERE s.send_id = 'after-copy'")[0][0])
-        > std::stoll(sqlite_rows(source, "SELECT max(id) FROM events")[0][0]));
+        > std::stoll(storable_rows(source, "SELECT max(id) FROM events")[0][0]));
 }
 
 TEST_CASE("copy-ledger: a copy stopped anywhere and run again is the uninterrupted copy; a finished one is not "
@@ -242,7 +242,7 @@ TEST_CASE("copy-ledger: the copy moves every column both schemas have", "[.][pos
     std::istringstream columns{table.substr(0, from)};
     for (std::string c; std::getline(columns, c, ',');)
       copied_columns.insert(name + "." + std::string{core::trim(c)});
-    for (const auto& row : sqlite_rows(source, "SELECT name FROM pragma_table_info('" + name + "')"))
+    for (const auto& row : storable_rows(source, "SELECT name FROM pragma_table_info('" + name + "')"))
       if (!sqlite_only.count(name + "." + row[0]))
         in_sqlite.insert(name + "." + row[0]);
     for (const auto& row : pg_rows(key, "SELECT column_name FROM information_schema.columns WHERE table_name = '"
@@ -253,7 +253,7 @@ TEST_CASE("copy-ledger: the copy moves every column both schemas have", "[.][pos
   CHECK(copied_columns == in_sqlite);
   CHECK(copied_columns == in_postgresql);
   // And every table the readers read is among them.
-  const auto tables = sqlite_rows(source, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+  const auto tables = storable_rows(source, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
   CHECK(tables == table_rows{{"events"}, {"meta"}, {"pending_sends"}, {"price_rollups"}, {"rollups"}, {"sends"},
                              {"sources"}, {"write_probe"}});
 }
