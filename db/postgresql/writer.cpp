@@ -98,6 +98,16 @@ const std::vector<std::pair<const char*, std::string>>& statements() {
                      "category, vendor_time, received_at, vendor_status, vendor_code, status_after, code_after, raw) "
                      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
                      "ON CONFLICT DO NOTHING"},
+    // A vendor event and the state it leads to, in one round trip: the state only when the event was stored (not
+    // a duplicate of its dedupe key).
+    {"insert_event_and_state",
+     "WITH ev AS (INSERT INTO events (send, vendor, vendor_message_id, dedupe_key, source, outcome, code, reason, "
+     "category, vendor_time, received_at, vendor_status, vendor_code, status_after, code_after, raw) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING "
+     "RETURNING id), st AS (UPDATE sends SET status = $17, code = $18, reason = $19, category = $20, "
+     "decided_at = $21, updated_at = $22, next_poll_at = CASE WHEN $23 THEN NULL ELSE next_poll_at END "
+     "WHERE id = $1 AND EXISTS (SELECT 1 FROM ev) RETURNING id) "
+     "SELECT (SELECT count(*) FROM ev), (SELECT count(*) FROM st)"},
     {"select_held", "SELECT id, source, outcome, code, reason, category, vendor_time, received_at, vendor_status, "
                     "vendor_code, coalesce(dedupe_key, ''), coalesce(raw, '') FROM events "
                     "WHERE vendor = $1 AND vendor_message_id = $2 AND send IS NULL ORDER BY id"},
@@ -674,16 +684,22 @@ private:
                         std::int64_t{core::to_millis(now)}, send.id, stop_polling);
     if (!key)
       return;
-    const std::string status{core::to_string(state.current)};
-    counts_.count(*key, key->status, -1, 0);
-    counts_.count(*key, status, 1, 0);
     if (send.in_failover) {
+      const std::string status{core::to_string(state.current)};
+      counts_.count(*key, key->status, -1, 0);
+      counts_.count(*key, status, 1, 0);
       refresh_failover(send.id);
       settle_group(group_before, send.id);
     } else {
-      counts_.count(*key, key->status, 0, -1);
-      counts_.count(*key, status, 0, 1);
+      count_state_change(*key, state);
     }
+  }
+
+  /// The roll-ups of a send outside any failover group that moves from key.status to `state`.
+  void count_state_change(const rollup_key& key, const core::send_state& state) {
+    const std::string status{core::to_string(state.current)};
+    counts_.count(key, key.status, -1, -1);
+    counts_.count(key, status, 1, 1);
   }
 
   bool append_event(std::optional<std::int64_t> send, std::string_view vendor, const std::string& message_id,
@@ -709,6 +725,34 @@ private:
   void apply_to(const send_ref& send, std::string_view vendor, const std::string& message_id, const core::event& e,
                 core::timestamp received_at, const std::string& raw, core::timestamp now, events_outcome& out) {
     auto step = core::reconcile(send.state, e, now);
+    const bool changes = std::find(step.effects.begin(), step.effects.end(), core::effect::update_state)
+                         != step.effects.end();
+    if (changes && send.key && !send.in_failover) {
+      // The common case (a callback that moves a send outside any failover group): one statement.
+      const auto& key = *send.key;
+      const auto vendor_id = core::parse_vendor(key.vendor);
+      const bool stop_polling = vendor_id && core::state_stops_polling(*vendor_id, step.state.current);
+      const auto clean = [](const std::string& t) { return core::to_storable_utf8(t); };
+      const auto r = tx_->exec_prepared1(
+        "insert_event_and_state", send.id, text(vendor), opt(clean(message_id)), opt(clean(e.dedupe_key)),
+        text(core::to_string(e.source)), text(core::to_string(e.outcome)), clean(e.code), clean(e.reason),
+        text(core::to_string(e.cat)), std::int64_t{core::to_millis(e.vendor_time)},
+        std::int64_t{core::to_millis(received_at)}, clean(e.vendor_status), clean(e.vendor_code),
+        text(core::to_string(step.state.current)), step.state.code, opt(clean(raw)),
+        text(core::to_string(step.state.current)), step.state.code, step.state.reason,
+        text(core::to_string(step.state.cat)), std::int64_t{core::to_millis(step.state.decided_at)},
+        std::int64_t{core::to_millis(now)}, stop_polling);
+      if (r[0].as<std::int64_t>() == 0) {
+        ++out.duplicates;
+        return;
+      }
+      ++out.applied;
+      count_state_change(key, step.state);
+      for (auto fx : step.effects)
+        if (fx == core::effect::correction)
+          ++out.corrected;
+      return;
+    }
     if (!append_event(send.id, vendor, message_id, e, received_at, &step.state, raw)) {
       ++out.duplicates;
       return;

@@ -281,7 +281,7 @@ TEST_CASE("several hosts: the vendor account's fetch limits hold for the group",
 }
 
 TEST_CASE("several hosts: a daemon killed while it holds poll claims leaves them to the others within a minute",
-          "[.][postgresql][multi-host]") {
+          "[.][postgresql][multi-host][lease]") {
   auto fake = make_fake_kakao();
   fake.delay = 3s; // fetches that last: the daemon is killed in the middle of them
   daemon_options options;
