@@ -85,11 +85,6 @@ const std::vector<std::pair<const char*, std::string>>& statements() {
      "status, code, reason, category, decided_at FROM sends WHERE send_id = $1 FOR UPDATE"},
     {"find_send_by_message", std::string{"SELECT id, "} + state_columns + ", " + in_failover_sql + ", " + key_columns
                                + " FROM sends WHERE vendor = $1 AND vendor_message_id = $2 FOR UPDATE"},
-    {"insert_send",
-     "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, requested_at, "
-     "vendor_message_id, fallback_of, excluded_code, status, code, reason, category, decided_at, deadline_at, "
-     "updated_at, next_poll_at, day) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-     "$16, $17, $18, $19, $20) ON CONFLICT DO NOTHING RETURNING id"},
     {"set_vendor_message_id", "UPDATE sends SET vendor_message_id = $1, updated_at = $2, "
                               "next_poll_at = coalesce(next_poll_at, $3) WHERE id = $4"},
     {"update_state", "UPDATE sends SET status = $1, code = $2, reason = $3, category = $4, decided_at = $5, "
@@ -115,7 +110,6 @@ const std::vector<std::pair<const char*, std::string>>& statements() {
     {"select_due", std::string{"SELECT id, "} + state_columns + ", " + in_failover_sql
                      + ", coalesce(vendor, '') FROM sends WHERE deadline_at <= $1 ORDER BY deadline_at LIMIT $2 "
                        "FOR UPDATE SKIP LOCKED"},
-    {"in_failover_of", std::string{"SELECT "} + in_failover_sql + " FROM sends WHERE id = $1"},
     {"clear_deadline", "UPDATE sends SET deadline_at = NULL WHERE id = $1"},
     {"touch_probe", "INSERT INTO write_probe (host, written_at) VALUES ($1, $2) "
                     "ON CONFLICT (host) DO UPDATE SET written_at = excluded.written_at"},
