@@ -1,5 +1,5 @@
 #pragma once
-/// The SMS carrier vendor actor: Jasmin-style HTTP DLRs and Korean aggregator reports (vendors.md §4).
+/// The SMS carrier vendor actor: Jasmin-style HTTP DLRs and Korean aggregator reports (docs/vendors.md#carrier).
 
 #include <array>
 #include <string>

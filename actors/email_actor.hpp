@@ -1,5 +1,5 @@
 #pragma once
-/// The e-mail vendor actor: SendGrid's Event Webhook (vendors.md §2.1).
+/// The e-mail vendor actor: SendGrid's Event Webhook (docs/vendors.md#sendgrid).
 
 #include <array>
 #include <chrono>

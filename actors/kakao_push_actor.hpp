@@ -1,5 +1,6 @@
 #pragma once
-/// The Kakao push actor: Alimtalk results that a dealer pushes to POST /webhooks/kakao (vendors.md §3).
+/// The Kakao push actor: Alimtalk results that a dealer pushes to POST /webhooks/kakao
+/// (docs/vendors.md#kakao-pushed-results).
 
 #include <array>
 #include <string>

@@ -1,5 +1,5 @@
-/// Carrier-side delivery reports (vendors.md §4, contract "Webhooks"): Jasmin-style HTTP DLRs, the Korean
-/// aggregators' 4-digit result reports, and the shared-token check.
+/// Carrier-side delivery reports (docs/vendors.md#carrier, contract "Webhooks"): Jasmin-style HTTP DLRs, the
+/// Korean aggregators' 4-digit result reports, and the shared-token check.
 
 #include "adapters/carrier/carrier.hpp"
 
@@ -156,8 +156,8 @@ void set_submit_outcome(core::event& e, const std::string& word) {
 
 // ---- aggregator -----------------------------------------------------------------------------------------------
 
-/// One row of the aggregator table (vendors.md §4): LG U+-style 4xxx (SMS) and 66xx (LMS/MMS) codes, 9023,
-/// and the Alimtalk-family 7000/7305 that some aggregator feeds carry.
+/// One row of the aggregator table (docs/vendors.md#carrier-aggregator-result-codes): LG U+-style 4xxx (SMS)
+/// and 66xx (LMS/MMS) codes, 9023, and the Alimtalk-family 7000/7305 that some aggregator feeds carry.
 struct result_row {
   std::string_view code; ///< four digits
   core::status outcome;  ///< sent, failed or uncertain
@@ -182,14 +182,16 @@ constexpr std::array<result_row, 38> result_table{{
   {"4410", core::status::failed, core::category::invalid_recipient, "Wrong number"},
   {"6606", core::status::failed, core::category::invalid_recipient, "Wrong number"},
   {"4414", core::status::failed, core::category::invalid_recipient, "Non-subscriber or suspended number"},
-  // vendors.md lists 6630 both with the wrong numbers and inside the caller-number range 6628-6633. It is the
-  // LMS twin of 4414 in the wrong-number row, so it is a recipient problem here and left out of that range.
+  // The dealers' table lists 6630 both with the wrong numbers and inside the caller-number range 6628-6633. It
+  // is the LMS twin of 4414 in the wrong-number row, so it is a recipient problem here and left out of that
+  // range (docs/vendors.md#carrier-aggregator-result-codes).
   {"6630", core::status::failed, core::category::invalid_recipient, "Non-subscriber or suspended number"},
   {"4412", core::status::failed, core::category::blocked, "Receipt rejected"},
   {"4423", core::status::failed, core::category::blocked, "Receipt rejected"},
   {"6609", core::status::failed, core::category::blocked, "Receipt rejected"},
-  // vendors.md allows "Uncertain, by policy" for the carrier's own give-up codes. Our policy keeps them failed:
-  // the carrier stopped trying and does not bill them, and ME09 is kept for "no answer", not "no delivery".
+  // The carrier's own give-up codes could be taken as uncertain, by policy. Our policy keeps them failed: the
+  // carrier stopped trying and does not bill them, and ME09 is kept for "no answer", not "no delivery"
+  // (docs/vendors.md#carrier-aggregator-result-codes).
   {"4421", core::status::failed, core::category::unreachable, "Timeout"},
   {"6601", core::status::failed, core::category::unreachable, "Timeout"},
   {"4426", core::status::failed, core::category::unreachable, "Retry limit exceeded"},

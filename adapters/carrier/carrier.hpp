@@ -1,5 +1,5 @@
 #pragma once
-/// Delivery reports from the Korean SMS/LMS carrier side (vendors.md §4): Jasmin-style HTTP DLRs, the
+/// Delivery reports from the Korean SMS/LMS carrier side (docs/vendors.md#carrier): Jasmin-style HTTP DLRs, the
 /// aggregators' JSON result reports, and the shared-token check of POST /webhooks/carrier.
 /// Pure: bytes and values in, values out; the zone and the time of receipt are arguments.
 
@@ -44,8 +44,9 @@ struct result_meaning {
   std::string_view text; ///< a short English text for the code, "" for a code the table does not name
 };
 
-/// The meaning of a 4-digit aggregator result code (vendors.md §4's table); nullopt unless `code` is exactly
-/// four ASCII digits. A 4-digit code the table does not name is a failure of category `unknown`.
+/// The meaning of a 4-digit aggregator result code (the table of docs/vendors.md#carrier-aggregator-result-codes);
+/// nullopt unless `code` is exactly four ASCII digits. A 4-digit code the table does not name is a failure of
+/// category `unknown`.
 std::optional<result_meaning> meaning_of(std::string_view code) noexcept;
 
 /// The usable and unusable reports of an aggregator body, or a sentence when the body is not a JSON array.

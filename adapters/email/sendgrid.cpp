@@ -1,5 +1,5 @@
-/// Twilio SendGrid Event Webhook (vendors.md §2.1): ECDSA P-256 verification with OpenSSL 3's EVP interface,
-/// and the JSON array of events mapped onto the contract's events.
+/// Twilio SendGrid Event Webhook (docs/vendors.md#sendgrid): ECDSA P-256 verification with OpenSSL 3's EVP
+/// interface, and the JSON array of events mapped onto the contract's events.
 
 #include "adapters/email/sendgrid.hpp"
 #include "adapters/json_guard.hpp"

@@ -1,6 +1,7 @@
 #pragma once
-/// Twilio SendGrid Event Webhook (vendors.md §2.1): the ECDSA signature over timestamp + raw body, and the JSON
-/// array of events mapped onto the contract. Pure: bytes and values in, values out; time is an argument.
+/// Twilio SendGrid Event Webhook (docs/vendors.md#sendgrid): the ECDSA signature over timestamp + raw body, and
+/// the JSON array of events mapped onto the contract. Pure: bytes and values in, values out; time is an
+/// argument.
 
 #include <chrono>
 #include <memory>

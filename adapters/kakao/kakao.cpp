@@ -1,5 +1,5 @@
-/// Kakao Alimtalk through a dealer (vendors.md §3): NCP signature v2, the SENS result path and poll answer,
-/// pushed results, and Kakao's result codes mapped onto the contract's events.
+/// Kakao Alimtalk through a dealer (docs/vendors.md#kakao): NCP signature v2, the SENS result path and poll
+/// answer, pushed results, and Kakao's result codes mapped onto the contract's events.
 
 #include "adapters/kakao/kakao.hpp"
 #include "adapters/crypto.hpp"
@@ -35,7 +35,7 @@ struct code_row {
 };
 
 // 10xx numbers and names follow Kakao's Bizmessage code list as NHN Cloud and Kakao i Connect publish it
-// (vendors.md confirms the 1001-1030 family and some names); the rest of the family gets the family text.
+// (docs/vendors.md#kakao-result-codes lists them); the rest of the 1001-1030 family gets the family text.
 constexpr std::array<code_row, 20> code_table{{
   {"1003", core::category::sender_config, "Invalid sender key"},
   {"1006", core::category::sender_config, "Deleted sender"},
@@ -48,7 +48,8 @@ constexpr std::array<code_row, 20> code_table{{
   {"1030", core::category::sender_config, "Invalid request parameter"},
   {"3005", core::category::unknown, "Sent, but no receipt from the device"},
   {"3008", core::category::invalid_recipient, "Invalid phone number"},
-  // vendors.md §3: the body is limited to 1,000 characters, refused with 3014.
+  // Kakao's guide limits the body to 1,000 characters and refuses a longer one with 3014
+  // (docs/vendors.md#kakao-result-codes).
   {"3014", core::category::content_rejected, "Message too long"},
   // A missing template is our configuration (templates are registered per sender profile), not the content.
   {"3015", core::category::sender_config, "Template not found"},

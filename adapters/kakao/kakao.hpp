@@ -1,5 +1,5 @@
 #pragma once
-/// Kakao Alimtalk through a dealer (vendors.md §3): NAVER Cloud SENS request signing and result path, the
+/// Kakao Alimtalk through a dealer (docs/vendors.md#kakao): NAVER Cloud SENS request signing and result path, the
 /// SENS message-result poll answer, the pushed results of `POST /webhooks/kakao`, and Kakao's result codes
 /// mapped onto the contract. Pure: bytes and values in, values out.
 
@@ -14,7 +14,7 @@
 
 namespace deliveryd::adapters::kakao {
 
-// ---- NAVER Cloud API Gateway signature (vendors.md §3.3) ----------------------------------------------------
+// ---- NAVER Cloud API Gateway signature (docs/vendors.md#kakao-api-gateway-signature) --------------------------
 
 /// The string NCP signs: METHOD + " " + path?query + "\n" + timestamp + "\n" + access key.
 std::string signing_string(std::string_view method, std::string_view path_with_query,
@@ -39,7 +39,7 @@ signed_headers sign_request(std::string_view method, std::string_view path_with_
 /// (see adapters/url.hpp: ':' and '@' stay, so do unreserved bytes). `message_id` must not be empty.
 std::string result_path(std::string_view service_id, std::string_view message_id);
 
-// ---- Kakao result codes (vendors.md §3.1) -------------------------------------------------------------------
+// ---- Kakao result codes (docs/vendors.md#kakao-result-codes) --------------------------------------------------
 
 /// What a Kakao result code says about the send.
 enum class code_kind {

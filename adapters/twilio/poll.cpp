@@ -1,5 +1,5 @@
-/// Twilio's REST message resource (vendors.md §1(b)): path, Basic credentials, and the JSON answer mapped
-/// through the status-callback mapping so that webhook and poll agree.
+/// Twilio's REST message resource (docs/vendors.md#twilio-message-resource): path, Basic credentials, and the
+/// JSON answer mapped through the status-callback mapping so that webhook and poll agree.
 
 #include "adapters/twilio/poll.hpp"
 

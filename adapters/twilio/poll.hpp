@@ -1,6 +1,7 @@
 #pragma once
-/// Twilio's REST message resource (vendors.md §1(b)): the request path, the Basic credentials, and the JSON
-/// answer mapped onto the contract exactly as a status callback of the same status would be. Pure.
+/// Twilio's REST message resource (docs/vendors.md#twilio-message-resource): the request path, the Basic
+/// credentials, and the JSON answer mapped onto the contract exactly as a status callback of the same status
+/// would be. Pure.
 
 #include <optional>
 #include <string>

@@ -1,5 +1,5 @@
-/// Twilio Programmable Messaging status callbacks (vendors.md §1): X-Twilio-Signature, parsing and mapping onto
-/// the contract's events.
+/// Twilio Programmable Messaging status callbacks (docs/vendors.md#twilio): X-Twilio-Signature, parsing and
+/// mapping onto the contract's events.
 
 #include "adapters/twilio/twilio.hpp"
 #include "adapters/crypto.hpp"

@@ -1,7 +1,8 @@
 #pragma once
 /// Fake vendors served on loopback for the polling tests: scripted answers per path, with the counts, arrival
 /// times and concurrency a test checks the daemons' fetches against; and the Kakao (SENS-style signed) flavour.
-/// The fakes check the authentication independently of the daemon, by the algorithm vendors.md documents.
+/// The fakes check the authentication independently of the daemon, by the algorithm
+/// docs/vendors.md#kakao-api-gateway-signature documents.
 
 #include <algorithm>
 #include <atomic>
@@ -30,7 +31,8 @@ inline std::string base64(const unsigned char* data, std::size_t size) {
   return out;
 }
 
-/// base64(HMAC-SHA256(secret, "GET " + path + "\n" + ts + "\n" + access)) as vendors.md §3.3 defines it.
+/// base64(HMAC-SHA256(secret, "GET " + path + "\n" + ts + "\n" + access)), as
+/// docs/vendors.md#kakao-api-gateway-signature gives it.
 inline std::string sens_signature(const std::string& secret, const std::string& path, const std::string& ts,
                            const std::string& access) {
   const std::string text = "GET " + path + "\n" + ts + "\n" + access;

@@ -2,7 +2,8 @@
 /// The integration harness: runs the built deliveryd as a child process on loopback ports with a fresh ledger in
 /// a temporary folder, and gives the tests what they need to talk to it (signed Twilio callbacks, intake items,
 /// times in the configured zone). Everything here is independent of the daemon's own code: signatures, form
-/// encoding and dates are computed from the contract and vendors.md, not by linking the adapters.
+/// encoding and dates are computed from the contract and docs/vendors.md#twilio-signature, not by linking the
+/// adapters.
 
 #include <chrono>
 #include <cstddef>
@@ -67,8 +68,8 @@ seconds_point same_day_base(std::chrono::seconds span = std::chrono::seconds{600
 
 // ---- Twilio -------------------------------------------------------------------------------------------------
 
-/// X-Twilio-Signature as vendors.md §1(d) defines it: base64(HMAC-SHA1(token, url + for each parameter sorted
-/// by name (then value, bytewise) name + value)).
+/// X-Twilio-Signature as docs/vendors.md#twilio-signature gives it: base64(HMAC-SHA1(token, url + for each
+/// parameter sorted by name (then value, bytewise) name + value)).
 std::string twilio_signature(const std::string& token, const std::string& url, const form_params& params);
 
 /// application/x-www-form-urlencoded: every byte but ALPHA / DIGIT / "-._~" percent-encoded.

@@ -1,12 +1,12 @@
-// The harness's own Twilio signer and form encoder against the verified vectors of vendors.md §1(d) and the
-// signed sample bodies in tests/data/twilio: if these fail, every callback test below is meaningless.
+// The harness's own Twilio signer and form encoder against the vectors of docs/vendors.md#twilio-signature and
+// the signed sample bodies in tests/data/twilio: if these fail, every callback test below is meaningless.
 #include <catch2/catch.hpp>
 
 #include "harness.hpp"
 
 using namespace it;
 
-TEST_CASE("harness: the Twilio signer reproduces the vectors of vendors.md", "[integration][harness]") {
+TEST_CASE("harness: the Twilio signer reproduces the documented vectors", "[integration][harness]") {
   SECTION("Twilio's documented vector") {
     const form_params params{{"CallSid", "CA1234567890ABCDE"}, {"Caller", "+12349013030"}, {"Digits", "1234"},
                              {"From", "+12349013030"}, {"To", "+18005551212"}};

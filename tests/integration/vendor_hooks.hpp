@@ -1,7 +1,7 @@
 #pragma once
 /// What the webhook tests of the e-mail, carrier and Kakao push vendors share: their config sections, intake
-/// items, and SendGrid's ECDSA signature computed here with OpenSSL (vendors.md §2.1(d)), independent of the
-/// daemon's own code.
+/// items, and SendGrid's ECDSA signature computed here with OpenSSL (docs/vendors.md#sendgrid-signature),
+/// independent of the daemon's own code.
 
 #include <memory>
 #include <optional>

@@ -1,4 +1,5 @@
-/// Carrier-side reports: Jasmin HTTP DLRs, aggregator result codes (vendors.md §4), and the token check.
+/// Carrier-side reports: Jasmin HTTP DLRs, aggregator result codes (docs/vendors.md#carrier-aggregator-result-codes),
+/// and the token check.
 
 #include <catch2/catch.hpp>
 

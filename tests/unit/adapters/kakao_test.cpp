@@ -1,5 +1,6 @@
-/// Kakao Alimtalk through a dealer: NCP signature v2 (vendors.md §3.3), the result path, Kakao's result codes
-/// (§3.1), the SENS poll answer and pushed results (contract "Webhooks", "Polling").
+/// Kakao Alimtalk through a dealer: NCP signature v2 (docs/vendors.md#kakao-api-gateway-signature), the result
+/// path, Kakao's result codes (docs/vendors.md#kakao-result-codes), the SENS poll answer and pushed results
+/// (contract "Webhooks", "Polling").
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
-/// SendGrid Event Webhook: SendGrid's own signature vector (vendors.md §2.1(d)), keys, the replay window, a batch
-/// signed with a throwaway key, and the mapping of every event word onto the contract.
+/// SendGrid Event Webhook: SendGrid's own signature vector (docs/vendors.md#sendgrid-signature), keys, the replay
+/// window, a batch signed with a throwaway key, and the mapping of every event word onto the contract.
 
 #include <catch2/catch.hpp>
 
@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// SendGrid's SDK test vector (@sendgrid/eventwebhook), recomputed in vendors.md §2.1(d).
+// SendGrid's SDK test vector (@sendgrid/eventwebhook), as docs/vendors.md#sendgrid-signature lists it.
 const std::string sdk_key =
   "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1F"
   "wCM/QmGUhA==";

@@ -1,5 +1,5 @@
-/// Twilio's REST message resource (vendors.md §1(b)): path, Basic credentials, RFC 2822 dates, and the
-/// mapping shared with the status callback (contract "Polling", "Cost").
+/// Twilio's REST message resource (docs/vendors.md#twilio-message-resource): path, Basic credentials, RFC 2822
+/// dates, and the mapping shared with the status callback (contract "Polling", "Cost").
 
 #include <catch2/catch.hpp>
 

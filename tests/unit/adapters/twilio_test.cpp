@@ -1,4 +1,5 @@
-/// Twilio status callbacks: signature vectors (vendors.md §1(d)), form decoding, parsing and mapping.
+/// Twilio status callbacks: signature vectors (docs/vendors.md#twilio-signature), form decoding, parsing and
+/// mapping.
 
 #include <catch2/catch.hpp>
 
@@ -64,7 +65,7 @@ TEST_CASE("Twilio's published signature vector verifies", "[twilio][signature]")
   CHECK(tw::verify_signature("12345", url, params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ="));
 }
 
-TEST_CASE("the project fixture signs as vendors.md says", "[twilio][signature]") {
+TEST_CASE("the project fixture signs as documented", "[twilio][signature]") {
   const auto params = fixture_params();
   CHECK(tw::signing_string(fixture_url, params) ==
         fixture_url + "AccountSidAC00000000000000000000000000000000ApiVersion2010-04-01ErrorCode30003"
