@@ -14,9 +14,22 @@
 #   5. upgrades to the newer build: restarted, the new version running, the local configuration kept (conffile),
 #      the ledger's sends still there; remove: stopped, configuration and ledger kept; purge: configuration gone,
 #      ledger kept, and said so.
-# usage: tests/package/package_test.sh      (from anywhere; needs network for apt, about 10 minutes on two cores)
+# usage: tests/package/package_test.sh [--deps-only | --build-only DIR | --debs DIR]
+#   (from anywhere; needs network for apt; about 9 minutes on two cores, 7 of them building)
+#   --deps-only       installs what the test and scripts/package need, and stops
+#   --build-only DIR  builds both packages into DIR and bootstraps the base root, and stops (.ci/run runs this in
+#                     the background, at low priority, while the sanitized suite runs)
+#   --debs DIR        tests the packages DIR holds (from --build-only) instead of building them
 # DELIVERYD_PACKAGE_TEST_CHROOT=1 skips the boot and tests the chroot way.
 set -euo pipefail
+mode=all debs=""
+case ${1:-} in
+  --deps-only) mode=deps ;;
+  --build-only) mode=build; debs=$2 ;;
+  --debs) mode=test; debs=$2 ;;
+  "") ;;
+  *) sed -n '/^# usage/,/^# DELIVERYD/p' "$0" >&2; exit 64 ;;
+esac
 repo=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 [ "$(id -u)" -eq 0 ] || { echo "package test: needs root (debootstrap, chroot, systemd-nspawn)"; exit 77; }
 tmp=${TMPDIR:-/tmp}
@@ -63,18 +76,32 @@ done
 if [ -n "${missing:-}" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
+if [ "$mode" = deps ]; then
+  "$repo/scripts/package" --deps-only
+  exit 0
+fi
 
 # 1. Two builds of a clean clone: the version scripts/package gives HEAD, then the same commit as a newer version.
 started=$(date +%s)
-git clone -q "$repo" "$work/clone"
-(cd "$work/clone" && scripts/package --out "$work/out") | sed 's/^/  /'
-old_deb=$(ls "$work"/out/deliveryd_*_amd64.deb)
+if [ "$mode" = test ]; then
+  out=$debs
+else
+  out=${debs:-$work/out}
+  git clone -q "$repo" "$work/clone"
+  (cd "$work/clone" && scripts/package --out "$out") | sed 's/^/  /'
+  version=$(dpkg-deb -f "$(ls "$out"/deliveryd_*_amd64.deb)" Version)
+  (cd "$work/clone" && scripts/package --out "$out" --version "${version%-1}+1" --reuse) | sed 's/^/  /'
+  say "built in $(( $(date +%s) - started )) s"
+fi
+# The older of the two is installed first, the newer one is the upgrade.
+set -- "$out"/deliveryd_*_amd64.deb
+[ $# = 2 ] || fail "expected two packages in $out, found: $*"
+old_deb=$1 new_deb=$2
+dpkg --compare-versions "$(dpkg-deb -f "$1" Version)" gt "$(dpkg-deb -f "$2" Version)" && old_deb=$2 new_deb=$1
 old_version=$(dpkg-deb -f "$old_deb" Version)
-new_version="${old_version%-1}+1"
-(cd "$work/clone" && scripts/package --out "$work/out" --version "$new_version" --reuse) | sed 's/^/  /'
-new_deb=$work/out/deliveryd_${new_version}-1_amd64.deb
-[ -f "$new_deb" ] || fail "no newer build at $new_deb"
-say "built $old_version and $new_version-1 in $(( $(date +%s) - started )) s"
+new_version=$(dpkg-deb -f "$new_deb" Version)
+new_version=${new_version%-1}
+say "installing $old_version, then upgrading to $new_version-1"
 
 # 2. A clean Debian 12 root, kept as a base in $TMPDIR between runs (as ../shared/tools/fresh-debian keeps its own).
 base=$tmp/deliveryd-package-base
@@ -85,6 +112,7 @@ if [ ! -f "$base/.complete" ]; then
     > "$tmp/deliveryd-package-debootstrap.log" 2>&1 || fail "debootstrap: see $tmp/deliveryd-package-debootstrap.log"
   touch "$base/.complete"
 fi
+[ "$mode" = build ] && { say "built and bootstrapped in $(( $(date +%s) - started )) s"; exit 0; }
 mkdir "$root"
 cp -a "$base/." "$root/"
 rm -f "$root/.complete"
@@ -158,7 +186,7 @@ check "the binaries are /usr/sbin/deliveryd and /usr/bin/deliveryctl" \
 check "deliveryd --version prints the package's version" \
   test "$(in_root /usr/sbin/deliveryd --version)" = "deliveryd ${old_version%-1}"
 for page in deliveryd.8 deliveryctl.1 deliveryd.toml.5; do
-  check "man page $page (found by man)" in_root sh -c "man -w ${page%.*} ${page##*.} | grep -q /usr/share/man/"
+  check "man page $page (found by man)" in_root sh -c "man -w ${page##*.} ${page%.*} | grep -q /usr/share/man/"
 done
 check "man deliveryd.toml renders and documents [storage] path" \
   in_root sh -c 'MANWIDTH=100 man 5 deliveryd.toml 2>/dev/null | grep -q "ledger"'
