@@ -40,8 +40,9 @@ struct bad_message {
 
 /// Parses a `GET …/Messages/{sid}.json` answer. The status goes through parse_callback and map_callback, so a
 /// poll and a callback of one status agree, and share the dedupe key "<sid>|<status>". error_code may be an
-/// integer, a string or null; vendor_time is date_updated, else unknown (the epoch, as map_callback leaves it:
-/// the receipt time `received_at` must not settle conflicts between failures). A failure whose code has no
+/// integer, a string or null; vendor_time stays unknown (the epoch), as map_callback leaves it: date_updated is
+/// when the resource last changed, not when the status came, and the receipt time `received_at` must not settle
+/// conflicts between failures. A failure whose code has no
 /// short text takes error_message as the vendor's text for its reason. A price that is not a string is unknown.
 /// The body is kept whole as `raw`: one that is not UTF-8, holds a NUL byte or nests deeper than
 /// adapters::max_json_depth is refused.
