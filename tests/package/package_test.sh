@@ -36,7 +36,7 @@ tmp=${TMPDIR:-/tmp}
 work=$(mktemp -d "$tmp/deliveryd-package-XXXXXX")
 root=$work/root
 machine=deliveryd-pkg-$$
-nspawn_pid="" booted=false mounts=()
+nspawn_pid="" booted=false mounts=() apt_path=()
 webhooks_port=18780 ops_port=18781
 
 say() { echo "package test: $*"; }
@@ -52,7 +52,10 @@ cleanup() {
     for _ in $(seq 1 30); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$nspawn_pid" 2>/dev/null || true
   fi
-  [ -f "$work/daemon.pid" ] && kill "$(cat "$work/daemon.pid")" 2>/dev/null || true
+  # Whatever still runs inside the root (a daemon started by hand, a test that failed half-way) goes with it.
+  for proc in /proc/[0-9]*; do
+    [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] && kill -9 "${proc#/proc/}" 2>/dev/null
+  done
   for ((i=${#mounts[@]}-1; i>=0; i--)); do umount -l "${mounts[$i]}" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -65,8 +68,8 @@ in_root() {
     nsenter -t "$(container_pid)" -a /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
       DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
   else
-    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-      LC_ALL=C.UTF-8 "$@"
+    chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin \
+      DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 "$@"
   fi
 }
 
@@ -148,11 +151,21 @@ fi
 if ! $booted; then
   say "testing in a chroot: the maintainer scripts' effects are checked step by step, the daemon started by hand"
   for m in proc sys dev; do mount --bind "/$m" "$root/$m" && mounts+=("$root/$m"); done
+  # What the maintainer scripts ask of the running systemd, written down: with /run/systemd/system present they
+  # believe systemd runs, and call this deb-systemd-invoke (first on PATH) to start, restart or stop the unit.
+  # (systemctl stays the real one: deb-systemd-helper enables the unit with `systemctl --root=/ preset`.)
+  mkdir -p "$root/run/systemd/system" "$root/usr/local/sbin"
+  printf '#!/bin/sh\necho "deb-systemd-invoke $*" >> /var/log/package-test-systemd.log\n' \
+    > "$root/usr/local/sbin/deb-systemd-invoke"
+  chmod 0755 "$root/usr/local/sbin/deb-systemd-invoke"
+  apt_path=(-o DPkg::Path=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin) # apt's default leaves /usr/local out
+  asked() { grep -qx "$1" "$root/var/log/package-test-systemd.log" 2>/dev/null; }
+  asked_reset() { rm -f "$root/var/log/package-test-systemd.log"; }
 fi
 
 # 3. Install, and what it pulled.
 in_root dpkg-query -W -f='${Package}\n' | sort > "$work/before"
-in_root apt-get install -y -qq --no-install-recommends "/root/$(basename "$old_deb")" > "$work/install.log" 2>&1 \
+in_root apt-get "${apt_path[@]}" install -y -qq --no-install-recommends "/root/$(basename "$old_deb")" > "$work/install.log" 2>&1 \
   || { cat "$work/install.log"; fail "apt-get install ./$(basename "$old_deb")"; }
 in_root dpkg-query -W -f='${Package}\n' | sort > "$work/after"
 pulled=$(comm -13 "$work/before" "$work/after" | tr '\n' ' ')
@@ -213,6 +226,10 @@ wait_active() { # waits until the service is active, up to 30 s
   in_root journalctl -u deliveryd --no-pager | tail -20
   return 1
 }
+if ! $booted; then
+  check "the install asked systemd to start the service" asked "deb-systemd-invoke start deliveryd.service"
+  asked_reset
+fi
 if $booted; then
   check "the install started the service" wait_active
   pid=$(main_pid)
@@ -245,12 +262,22 @@ start_by_hand() { # the chroot way: as systemd would, as deliveryd, with the cre
   in_root sh -c 'mkdir -p /run/credentials/deliveryd.service && cp /etc/deliveryd/credentials/ops_token \
     /etc/deliveryd/credentials/twilio_auth_token /run/credentials/deliveryd.service/ && \
     chown -R deliveryd: /run/credentials/deliveryd.service && chmod 0500 /run/credentials/deliveryd.service'
-  in_root setpriv --reuid=deliveryd --regid=deliveryd --clear-groups sh -c \
-    'cd /var/lib/deliveryd && exec /usr/sbin/deliveryd --config /etc/deliveryd/deliveryd.toml' \
+  # exec all the way down, so that $! is the daemon itself and stop_by_hand stops it
+  (exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
+    setpriv --reuid=deliveryd --regid=deliveryd --clear-groups \
+    sh -c 'cd /var/lib/deliveryd && exec /usr/sbin/deliveryd --config /etc/deliveryd/deliveryd.toml') \
     > "$work/daemon.log" 2>&1 &
   echo $! > "$work/daemon.pid"
 }
-stop_by_hand() { kill "$(cat "$work/daemon.pid")"; wait "$(cat "$work/daemon.pid")" || true; rm -f "$work/daemon.pid"; }
+stop_by_hand() {
+  local pid
+  pid=$(cat "$work/daemon.pid")
+  check "the daemon started by hand is deliveryd (pid $pid)" \
+    test "$(readlink "/proc/$pid/exe" | sed "s/ (deleted)$//")" = "$root/usr/sbin/deliveryd"
+  kill "$pid"
+  wait "$pid" || fail "deliveryd exited with status $? on SIGTERM: $(tail -5 "$work/daemon.log")"
+  rm -f "$work/daemon.pid"
+}
 restart() {
   if $booted; then in_root systemctl daemon-reload && in_root systemctl restart deliveryd
   else [ -f "$work/daemon.pid" ] && stop_by_hand; start_by_hand; fi
@@ -292,7 +319,7 @@ check "deliveryctl summary counts the send as sent" \
 
 # 5. Upgrade, remove, purge.
 pid_before=$($booted && main_pid || echo 0)
-in_root apt-get install -y -qq --no-install-recommends "/root/$(basename "$new_deb")" > "$work/upgrade.log" 2>&1 \
+in_root apt-get "${apt_path[@]}" install -y -qq --no-install-recommends "/root/$(basename "$new_deb")" > "$work/upgrade.log" 2>&1 \
   || { cat "$work/upgrade.log"; fail "apt-get install of the newer build"; }
 check "upgraded to $new_version-1" \
   test "$(in_root dpkg-query -W -f='${Version}' deliveryd)" = "$new_version-1"
@@ -308,15 +335,21 @@ if $booted; then
 else
   check "the upgrade left the unit enabled" \
     in_root test -L /etc/systemd/system/multi-user.target.wants/deliveryd.service
+  check "the upgrade asked systemd to restart the service (not to stop it first)" \
+    sh -c "grep -qx 'deb-systemd-invoke restart deliveryd.service' '$root/var/log/package-test-systemd.log' && \
+      ! grep -q 'deb-systemd-invoke stop' '$root/var/log/package-test-systemd.log'"
+  asked_reset
   restart
 fi
 check "after the upgrade, /healthz answers 200" healthy
 check "the ledger's send is still there, still sent" test "$(send_status)" = sent
 
-in_root apt-get remove -y -qq deliveryd > "$work/remove.log" 2>&1 || { cat "$work/remove.log"; fail "apt-get remove"; }
-$booted || stop_by_hand
+in_root apt-get "${apt_path[@]}" remove -y -qq deliveryd > "$work/remove.log" 2>&1 || { cat "$work/remove.log"; fail "apt-get remove"; }
 if $booted; then
   check "remove stopped the service" sh -c "[ '$(in_root systemctl is-active deliveryd || true)' != active ]"
+else
+  check "remove asked systemd to stop the service" asked "deb-systemd-invoke stop deliveryd.service"
+  stop_by_hand
 fi
 check "remove took the binaries" in_root sh -c '! test -e /usr/sbin/deliveryd && ! test -e /usr/bin/deliveryctl'
 check "remove kept the configuration" cmp -s "$work/local.toml" "$root/etc/deliveryd/deliveryd.toml"
