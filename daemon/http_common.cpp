@@ -96,10 +96,13 @@ void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_
 
 bool bind_listener(httplib::Server& server, const std::string& host, int port) {
   // httplib creates the socket (one per address it tries) and binds it; the options hook sees each one, and
-  // the last one it saw is the one that was bound.
+  // the last one it saw is the one that was bound. Its default options set SO_REUSEPORT, which lets a second
+  // deliveryd bind the same address and take half of the connections: SO_REUSEADDR alone (a restart may still
+  // bind while the last run's connections are in TIME_WAIT) makes that second one fail to start instead.
   auto bound = std::make_shared<int>(-1);
   server.set_socket_options([bound](socket_t sock) {
-    httplib::default_socket_options(sock);
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     *bound = sock;
   });
   if (!server.bind_to_port(host.c_str(), port))
