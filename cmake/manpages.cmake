@@ -1,11 +1,12 @@
 # The man pages deliveryd(8), deliveryctl(1) and deliveryd.toml(5): written in Markdown in docs/man/ and turned
 # into roff by pandoc at build time, so that the pages have one source and cannot go stale beside a generated copy.
-# Include it from the top-level CMakeLists.txt after project(): include(cmake/manpages.cmake).
+# Include it from the top-level CMakeLists.txt after DELIVERYD_VERSION is set: include(cmake/manpages.cmake).
 #
 #   DELIVERYD_MAN      AUTO (the default): the pages are built when pandoc 2.17 or newer is found, and left out
 #                      with a message when not; ON: they must be built (a package build sets it, so that a missing
 #                      pandoc fails the build instead of shipping no pages); OFF: never.
-#   DELIVERYD_VERSION  the version in the pages' footer, if set (e.g. the Debian version); else PROJECT_VERSION.
+#   DELIVERYD_VERSION  the version in the pages' footer: the top-level CMakeLists.txt's cache variable (the
+#                      project's version, or the Debian version the package build passes), set before this file.
 #   PANDOC_EXECUTABLE  the pandoc to use, found on PATH unless set.
 #
 # The target `man` (part of `all`) writes ${CMAKE_BINARY_DIR}/man/<page>; `install` puts each page into
@@ -64,14 +65,7 @@ elseif(NOT deliveryd_man_missing STREQUAL "")
   return()
 endif()
 
-if(DEFINED DELIVERYD_VERSION AND NOT DELIVERYD_VERSION STREQUAL "")
-  set(deliveryd_man_version "${DELIVERYD_VERSION}")
-elseif(NOT PROJECT_VERSION STREQUAL "")
-  set(deliveryd_man_version "${PROJECT_VERSION}")
-else()
-  message(FATAL_ERROR "cmake/manpages.cmake needs a version for the pages' footer: include it after "
-                      "project(... VERSION ...), or set DELIVERYD_VERSION")
-endif()
+set(deliveryd_man_version "${DELIVERYD_VERSION}")
 message(STATUS "Man pages: built with pandoc ${deliveryd_man_pandoc_version}, for deliveryd ${deliveryd_man_version}")
 
 # The footer is on pandoc's command line, which a Makefile does not watch: the pages depend on this file instead,

@@ -207,12 +207,11 @@ check "the unit is /lib/systemd/system/deliveryd.service" in_root test -f /lib/s
 check "the commented drop-in example is in the docs" \
   in_root test -f /usr/share/doc/deliveryd/examples/credentials.conf.example
 check "systemd-analyze verify deliveryd.service" in_root systemd-analyze verify deliveryd.service
-if $booted; then
-  security=$(in_root systemd-analyze security deliveryd.service 2>&1 | sed -n 's/.*Overall exposure level for deliveryd.service: \([0-9.]*\).*/\1/p')
-else
-  security=$(in_root systemd-analyze security --offline=true /lib/systemd/system/deliveryd.service 2>&1 \
-    | sed -n 's/.*Overall exposure level for deliveryd.service: \([0-9.]*\).*/\1/p')
-fi
+# Booted: the unit as the running systemd loaded it; in a chroot, the file itself.
+security_of=(--offline=true /lib/systemd/system/deliveryd.service)
+$booted && security_of=(deliveryd.service)
+security=$(in_root systemd-analyze security "${security_of[@]}" 2>&1 \
+  | sed -n 's/.*Overall exposure level for deliveryd.service: \([0-9.]*\).*/\1/p')
 check "systemd-analyze security: exposure ${security:-none} <= 2.0" awk -v s="${security:-9}" 'BEGIN { exit !(s <= 2.0) }'
 check "the install enabled the unit" \
   in_root test -L /etc/systemd/system/multi-user.target.wants/deliveryd.service
