@@ -116,6 +116,52 @@ TEST_CASE("console: its files are served from the binary with ETags, gzip and th
   check_security_headers(plain->Get("/v1/codes"));
 }
 
+TEST_CASE("ops auth: intake without the token, with a wrong one or in another scheme is 401 and stores nothing",
+          "[integration][auth]") {
+  daemon_options options;
+  options.ops_token = "intake-token-for-tests";
+  daemon_process d{options};
+  auto full = raw_client(d, bearer("intake-token-for-tests"));
+  const auto base = same_day_base();
+  const auto sends = json::array({twilio_send("auth-1", base, "SM8181")}).dump();
+  const auto ndjson = twilio_send("auth-2", base, "SM8182").dump() + "\n";
+
+  const std::vector<std::pair<std::string, httplib::Headers>> refused{
+      {"no Authorization", {}},
+      {"a wrong token", bearer("intake-token-for-test")}, // one character short
+      {"a longer token", bearer("intake-token-for-tests2")},
+      {"an empty token", bearer("")},
+      {"the token in Basic", {{"Authorization", "Basic intake-token-for-tests"}}},
+      {"the token alone", {{"Authorization", "intake-token-for-tests"}}},
+      {"the token as a query parameter", {}},
+  };
+  for (const auto& [what, headers] : refused) {
+    INFO(what);
+    const std::string path = what == "the token as a query parameter" ? "/v1/sends?token=intake-token-for-tests"
+                                                                        : "/v1/sends";
+    auto json_body = raw_client(d, headers)->Post(path, sends, "application/json");
+    REQUIRE(json_body);
+    CHECK(json_body->status == 401);
+    CHECK(body_of(json_body)["error"] == "unauthorized");
+    CHECK_THAT(body_of(json_body)["detail"].get<std::string>(), Catch::Contains("Authorization: Bearer"));
+    CHECK_FALSE(body_of(json_body)["detail"].get<std::string>().find("intake-token") != std::string::npos);
+    auto ndjson_body = raw_client(d, headers)->Post(path, ndjson, "application/x-ndjson");
+    REQUIRE(ndjson_body);
+    CHECK(ndjson_body->status == 401);
+  }
+  // Nothing refused was stored: neither send is known, and the month counts nothing.
+  CHECK(full->Get("/v1/sends/auth-1")->status == 404);
+  CHECK(full->Get("/v1/sends/auth-2")->status == 404);
+  CHECK(body_of(full->Get("/v1/log/summary?month=" + seoul_date(base).substr(0, 7)))["total"] == 0);
+
+  // The token, in either spelling of the scheme, is let in.
+  CHECK(body_of(full->Post("/v1/sends", sends, "application/json"))["accepted"] == 1);
+  auto lower = raw_client(d, {{"Authorization", "bearer intake-token-for-tests"}});
+  CHECK(body_of(lower->Post("/v1/sends", ndjson, "application/x-ndjson"))["accepted"] == 1);
+  CHECK(full->Get("/v1/sends/auth-1")->status == 200);
+  CHECK(full->Get("/v1/sends/auth-2")->status == 200);
+}
+
 TEST_CASE("console: the read-only token queries and downloads, and is refused for intake", "[integration][console]") {
   daemon_options options;
   options.ops_token = "full-token-for-tests";

@@ -4,8 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <ctime>
 
 #include "harness.hpp"
+#include "month_support.hpp"
 #include "vendor_hooks.hpp"
 
 using namespace it;
@@ -147,25 +149,38 @@ TEST_CASE("summary: totals by status, count and cost per medium, one row per day
   CHECK(get_json(*ops, "/v1/log/summary?month=" + month)["by_status"] == by_status(1, 2, 1, 1, 1));
 }
 
-TEST_CASE("a send requested at 2026-11-30T16:30:00Z belongs to 2026-12-01 in Asia/Seoul, in every view",
+TEST_CASE("a send requested at 16:30Z on a month's last day belongs to the 1st of the next in Asia/Seoul, in "
+          "every view",
           "[summary][zone]") {
-  if (now_seconds() > seoul("2027-11-28", "00:00:00"))
-    WARN("2026-11 is outside the 365 days kept by now; this check only holds until 2027-11-28");
-  else {
-    daemon_process d;
-    auto ops = d.ops_client();
-    json s = twilio_send("boundary", seconds_point{}, "SMboundary");
-    s["requested_at"] = "2026-11-30T16:30:00Z";
-    REQUIRE(body_of(post_sends(*ops, json::array({s})))["accepted"] == 1);
-    twilio(d, "SMboundary", "delivered");
-    CHECK(get_json(*ops, "/v1/sends/boundary")["time"] == "2026-12-01T01:30:00+09:00");
-    CHECK(get_json(*ops, "/v1/log/day/2026-12-01")["rows"].size() == 1);
-    CHECK(get_json(*ops, "/v1/log/day/2026-11-30")["rows"].empty());
-    auto december = get_json(*ops, "/v1/log/summary?month=2026-12");
-    CHECK(december["total"] == 1);
-    CHECK(december["by_status"]["sent"] == 1);
-    CHECK(december["days"][0] == json{{"date", "2026-12-01"}, {"total", 1}, {"pending", 0}, {"sent", 1},
-                                      {"failed", 0}, {"excluded", 0}, {"uncertain", 0}});
-    CHECK(get_json(*ops, "/v1/log/summary?month=2026-11")["total"] == 0);
-  }
+  // The latest 1st of a month in Seoul that is more than two hours past, so that the send at 01:30 that morning is
+  // in the past and inside the 365 days kept, whatever the date the suite runs on.
+  const auto now = now_seconds();
+  auto first = month_start(now);
+  if (now - first < 2h)
+    first = month_start(first - 1s);
+  const auto at = first + 90min; // 01:30 in Seoul on the 1st: 16:30Z on the last day of the month before
+  const auto before = first - 1s;
+  std::tm utc{};
+  const auto seconds = std::chrono::system_clock::to_time_t(at);
+  gmtime_r(&seconds, &utc);
+  char requested_at[32];
+  std::strftime(requested_at, sizeof requested_at, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  REQUIRE(std::string{requested_at}.substr(10) == "T16:30:00Z");
+  REQUIRE(seoul_date(before).substr(0, 10) == std::string{requested_at}.substr(0, 10));
+
+  daemon_process d;
+  auto ops = d.ops_client();
+  json s = twilio_send("boundary", seconds_point{}, "SMboundary");
+  s["requested_at"] = requested_at;
+  REQUIRE(body_of(post_sends(*ops, json::array({s})))["accepted"] == 1);
+  twilio(d, "SMboundary", "delivered");
+  CHECK(get_json(*ops, "/v1/sends/boundary")["time"] == seoul_date(first) + "T01:30:00+09:00");
+  CHECK(get_json(*ops, "/v1/log/day/" + seoul_date(first))["rows"].size() == 1);
+  CHECK(get_json(*ops, "/v1/log/day/" + seoul_date(before))["rows"].empty());
+  auto month = get_json(*ops, "/v1/log/summary?month=" + seoul_month(first));
+  CHECK(month["total"] == 1);
+  CHECK(month["by_status"]["sent"] == 1);
+  CHECK(month["days"][0] == json{{"date", seoul_date(first)}, {"total", 1}, {"pending", 0}, {"sent", 1},
+                                 {"failed", 0}, {"excluded", 0}, {"uncertain", 0}});
+  CHECK(get_json(*ops, "/v1/log/summary?month=" + seoul_month(before))["total"] == 0);
 }
