@@ -27,7 +27,9 @@ using twilio_pointer = twilio_actor::stateful_pointer<twilio_state>;
 /// Checks the signature Twilio sent: HMAC-SHA256 with the rule's shared key when the rule header says so and a
 /// key is configured, HMAC-SHA1 with the auth token otherwise.
 bool authentic(const twilio_deps& deps, const twilio_callback_job& job, const adapters::form_params& params) {
-  if (deps.webhook_shared_key && job.rule_settings.find("HMAC_SHA256") != std::string::npos) {
+  // An empty key is never one (the configuration refuses it; a key anyone can sign with must not slip by).
+  if (deps.webhook_shared_key && !deps.webhook_shared_key->empty()
+      && job.rule_settings.find("HMAC_SHA256") != std::string::npos) {
     auto expected = tw::compute_signature_sha256(*deps.webhook_shared_key, job.full_url, params);
     return adapters::constant_time_equal(expected, job.signature);
   }
