@@ -142,9 +142,9 @@ void control::disarm() {
     slot = arm_slot{};
 }
 
-counters control::read_counters() const {
+counter_values control::counters() const {
   held_lock lock{lock_fd_};
-  counters c;
+  counter_values c;
   std::copy_n(block_->counters, counter_count, c.values);
   return c;
 }

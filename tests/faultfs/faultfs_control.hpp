@@ -20,7 +20,7 @@
 namespace deliveryd::testing::faultfs {
 
 /// What the layer counted since the state folder was made (or reset_counters).
-struct counters {
+struct counter_values {
   std::uint64_t values[counter_count] = {};
   /// One counter.
   std::uint64_t operator[](counter c) const noexcept { return values[static_cast<std::size_t>(c)]; }
@@ -47,7 +47,7 @@ public:
   /// Disarms every operation.
   void disarm();
   /// What the layer counted.
-  counters read_counters() const;
+  counter_values counters() const;
   /// Sets every counter to 0.
   void reset_counters();
 

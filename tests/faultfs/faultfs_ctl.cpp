@@ -74,7 +74,7 @@ int run(const std::vector<std::string>& args) {
   } else if (command == "disarm") {
     c.disarm();
   } else if (command == "counters") {
-    const auto values = c.read_counters();
+    const auto values = c.counters();
     for (std::size_t i = 0; i < counter_count; ++i)
       std::cout << counter_names[i] << " " << values.values[i] << "\n";
   } else if (command == "reset-counters") {

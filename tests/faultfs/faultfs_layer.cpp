@@ -307,9 +307,13 @@ bool attach(int fd, const resolved& file, const struct stat& st) noexcept {
     auto& t = s.files[i];
     if (t.refs != 0)
       continue;
-    t.fds.real = sys::open_at(AT_FDCWD, file.full, O_RDWR | O_NOFOLLOW);
+    // Through /proc: the very inode the process opened, whatever happened to its name meanwhile. Read-only when
+    // the file's mode allows no more (the process then cannot write it either).
+    char self[64];
+    std::snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    t.fds.real = sys::open_at(AT_FDCWD, self, O_RDWR);
     if (t.fds.real < 0)
-      t.fds.real = sys::open_at(AT_FDCWD, file.full, O_RDONLY | O_NOFOLLOW);
+      t.fds.real = sys::open_at(AT_FDCWD, self, O_RDONLY);
     if (t.fds.real < 0)
       fatal("cannot open a tracked file again", errno);
     if (const int e = open_state_files(key, st, t.fds))

@@ -89,6 +89,27 @@ int copy_range(int from, int to, std::uint64_t offset, std::uint64_t length) noe
   return 0;
 }
 
+/// Makes [offset, offset + length) of `to` equal to `from`'s (zeros past `from`'s end), writing only the pieces
+/// that differ: a page cache that already shows the disk is left alone (and may be read-only).
+int copy_range_if_different(int from, int to, std::uint64_t offset, std::uint64_t length) noexcept {
+  char wanted[page_size];
+  char present[page_size];
+  while (length > 0) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length, page_size));
+    const auto a = sys::pread(from, wanted, n, static_cast<off_t>(offset));
+    const auto b = sys::pread(to, present, n, static_cast<off_t>(offset));
+    if (a < 0 || b < 0)
+      return errno;
+    std::memset(wanted + a, 0, n - static_cast<std::size_t>(a));
+    if (static_cast<std::size_t>(b) != n || std::memcmp(wanted, present, n) != 0)
+      if (const int e = write_all(to, wanted, n, offset))
+        return e;
+    offset += n;
+    length -= n;
+  }
+  return 0;
+}
+
 /// Calls visit(first, end) for each run of dirty pages, in order; stops at the first error visit returns.
 template <class Visit> int for_dirty_runs(int meta_fd, Visit visit) noexcept {
   char marks[4096];
@@ -275,7 +296,7 @@ int drop_clean(const file_fds& f, std::uint64_t first, std::uint64_t end, bool w
     if (from >= to)
       return 0;
     const auto bytes_end = std::min(to * page_size, limit);
-    return copy_range(f.shadow, f.real, from * page_size, bytes_end - from * page_size);
+    return copy_range_if_different(f.shadow, f.real, from * page_size, bytes_end - from * page_size);
   };
   std::uint64_t clean_from = 0;
   int e = for_dirty_runs(f.meta, [&](std::uint64_t dirty_first, std::uint64_t dirty_end) noexcept {
@@ -285,7 +306,7 @@ int drop_clean(const file_fds& f, std::uint64_t first, std::uint64_t end, bool w
   });
   if (e == 0)
     e = restore_clean(clean_from, end);
-  if (e == 0 && resize && sys::ftruncate(f.real, disk) != 0)
+  if (e == 0 && resize && real != disk && sys::ftruncate(f.real, disk) != 0)
     e = errno;
   return e;
 }

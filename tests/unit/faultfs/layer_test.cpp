@@ -33,7 +33,7 @@ TEST_CASE("a power cut keeps what was synced and throws the rest away", "[faultf
   t.layer.power_cut();
   CHECK(read_file(t.at("data")) == bytes('a', page) + bytes('x', 2 * page));
   CHECK(t.layer.dirty_pages("data").empty());
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::open_calls] == 1);
   CHECK(c[counter::write_calls] == 3);
   CHECK(c[counter::fdatasync_calls] == 1);
@@ -48,7 +48,7 @@ TEST_CASE("every kind of write is tracked and fsync syncs like fdatasync", "[fau
   CHECK(out == std::vector<std::string>{"ok", "ok 5000", "ok 3000", "ok", "ok 10", "ok", "ok 1"});
   t.layer.power_cut();
   CHECK(read_file(t.at("log")) == bytes('a', 5000) + bytes('b', 3000));
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::write_calls] == 4);
   CHECK(c[counter::fsync_calls] == 1);
   CHECK(c[counter::synced_pages] == 2);
@@ -66,7 +66,7 @@ TEST_CASE("a size change is dirty until a sync carries it to the disk", "[faultf
   t.layer.power_cut();
   CHECK(read_file(t.at("shrunk")) == bytes('x', 3 * page));
   CHECK(read_file(t.at("grown")) == bytes('x', 100) + bytes('\0', 4900));
-  CHECK(t.layer.read_counters()[counter::truncate_calls] == 3);
+  CHECK(t.layer.counters()[counter::truncate_calls] == 3);
 }
 
 TEST_CASE("open with O_TRUNC is a dirty truncation", "[faultfs]") {
@@ -90,7 +90,7 @@ TEST_CASE("fsyncgate: pages a failed sync dropped stay lost after a later succes
                                         "byte a"});
   t.layer.power_cut();
   CHECK(read_file(t.at("f")) == bytes('x', page) + bytes('b', page));
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[which == "fsync" ? counter::fsync_faults : counter::fdatasync_faults] == 1);
   CHECK(c[counter::lost_pages] == 1);
   CHECK(c[counter::synced_pages] == 1);
@@ -116,7 +116,7 @@ TEST_CASE("DONTNEED makes lost pages vanish from the process's view and keeps di
                           "size:0", "pause"});
   CHECK(out == std::vector<std::string>{"ok", "ok 4096", "ok 100", "err " + std::to_string(ENOSPC), "ok 4096",
                                         "byte a", "size 8292", "ok", "byte x", "byte b", "size 8192"});
-  CHECK(t.layer.read_counters()[counter::dontneed_calls] == 1);
+  CHECK(t.layer.counters()[counter::dontneed_calls] == 1);
 }
 
 TEST_CASE("the control's drop_caches works like DONTNEED on every tracked file", "[faultfs]") {
@@ -139,7 +139,7 @@ TEST_CASE("O_DSYNC writes are on the disk at once", "[faultfs]") {
   CHECK(t.layer.disk_content("f") == bytes('a', 5000));
   t.layer.power_cut();
   CHECK(read_file(t.at("f")) == bytes('a', 5000));
-  CHECK(t.layer.read_counters()[counter::dsync_writes] == 1);
+  CHECK(t.layer.counters()[counter::dsync_writes] == 1);
 }
 
 TEST_CASE("a sync through another descriptor of the file syncs the writes of all", "[faultfs]") {
@@ -149,7 +149,7 @@ TEST_CASE("a sync through another descriptor of the file syncs the writes of all
   CHECK(out == std::vector<std::string>{"ok", "ok", "ok", "ok 100", "ok 100", "ok", "ok", "ok 1"});
   t.layer.power_cut();
   CHECK(read_file(t.at("wal")) == bytes('a', 100) + bytes('\0', page - 100) + bytes('b', 100));
-  CHECK(t.layer.read_counters()[counter::close_calls] == 1);
+  CHECK(t.layer.counters()[counter::close_calls] == 1);
 }
 
 TEST_CASE("an injected write error changes nothing and a suffix limits a fault to its files", "[faultfs]") {
@@ -162,7 +162,7 @@ TEST_CASE("an injected write error changes nothing and a suffix limits a fault t
   CHECK(out == std::vector<std::string>{"ok", "ok", enospc, enospc, "ok 10", "ok", "eof", "size 0"});
   CHECK(t.layer.dirty_pages("a.db-wal").empty());
   CHECK_FALSE(t.layer.size_dirty("a.db-wal"));
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::write_faults] == 2);
   CHECK(c[counter::write_calls] == 2);
   t.layer.power_cut();
@@ -190,7 +190,7 @@ TEST_CASE("files outside the root pass straight through", "[faultfs]") {
   t.layer.power_cut();
   CHECK(read_file(file) == bytes('a', 100));
   CHECK(t.layer.tracked_files().empty());
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::open_calls] == 0);
   CHECK(c[counter::write_calls] == 0);
 }
@@ -201,7 +201,7 @@ TEST_CASE("without its variables the layer tracks nothing", "[faultfs]") {
   const auto out = t.run({open_cmd(t, 0, "f", "rwc"), "pwrite:0:0:a:100", "pause"}, false);
   CHECK(out == std::vector<std::string>{"ok", "ok 100"});
   CHECK(t.layer.tracked_files().empty());
-  CHECK(t.layer.read_counters()[counter::write_calls] == 0);
+  CHECK(t.layer.counters()[counter::write_calls] == 0);
 }
 
 TEST_CASE("unlink and rename are durable at once and carry the state", "[faultfs]") {
@@ -216,7 +216,7 @@ TEST_CASE("unlink and rename are durable at once and carry the state", "[faultfs
   CHECK(read_file(t.at("b")) == bytes('a', page));
   CHECK_FALSE(fs::exists(t.at("a")));
   CHECK_FALSE(fs::exists(t.at("c")));
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::rename_calls] == 1);
   CHECK(c[counter::unlink_calls] == 1);
 }
@@ -229,7 +229,7 @@ TEST_CASE("threads writing and syncing through their own descriptors lose nothin
   for (char c = 'A'; c < 'A' + 4; ++c)
     expected += bytes(c, 16 * page);
   CHECK(read_file(t.at("f")) == expected);
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::write_calls] == 64);
   CHECK(c[counter::fdatasync_calls] == 64);
   CHECK(c[counter::open_calls] == 8);

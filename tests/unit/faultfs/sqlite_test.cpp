@@ -40,7 +40,7 @@ TEST_CASE("SQLite with synchronous=FULL under the layer keeps every commit throu
   const auto db = t.at("ledger.db");
   const auto out = t.run({"sqlite:" + db.string() + ":FULL:0:200", "pause"});
   CHECK(out == std::vector<std::string>{"committed 200"});
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::fdatasync_calls] + c[counter::fsync_calls] >= 200); // the WAL at every commit
   CHECK(c[counter::write_calls] >= 200);
   CHECK(c[counter::dir_syncs] >= 1); // the folder, when SQLite created the WAL
@@ -71,7 +71,7 @@ TEST_CASE("SQLite under the layer: a commit whose WAL sync failed is not acknowl
   const auto out = t.run({insert, insert, "pause"});
   CHECK(out == std::vector<std::string>{"sqlite error " + std::to_string(SQLITE_IOERR_FSYNC) + " after 0",
                                         "committed 5"});
-  const auto c = t.layer.read_counters();
+  const auto c = t.layer.counters();
   CHECK(c[counter::fdatasync_faults] == 1);
   CHECK(c[counter::lost_pages] >= 1);
   t.layer.power_cut();
