@@ -142,6 +142,11 @@ void control::disarm() {
     slot = arm_slot{};
 }
 
+void control::delay_syncs(unsigned ms) {
+  held_lock lock{lock_fd_};
+  block_->sync_delay_ms = ms;
+}
+
 counter_values control::counters() const {
   held_lock lock{lock_fd_};
   counter_values c;
@@ -158,8 +163,8 @@ void control::power_cut() {
   held_lock lock{lock_fd_};
   const auto files = state_ / "files";
   for (const auto& entry : fs::directory_iterator{files})
-    if (entry.path().extension() == ".tmp")
-      fs::remove(entry.path()); // a shadow that a kill left half made: its file was taken as it was
+    if (entry.path().extension() == ".tmp" || entry.path().extension() == ".stage")
+      fs::remove(entry.path()); // a shadow that a kill left half made, the snapshot of a sync a kill cut
   for (const auto& key : keys_in(files)) {
     const auto real_path = root_ / relative_for(key);
     fs::create_directories(real_path.parent_path());

@@ -46,6 +46,9 @@ public:
   void arm(op o, int error, std::int64_t count = -1, const std::string& suffix = "");
   /// Disarms every operation.
   void disarm();
+  /// A slow disk: every fsync and fdatasync of a tracked file waits `ms` milliseconds after it snapshotted the
+  /// dirty pages, before the real call (0: no wait). What other threads write meanwhile is not part of that sync.
+  void delay_syncs(unsigned ms);
   /// What the layer counted.
   counter_values counters() const;
   /// Sets every counter to 0.

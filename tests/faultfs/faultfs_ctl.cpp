@@ -21,6 +21,7 @@ constexpr const char* usage = R"(usage: faultfs-ctl COMMAND   (with DELIVERYD_FA
                                              fail the next COUNT calls (default all) with ERRNO (EIO, ENOSPC or a
                                              number), only on files whose path ends with SUFFIX if given
   disarm                                     disarm every operation
+  delay-syncs MS                             a slow disk: each sync waits MS ms after its snapshot (0: none)
   counters                                   what the layer counted
   reset-counters                             set every counter to 0
   files                                      the tracked files, with their dirty pages
@@ -73,6 +74,8 @@ int run(const std::vector<std::string>& args) {
     c.arm(op_of(args[1]), errno_of(args[2]), count, args.size() >= 5 ? args[4] : "");
   } else if (command == "disarm") {
     c.disarm();
+  } else if (command == "delay-syncs" && args.size() == 2) {
+    c.delay_syncs(static_cast<unsigned>(std::stoul(args[1])));
   } else if (command == "counters") {
     const auto values = c.counters();
     for (std::size_t i = 0; i < counter_count; ++i)

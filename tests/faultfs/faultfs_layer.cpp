@@ -25,8 +25,10 @@ struct tracked_file {
   int refs = 0;            ///< this process's descriptors of it; 0: the slot is free
   std::uint64_t dev = 0;
   std::uint64_t ino = 0;
-  file_fds fds;            ///< the layer's own read-write descriptor of the real file, the shadow, the meta file
+  file_fds fds;            ///< the layer's own read-write descriptor of the real file, the shadow, the meta and
+                           ///< stage files
   char relative[PATH_MAX]; ///< its name under the root; empty once that name is gone (unlink, rename over it)
+  pthread_mutex_t sync_mutex = PTHREAD_MUTEX_INITIALIZER; ///< file_sync_lock's, in this process
 };
 
 constexpr std::size_t max_files = 256;
@@ -168,10 +170,13 @@ int open_state_files(const char* key, const struct stat& st, file_fds& f) noexce
   auto& s = state();
   char meta[PATH_MAX];
   char shadow[PATH_MAX];
+  char stage[PATH_MAX];
   state_name(key, ".meta", meta);
   state_name(key, ".disk", shadow);
+  state_name(key, ".stage", stage);
   f.meta = sys::open_at(s.files_dir, meta, O_RDWR | O_CREAT, 0600);
-  if (f.meta < 0)
+  f.stage = sys::open_at(s.files_dir, stage, O_RDWR | O_CREAT, 0600);
+  if (f.meta < 0 || f.stage < 0)
     return errno;
   std::uint64_t dev = 0;
   std::uint64_t ino = 0;
@@ -192,7 +197,7 @@ int open_state_files(const char* key, const struct stat& st, file_fds& f) noexce
 }
 
 void close_fds(file_fds& f) noexcept {
-  for (int* fd : {&f.real, &f.shadow, &f.meta})
+  for (int* fd : {&f.real, &f.shadow, &f.meta, &f.stage})
     if (*fd >= 0) {
       sys::close(*fd);
       *fd = -1;
@@ -273,6 +278,19 @@ void resolve(int dirfd, const char* path, resolved& out) noexcept {
     out.relative = out.full + s.root_length + 1;
   } else if (after == '\0')
     out.where = place::tree;
+}
+
+file_sync_lock::file_sync_lock(int file) noexcept : file_{file} {
+  auto& t = state().files[file_];
+  pthread_mutex_lock(&t.sync_mutex);
+  if (sys::flock(t.fds.meta, LOCK_EX) != 0)
+    fatal("cannot take a file's sync lock", errno);
+}
+
+file_sync_lock::~file_sync_lock() {
+  auto& t = state().files[file_];
+  sys::flock(t.fds.meta, LOCK_UN);
+  pthread_mutex_unlock(&t.sync_mutex);
 }
 
 descriptor lookup(int fd) noexcept {
@@ -362,10 +380,10 @@ void forget_name(const char* relative) noexcept {
   if (!key_of(relative, key, sizeof key))
     return;
   char name[PATH_MAX];
-  state_name(key, ".disk", name);
-  sys::unlink_at(s.files_dir, name);
-  state_name(key, ".meta", name);
-  sys::unlink_at(s.files_dir, name);
+  for (const char* suffix : {".disk", ".meta", ".stage"}) {
+    state_name(key, suffix, name);
+    sys::unlink_at(s.files_dir, name);
+  }
   for (auto& t : s.files)
     if (t.refs > 0 && std::strcmp(t.relative, relative) == 0)
       t.relative[0] = '\0';
@@ -377,7 +395,7 @@ void move_name(const char* from, const char* to) noexcept {
   char to_key[256];
   if (!key_of(from, from_key, sizeof from_key) || !key_of(to, to_key, sizeof to_key))
     return;
-  for (const char* suffix : {".disk", ".meta"}) {
+  for (const char* suffix : {".disk", ".meta", ".stage"}) {
     char a[PATH_MAX];
     char b[PATH_MAX];
     state_name(from_key, suffix, a);
@@ -401,6 +419,8 @@ bool should_fail(op o, int file, int& error) noexcept {
   count(faults[static_cast<std::size_t>(o)]);
   return true;
 }
+
+unsigned sync_delay_ms() noexcept { return state().control->sync_delay_ms; }
 
 void count(counter c, std::uint64_t n) noexcept { state().control->counters[static_cast<std::size_t>(c)] += n; }
 

@@ -55,6 +55,20 @@ public:
   state_lock& operator=(const state_lock&) = delete;
 };
 
+/// A tracked file's sync lock, held for a whole fsync or fdatasync (its real call included) so that syncs of
+/// one file never overlap: a mutex of the file in this process, then flock on its meta file (other processes).
+/// Taken before the state lock, never while holding it.
+class file_sync_lock {
+public:
+  explicit file_sync_lock(int file) noexcept;
+  ~file_sync_lock();
+  file_sync_lock(const file_sync_lock&) = delete;
+  file_sync_lock& operator=(const file_sync_lock&) = delete;
+
+private:
+  int file_;
+};
+
 /// Keeps errno across the layer's own calls.
 class errno_keeper {
 public:
@@ -119,6 +133,8 @@ void move_name(const char* from, const char* to) noexcept;
 /// Under the lock: true when an armed fault fails this call of `o` on the tracked file; `error` gets its errno
 /// and the fault is counted.
 bool should_fail(op o, int file, int& error) noexcept;
+/// Under the lock: how long a sync waits after its snapshot (control_block::sync_delay_ms).
+unsigned sync_delay_ms() noexcept;
 /// Under the lock: adds to a counter.
 void count(counter c, std::uint64_t n = 1) noexcept;
 

@@ -7,6 +7,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -115,10 +116,11 @@ int tracked_truncate(int file, int fd, off_t length) {
   return r;
 }
 
-/// fsync and fdatasync. An armed fault, or a failure of the real call, makes the dirty pages clean without their
-/// reaching the disk (they are lost: a later successful sync does not write them). The real sync runs outside
-/// the lock, beside the other threads' writes; what they write meanwhile may reach the disk with it, as a page
-/// written back early may.
+/// fsync and fdatasync. The dirty pages are snapshotted when the call begins; only that snapshot reaches the disk
+/// if the real call succeeds, never what other threads write while it runs (POSIX promises no more). An armed
+/// fault, or a failure of the real call, makes the snapshotted pages clean without their reaching the disk (they
+/// are lost: a later successful sync does not write them). The real call runs outside the state lock, beside
+/// the other threads' writes; syncs of one file wait for each other.
 int tracked_sync(int fd, op o, int (*perform)(int)) {
   const auto d = lookup(fd);
   if (d.file < 0) {
@@ -129,11 +131,12 @@ int tracked_sync(int fd, op o, int (*perform)(int)) {
     }
     return perform(fd);
   }
-  const auto calls = o == op::fsync ? counter::fsync_calls : counter::fdatasync_calls;
   errno_keeper keep;
+  file_sync_lock one_at_a_time{d.file};
+  unsigned delay = 0;
   {
     state_lock lock;
-    count(calls);
+    count(o == op::fsync ? counter::fsync_calls : counter::fdatasync_calls);
     int error = 0;
     if (should_fail(o, d.file, error)) {
       std::uint64_t lost = 0;
@@ -143,20 +146,22 @@ int tracked_sync(int fd, op o, int (*perform)(int)) {
       keep.set(error);
       return -1;
     }
+    if (const int e = begin_sync(fds_of(d.file)))
+      fatal("cannot snapshot the dirty pages for a sync", e);
+    delay = sync_delay_ms();
+  }
+  if (delay > 0) {
+    timespec wait{static_cast<time_t>(delay / 1000), static_cast<long>(delay % 1000) * 1'000'000L};
+    while (::nanosleep(&wait, &wait) != 0 && errno == EINTR) {
+    }
   }
   const int r = perform(fd);
   keep.set(errno);
   state_lock lock;
   std::uint64_t pages = 0;
-  if (r == 0) {
-    if (const int e = write_back(fds_of(d.file), pages))
-      fatal("cannot copy synced pages to the disk", e);
-    count(counter::synced_pages, pages);
-  } else {
-    if (const int e = lose_dirty(fds_of(d.file).meta, pages))
-      fatal("cannot drop the dirty pages of a failed sync", e);
-    count(counter::lost_pages, pages);
-  }
+  if (const int e = end_sync(fds_of(d.file), r == 0, pages))
+    fatal("cannot end a sync", e);
+  count(r == 0 ? counter::synced_pages : counter::lost_pages, pages);
   return r;
 }
 

@@ -10,8 +10,10 @@
 /// - `lock`: the state lock, flock(LOCK_EX) on it (plus a mutex inside each process); the kernel drops it when a
 ///   holder is SIGKILLed;
 /// - `files/<key>.disk`: a tracked file's shadow, what the disk holds (content and size);
-/// - `files/<key>.meta`: a meta_header, then one byte per 4096-byte page of the file (1: dirty, written since it
-///   last reached the disk; 0 or past the end of the file: clean).
+/// - `files/<key>.meta`: a meta_header, then one mark per 4096-byte page of the file (a `mark`; past the end of
+///   the file: clean);
+/// - `files/<key>.stage`: what a sync in flight snapshotted of the dirty pages when it began (pages at their
+///   offsets), copied to the shadow only if the sync succeeds.
 /// `<key>` is the file's path under $DELIVERYD_FAULTFS_ROOT with '%' written "%25" and '/' written "%2F".
 
 #include <cstddef>
@@ -67,16 +69,30 @@ struct arm_slot {
 struct control_block {
   arm_slot arms[op_count];
   std::uint64_t counters[32];
+  std::uint32_t sync_delay_ms; ///< a slow disk: each fsync and fdatasync of a tracked file waits this long after
+                               ///< its snapshot, before the real call (0: no wait)
+  std::uint32_t reserved;
 };
 static_assert(counter_count <= 32);
 
-/// The start of every `.meta` file; the dirty bytes begin at meta_header_size.
+/// A page's mark in a `.meta` file, and the size's (meta_header::size_dirty). Anything but `clean` is dirty: a
+/// page cache eviction keeps it, a power cut without a sync loses it.
+enum class mark : std::uint8_t {
+  clean = 0,     ///< the disk holds what the page cache holds
+  dirty = 1,     ///< written since it last reached the disk
+  syncing = 2,   ///< dirty, and snapshotted by a sync in flight: clean if that sync succeeds, lost if it fails
+  resynced = 3,  ///< snapshotted by a sync in flight and written again since: dirty whatever that sync does
+};
+
+/// The start of every `.meta` file; the marks begin at meta_header_size.
 struct meta_header {
   char magic[8];            ///< "FFSMETA1"
   std::uint64_t dev;        ///< the real file's st_dev and st_ino when the state was made: a file replaced behind
   std::uint64_t ino;        ///< the layer's back (another inode) starts over, its content taken as on the disk
-  std::uint8_t size_dirty;  ///< 1: the real file's size differs from the disk's and no sync has carried it over
-  std::uint8_t reserved[39];
+  std::uint8_t size_dirty;  ///< a `mark`: not clean when the real file's size may differ from the disk's
+  std::uint8_t reserved[7];
+  std::uint64_t sync_size;  ///< the real file's size when the sync in flight began
+  std::uint8_t reserved2[24];
 };
 inline constexpr std::uint64_t meta_header_size = 64;
 static_assert(sizeof(meta_header) == meta_header_size);

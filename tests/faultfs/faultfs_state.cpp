@@ -147,6 +147,54 @@ int clear_marks(int meta_fd) noexcept {
   return set_size_dirty(meta_fd, false);
 }
 
+/// Calls change(page, value) for the marks of pages [first, end) (all of the file's pages for end 0; past the end
+/// of the meta file a mark reads clean) and writes back those it changed; stops at the first error change
+/// returns.
+template <class Change> int change_marks(int meta_fd, std::uint64_t first, std::uint64_t end, Change change) noexcept {
+  if (end == 0) {
+    const auto size = sys::size(meta_fd);
+    if (size < 0)
+      return errno;
+    end = static_cast<std::uint64_t>(size) > meta_header_size ? static_cast<std::uint64_t>(size) - meta_header_size : 0;
+  }
+  std::uint8_t marks[4096];
+  while (first < end) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(end - first, sizeof marks));
+    const auto got = sys::pread(meta_fd, marks, n, static_cast<off_t>(meta_header_size + first));
+    if (got < 0)
+      return errno;
+    std::memset(marks + got, 0, n - static_cast<std::size_t>(got));
+    bool changed = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto value = static_cast<mark>(marks[i]);
+      if (const int e = change(first + i, value))
+        return e;
+      changed = changed || static_cast<std::uint8_t>(value) != marks[i];
+      marks[i] = static_cast<std::uint8_t>(value);
+    }
+    if (changed)
+      if (const int e = write_all(meta_fd, reinterpret_cast<const char*>(marks), n, meta_header_size + first))
+        return e;
+    first += n;
+  }
+  return 0;
+}
+
+/// A mark written again: dirty, or resynced when a sync in flight snapshotted it.
+mark written(mark m) noexcept {
+  return m == mark::syncing || m == mark::resynced ? mark::resynced : mark::dirty;
+}
+
+mark size_mark(int meta_fd) noexcept {
+  std::uint8_t flag = 0;
+  return sys::pread(meta_fd, &flag, 1, offsetof(meta_header, size_dirty)) == 1 ? static_cast<mark>(flag) : mark::clean;
+}
+
+int set_size_mark(int meta_fd, mark m) noexcept {
+  const auto flag = static_cast<char>(m);
+  return write_all(meta_fd, &flag, 1, offsetof(meta_header, size_dirty));
+}
+
 } // namespace
 
 int reset_meta(int meta_fd, std::uint64_t dev, std::uint64_t ino) noexcept {
@@ -170,26 +218,19 @@ bool meta_identity(int meta_fd, std::uint64_t& dev, std::uint64_t& ino) noexcept
 }
 
 int mark_dirty(int meta_fd, std::uint64_t first, std::uint64_t end) noexcept {
-  char ones[4096];
-  std::memset(ones, 1, sizeof ones);
-  while (first < end) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(end - first, sizeof ones));
-    if (const int e = write_all(meta_fd, ones, n, meta_header_size + first))
-      return e;
-    first += n;
-  }
-  return 0;
+  if (first >= end)
+    return 0;
+  return change_marks(meta_fd, first, end, [](std::uint64_t, mark& m) noexcept {
+    m = written(m);
+    return 0;
+  });
 }
 
 int set_size_dirty(int meta_fd, bool dirty) noexcept {
-  const char flag = dirty ? 1 : 0;
-  return write_all(meta_fd, &flag, 1, offsetof(meta_header, size_dirty));
+  return set_size_mark(meta_fd, dirty ? written(size_mark(meta_fd)) : mark::clean);
 }
 
-bool size_dirty(int meta_fd) noexcept {
-  char flag = 0;
-  return sys::pread(meta_fd, &flag, 1, offsetof(meta_header, size_dirty)) == 1 && flag != 0;
-}
+bool size_dirty(int meta_fd) noexcept { return size_mark(meta_fd) != mark::clean; }
 
 int mark_write(const file_fds& f, std::uint64_t offset, std::uint64_t length) noexcept {
   if (length == 0)
@@ -222,26 +263,52 @@ int mark_truncate(const file_fds& f, std::uint64_t length) noexcept {
   return 0;
 }
 
-int write_back(const file_fds& f, std::uint64_t& pages) noexcept {
-  pages = 0;
+int begin_sync(const file_fds& f) noexcept {
   const auto real = sys::size(f.real);
   if (real < 0)
     return errno;
-  if (size_dirty(f.meta) && sys::ftruncate(f.shadow, real) != 0)
+  const auto size = static_cast<std::uint64_t>(real);
+  if (const int e = write_all(f.meta, reinterpret_cast<const char*>(&size), sizeof size,
+                              offsetof(meta_header, sync_size)))
+    return e;
+  if (size_dirty(f.meta))
+    if (const int e = set_size_mark(f.meta, mark::syncing))
+      return e;
+  if (sys::ftruncate(f.stage, 0) != 0)
     return errno;
+  return change_marks(f.meta, 0, 0, [&](std::uint64_t page, mark& m) noexcept {
+    if (m == mark::clean)
+      return 0;
+    m = mark::syncing;
+    const auto from = page * page_size;
+    return from < size ? copy_range(f.real, f.stage, from, std::min(page_size, size - from)) : 0;
+  });
+}
+
+int end_sync(const file_fds& f, bool succeeded, std::uint64_t& pages) noexcept {
+  pages = 0;
+  std::uint64_t size = 0;
+  if (sys::pread(f.meta, &size, sizeof size, offsetof(meta_header, sync_size)) != sizeof size)
+    return EIO;
+  const auto size_was = size_mark(f.meta);
+  if (size_was == mark::syncing || size_was == mark::resynced) {
+    if (succeeded && sys::ftruncate(f.shadow, static_cast<off_t>(size)) != 0)
+      return errno;
+    if (const int e = set_size_mark(f.meta, size_was == mark::resynced ? mark::dirty : mark::clean))
+      return e;
+  }
   const auto disk = sys::size(f.shadow);
   if (disk < 0)
     return errno;
-  const auto limit = static_cast<std::uint64_t>(std::min(real, disk));
-  const int e = for_dirty_runs(f.meta, [&](std::uint64_t first, std::uint64_t end) noexcept {
-    const auto from = first * page_size;
-    const auto to = std::min(end * page_size, limit);
-    if (from >= to)
+  const auto limit = std::min(size, static_cast<std::uint64_t>(disk));
+  return change_marks(f.meta, 0, 0, [&](std::uint64_t page, mark& m) noexcept {
+    if (m != mark::syncing && m != mark::resynced)
       return 0;
-    pages += pages_to_cover(to) - first;
-    return copy_range(f.real, f.shadow, from, to - from);
+    m = m == mark::resynced ? mark::dirty : mark::clean;
+    ++pages;
+    const auto from = page * page_size;
+    return succeeded && from < limit ? copy_range(f.stage, f.shadow, from, std::min(page_size, limit - from)) : 0;
   });
-  return e != 0 ? e : clear_marks(f.meta);
 }
 
 int write_back_range(const file_fds& f, std::uint64_t offset, std::uint64_t length) noexcept {

@@ -1,6 +1,6 @@
 #pragma once
-/// The model's operations on one tracked file, given its three descriptors: the real file (the page cache), its
-/// shadow (the disk) and its meta file (the dirty pages and whether the size is dirty). Shared by the layer and
+/// The model's operations on one tracked file, given its descriptors: the real file (the page cache), its shadow
+/// (the disk), its meta file (the pages' and the size's marks) and, for syncs, its stage file (a sync's snapshot). Shared by the layer and
 /// the tests' control library, so that a sync inside the daemon and a power cut in the test apply one model.
 ///
 /// Every function makes raw system calls (syscall(2)), never the libc functions the layer interposes, so that it
@@ -10,7 +10,8 @@
 /// Order against a SIGKILL at any instruction: a page is marked dirty before the real file changes, and marks
 /// are cleared only after the shadow holds the page. A kill in between leaves a page marked dirty whose content
 /// already is on the shadow, which a later sync copies once more: harmless. A kill in the middle of a sync's
-/// copy leaves some dirty pages on the disk and others not, as a power cut during a real fsync can.
+/// copy leaves some dirty pages on the disk and others not, as a power cut during a real fsync can; marks of a
+/// sync in flight (mark::syncing, mark::resynced) left by a killed process count as dirty.
 
 #include <cstdint>
 
@@ -37,15 +38,16 @@ struct file_fds {
   int real = -1;
   int shadow = -1;
   int meta = -1;
+  int stage = -1; ///< the snapshot of a sync in flight (the layer only)
 };
 
 /// A meta file's header, written anew: no dirty page, the size clean, for the real file (dev, ino).
 int reset_meta(int meta_fd, std::uint64_t dev, std::uint64_t ino) noexcept;
 /// Reads (dev, ino) from the header; false when the file has no valid header.
 bool meta_identity(int meta_fd, std::uint64_t& dev, std::uint64_t& ino) noexcept;
-/// Marks pages [first, end) dirty.
+/// Marks pages [first, end) dirty (mark::resynced where a sync in flight snapshotted them).
 int mark_dirty(int meta_fd, std::uint64_t first, std::uint64_t end) noexcept;
-/// Sets or clears the size's dirty flag.
+/// Marks the size dirty (resynced while a sync is in flight), or clean.
 int set_size_dirty(int meta_fd, bool dirty) noexcept;
 /// Whether the size is dirty (false when it cannot be read).
 bool size_dirty(int meta_fd) noexcept;
@@ -58,9 +60,16 @@ int mark_write(const file_fds& f, std::uint64_t offset, std::uint64_t length) no
 /// the new size, and the size.
 int mark_truncate(const file_fds& f, std::uint64_t length) noexcept;
 
-/// A successful sync: the size (when dirty) and every dirty page go from the real file to the shadow, then the
-/// marks are cleared. `pages` gets the number of pages copied.
-int write_back(const file_fds& f, std::uint64_t& pages) noexcept;
+/// The start of a sync (fsync, fdatasync): the dirty pages' content and the real file's size are snapshotted
+/// into the stage file, and their marks become mark::syncing. A write during the sync makes them
+/// mark::resynced. Syncs of one file must not overlap (the layer holds a lock per file).
+int begin_sync(const file_fds& f) noexcept;
+/// The end of a sync begun with begin_sync. On success the snapshot goes to the shadow (the size when it was
+/// dirty, then the pages) and syncing marks become clean, resynced ones dirty; `pages` gets the number copied.
+/// On failure the snapshot is lost: syncing marks become clean without the pages reaching the shadow (the kernel
+/// marks them clean after a writeback error), resynced ones stay dirty; `pages` gets the number lost. What was
+/// written during the sync is never on the disk by this sync: only what the file held when it began.
+int end_sync(const file_fds& f, bool succeeded, std::uint64_t& pages) noexcept;
 /// An O_SYNC/O_DSYNC write of [offset, offset + length) that the real file took: its pages and, when the write
 /// ended past the disk's size, the size go to the shadow; those pages' marks are cleared.
 int write_back_range(const file_fds& f, std::uint64_t offset, std::uint64_t length) noexcept;

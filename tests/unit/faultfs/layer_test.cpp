@@ -96,6 +96,18 @@ TEST_CASE("fsyncgate: pages a failed sync dropped stay lost after a later succes
   CHECK(c[counter::synced_pages] == 1);
 }
 
+TEST_CASE("a sync makes durable what was written before it began and nothing written while it runs", "[faultfs]") {
+  layer_fixture t;
+  write_file(t.at("f"), bytes('x', 2 * page));
+  t.layer.delay_syncs(400); // the sync's snapshot is taken; the write comes 100 ms later, while it still runs
+  const auto out = t.run({open_cmd(t, 0, "f", "rw"), "pwrite:0:0:a:4096", "sync-during:0:4096:b:4096:100", "pause"});
+  CHECK(out == std::vector<std::string>{"ok", "ok 4096", "sync ok, write 4096"});
+  CHECK(t.layer.dirty_pages("f") == std::vector<std::uint64_t>{1});
+  t.layer.power_cut();
+  CHECK(read_file(t.at("f")) == bytes('a', page) + bytes('x', page));
+  CHECK(t.layer.counters()[counter::synced_pages] == 1);
+}
+
 TEST_CASE("a page written again after a failed sync reaches the disk whole with the next sync", "[faultfs]") {
   layer_fixture t;
   write_file(t.at("f"), bytes('x', page));

@@ -16,10 +16,13 @@
 ///   sqlite:PATH:SYNC:FIRST:N   N rows FIRST.. into table t, one transaction each, on one connection per PATH
 ///                              (journal_mode WAL, synchronous SYNC)    -> "committed N", or "sqlite error
 ///                              EXTENDED_CODE after DONE" when a commit fails (it is rolled back)
+///   sync-during:SLOT:OFFSET:CHAR:N:MS  fdatasync of SLOT on a thread of its own; MS ms later, N bytes CHAR at
+///                              OFFSET through SLOT; then waits for the sync -> "sync ok|err ERRNO, write N"
 ///   threads:PATH:T:P           T threads, each writing P pages of its own through its own descriptor and
 ///                              fdatasync-ing each page through a second one -> "threads done"
 ///   pause                      prints "paused" and waits to be killed
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -171,6 +174,20 @@ void run(const std::vector<std::string>& f) {
     say(outcome(::unlink(f.at(1).c_str())));
   } else if (c == "sqlite") {
     sqlite_rows(f.at(1), f.at(2), std::stol(f.at(3)), std::stol(f.at(4)));
+  } else if (c == "sync-during") {
+    const int fd = slot();
+    long synced = 0;
+    int sync_errno = 0;
+    std::thread syncer{[&] {
+      synced = ::fdatasync(fd);
+      sync_errno = errno;
+    }};
+    std::this_thread::sleep_for(std::chrono::milliseconds{std::stol(f.at(5))});
+    const std::string bytes(std::stoul(f.at(4)), f.at(3).at(0));
+    const auto written = ::pwrite(fd, bytes.data(), bytes.size(), std::stol(f.at(2)));
+    syncer.join();
+    errno = sync_errno;
+    say("sync " + outcome(synced) + ", write " + std::to_string(written));
   } else if (c == "threads") {
     threads(f.at(1), std::stoi(f.at(2)), std::stoi(f.at(3)));
   } else if (c == "pause") {
