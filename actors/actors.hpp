@@ -26,6 +26,8 @@ CAF_ADD_ATOM(deliveryd, deliveryd::actors, tick_atom, "tick")
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, stop_atom, "stop")
 /// The WAL has been synced for this many committed groups (from the ledger's sync thread to the ledger).
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, synced_atom, "synced")
+/// A sync to the disk failed (from the ledger's sync thread to the ledger): it must take nothing more.
+CAF_ADD_ATOM(deliveryd, deliveryd::actors, lost_atom, "lost")
 /// A poll's result has been committed (or has failed): the send may be fetched again.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, polled_atom, "polled")
 
@@ -50,6 +52,8 @@ using ledger_actor = caf::typed_actor<
   caf::reacts_to<flush_atom>,
   /// Its sync thread made this many committed groups durable: the open transaction may commit.
   caf::reacts_to<synced_atom, std::uint64_t>,
+  /// Its sync thread saw a sync fail (why): the ledger takes nothing more, and the daemon restarts.
+  caf::reacts_to<lost_atom, std::string>,
   /// Fires due deadlines and re-probes a failing disk (sent to itself every second).
   caf::reacts_to<tick_atom>,
   /// Commits what is queued and quits.

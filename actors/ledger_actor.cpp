@@ -36,14 +36,25 @@ void answer_committed(std::vector<std::function<void()>>& answers, std::size_t j
 /// Fails every job of a batch (nothing of it was stored).
 void fail_all(std::vector<job>& batch, ledger_failure why, const std::string& detail);
 
+/// What a job is answered once a sync has failed: the ledger stops taking work until it is read again from the
+/// disk.
+std::string lost_detail(const std::string& why) {
+  return "the ledger could not make its commits durable (" + why +
+         "); deliveryd restarts to read the ledger again from the disk: retry later";
+}
+
 /// Answers committed groups once they are durable (db::durability::after_sync). One make_durable() covers every
 /// group committed before it (SQLite: one fdatasync of the WAL), and it runs here while the ledger builds its
 /// next transaction: the commit no longer waits for the disk, the acknowledgement still does.
+/// A failed sync is final. The kernel may have dropped the pages it could not write, and a later sync that
+/// succeeds would not write them again, while every later commit builds on them: from then on no group is synced
+/// or answered as durable, and `lost(why)` tells the ledger, once.
 class ack_after_sync {
 public:
   /// `synced(n)` is called after each sync with the number of groups it covered, before they are answered.
-  ack_after_sync(db::ledger_writer& store, counters* stats, std::function<void(std::uint64_t)> synced)
-    : store_{store}, stats_{stats}, synced_{std::move(synced)} {}
+  ack_after_sync(db::ledger_writer& store, counters* stats, std::function<void(std::uint64_t)> synced,
+                 std::function<void(std::string)> lost)
+    : store_{store}, stats_{stats}, synced_{std::move(synced)}, lost_{std::move(lost)} {}
 
   /// Answers everything handed over (after a last sync), then stops.
   ~ack_after_sync() {
@@ -67,7 +78,7 @@ public:
     wake_.notify_one();
   }
 
-  /// Why the last sync failed; "" while syncs work.
+  /// Why a sync failed; "" while syncs work.
   std::string failing() const {
     std::lock_guard lock{mutex_};
     return failing_;
@@ -89,29 +100,30 @@ private:
         return; // stopping, and everything is answered
       std::deque<group> ready;
       ready.swap(groups_);
+      std::string error = failing_;
       lock.unlock();
-      std::string error;
-      if (auto synced = store_.make_durable(); !synced)
-        error = synced.error().message;
-      // The ledger may commit its next group now: it waits for this sync, not for these answers, which wake a
-      // listener thread each (on this machine about as long as the sync itself).
-      synced_(ready.size());
-      for (auto& g : ready) {
-        if (error.empty()) {
+      const bool first_failure = error.empty();
+      if (error.empty())
+        if (auto synced = store_.make_durable(); !synced)
+          error = synced.error().message;
+      if (error.empty()) {
+        // The ledger may commit its next group now: it waits for this sync, not for these answers, which wake a
+        // listener thread each (on this machine about as long as the sync itself).
+        synced_(ready.size());
+        for (auto& g : ready)
           answer_committed(g.answers, g.batch.size(), stats_, g.started);
-        } else {
-          // Committed but perhaps not on the disk: the vendor retries, and the retry is a duplicate.
-          fail_all(g.batch, ledger_failure::storage_failing,
-                   "the ledger could not make its commit durable (" + error + "); retry later");
+      } else {
+        // Committed but perhaps not on the disk: the vendor retries, and the retry finds what the disk kept.
+        for (auto& g : ready)
+          fail_all(g.batch, ledger_failure::storage_failing, lost_detail(error));
+        if (first_failure) {
+          spdlog::critical("ledger sync_failed: {}; nothing more is acknowledged", error);
+          if (stats_)
+            bump(stats_->ledger.commit_failures);
+          lost_(error);
         }
       }
       lock.lock();
-      if (error.empty() != failing_.empty()) {
-        if (error.empty())
-          spdlog::info("ledger sync_recovered: commits reach the disk again");
-        else
-          spdlog::error("ledger sync_failed: {}", error);
-      }
       failing_ = std::move(error);
     }
   }
@@ -119,6 +131,7 @@ private:
   db::ledger_writer& store_;
   counters* stats_;
   std::function<void(std::uint64_t)> synced_;
+  std::function<void(std::string)> lost_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<group> groups_;
@@ -144,6 +157,7 @@ struct ledger_state {
   purge_totals purged;           ///< of the purge under way, for its closing log line
   bool stopping = false;
   std::string failing;           ///< why the last commit failed, "" while commits work
+  std::string lost;              ///< why a sync failed (final: nothing more is taken), "" while syncs work
   static inline const char* name = "ledger";
 };
 
@@ -285,6 +299,33 @@ void abandon_transaction(ledger_state& st, const std::string& why) {
   st.answers.clear();
 }
 
+/// A sync to the disk failed (`why`): answers every job of the open transaction storage_failing, takes nothing
+/// more, and tells the daemon (once). See db::ledger_error::durability_lost.
+void lose(ledger_state& st, const std::string& why) {
+  if (!st.lost.empty())
+    return;
+  st.lost = why;
+  if (st.tx_open) {
+    st.deps.store->rollback();
+    st.tx_open = false;
+  }
+  spdlog::critical("ledger durability_lost: {}; {} jobs answered 503, and the ledger takes nothing more until "
+                   "deliveryd has read it again from the disk", why, st.batch.size());
+  fail_all(st.batch, ledger_failure::storage_failing, lost_detail(why));
+  st.batch.clear();
+  st.answers.clear();
+  if (st.deps.on_durability_lost)
+    st.deps.on_durability_lost(why);
+}
+
+/// A failed write or commit: a lost sync is final (lose), anything else abandons the transaction.
+void fail_transaction(ledger_state& st, const db::ledger_error& error) {
+  if (error.durability_lost)
+    lose(st, error.message);
+  else
+    abandon_transaction(st, error.message);
+}
+
 /// Schedules a commit of the open transaction unless one is scheduled, or a sync is still on its way: then the
 /// transaction keeps taking jobs, and the sync's end commits it (one commit, and one sync, per disk round trip).
 void request_commit(ledger_pointer self) {
@@ -337,7 +378,7 @@ db::result<void> commit_housekeeping(ledger_state& st, housekeeping& done) {
 void flush(ledger_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (!st.tx_open && !st.deadlines_due && !st.purge_due)
+  if (!st.lost.empty() || (!st.tx_open && !st.deadlines_due && !st.purge_due))
     return;
   housekeeping done;
   auto committed = commit_housekeeping(st, done);
@@ -347,7 +388,7 @@ void flush(ledger_pointer self) {
     committed = replayed ? commit_housekeeping(st, done) : replayed;
   }
   if (!committed) {
-    abandon_transaction(st, committed.error().message);
+    fail_transaction(st, committed.error());
     return;
   }
   if (st.deps.stats)
@@ -391,17 +432,22 @@ void enqueue(ledger_pointer self, job j) {
     fail_all(one, ledger_failure::shutting_down, "deliveryd is shutting down; retry later");
     return;
   }
+  if (!st.lost.empty()) {
+    std::vector<job> one{std::move(j)};
+    fail_all(one, ledger_failure::storage_failing, lost_detail(st.lost));
+    return;
+  }
   auto begun = open_transaction(st);
   auto answer = begun ? apply(*st.deps.store, j, st.tx_now, st.deps.stats) : begun.error();
   st.batch.push_back(std::move(j));
   if (!answer && answer.error().retry) {
     // A conflict with another writer: the batch so far, this job included, again in a new transaction.
     if (auto replayed = replay_batch(st, answer.error()); !replayed) {
-      abandon_transaction(st, replayed.error().message);
+      fail_transaction(st, replayed.error());
       return;
     }
   } else if (!answer) {
-    abandon_transaction(st, answer.error().message);
+    fail_transaction(st, answer.error());
     return;
   } else {
     st.answers.push_back(std::move(*answer));
@@ -418,7 +464,8 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
     auto me = caf::actor_cast<ledger_actor>(self);
     self->state.acks = std::make_unique<ack_after_sync>(
       *self->state.deps.store, self->state.deps.stats,
-      [me](std::uint64_t groups) { caf::anon_send(me, synced_atom_v, groups); });
+      [me](std::uint64_t groups) { caf::anon_send(me, synced_atom_v, groups); },
+      [me](std::string why) { caf::anon_send(me, lost_atom_v, std::move(why)); });
   }
   self->state.deadlines_due = true; // deadlines that passed while the daemon was down fire at start
   self->state.purge_due = true;     // and the daily purge runs once at start
@@ -431,7 +478,10 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
     [=](events_job_ptr& j) { enqueue(self, std::move(j)); },
     [=](health_job_ptr& j) {
       auto& st = self->state;
-      if (!st.failing.empty())
+      if (!st.lost.empty())
+        j->done({false, "a sync of the ledger to the disk failed (" + st.lost +
+                            "): deliveryd restarts to read the ledger again from the disk"});
+      else if (!st.failing.empty())
         j->done({false, "the ledger cannot commit: " + st.failing});
       else if (auto why = st.acks ? st.acks->failing() : std::string{}; !why.empty())
         j->done({false, "the ledger cannot make its commits durable: " + why});
@@ -447,6 +497,7 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
       if (st.tx_open)
         request_commit(self);
     },
+    [=](lost_atom, std::string& why) { lose(self->state, why); },
     [=](tick_atom) {
       auto& st = self->state;
       st.deadlines_due = true;

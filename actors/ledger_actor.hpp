@@ -25,6 +25,10 @@ struct ledger_deps {
   int retention_days = 365;                        ///< sends older than this are purged
   std::size_t purge_batch = 1000;                  ///< sends purged per transaction at most
   std::chrono::milliseconds purge_every = std::chrono::hours{24}; ///< a purge runs at start and then this often
+  /// Called once, on the ledger's thread, when a sync to the disk failed (db::ledger_error::durability_lost),
+  /// with the reason. From then on the ledger answers every job storage_failing and commits nothing: only a
+  /// ledger read again from the disk is sound, so the daemon stops (and systemd starts it again).
+  std::function<void(const std::string&)> on_durability_lost = {};
 };
 
 /// Spawns the ledger actor detached (on a thread of its own) and returns its handle.

@@ -1,8 +1,11 @@
 #include "daemon/app.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
@@ -144,6 +147,17 @@ int run(const config::daemon_config& cfg) {
   ledger_deps.clock = system_now;
   ledger_deps.stats = &stats;
   ledger_deps.retention_days = cfg.storage.retention_days;
+  // A failed sync of the ledger: this process's view of the file may hold pages the disk never got. It stops
+  // (answering what is in flight 503) and exits with exit_durability_lost; systemd starts it again, and the
+  // start reads the ledger from what the disk holds (db/sqlite/store.cpp drops the file's cached pages first).
+  std::atomic<bool> durability_lost{false};
+  ledger_deps.on_durability_lost = [&durability_lost](const std::string& why) {
+    durability_lost = true;
+    spdlog::critical("deliveryd stopping: a sync of the ledger failed ({}); it exits with status {} so that it "
+                     "starts again on what the disk holds",
+                     why, exit_durability_lost);
+    ::kill(::getpid(), SIGTERM); // the main thread waits for it (sigwait)
+  };
   auto ledger = actors::spawn_ledger(sys, std::move(ledger_deps));
   std::optional<actors::twilio_actor> twilio;
   if (cfg.twilio)
@@ -185,7 +199,10 @@ int run(const config::daemon_config& cfg) {
     spdlog::info("deliveryd ready");
     watchdog dog{[&ledger] { return ledger_answers(ledger); }};
     const int sig = wait_for_signal(signals);
-    spdlog::info("deliveryd stopping: signal {}, draining in-flight commits", sig);
+    if (durability_lost)
+      code = exit_durability_lost;
+    else
+      spdlog::info("deliveryd stopping: signal {}, draining in-flight commits", sig);
     notify_stopping();
   } else {
     code = 1;
@@ -208,7 +225,7 @@ int run(const config::daemon_config& cfg) {
     self->wait_for(poller);
   self->send(ledger, actors::stop_atom_v);
   self->wait_for(ledger);
-  spdlog::info("deliveryd stopped");
+  spdlog::info("deliveryd stopped{}", code == exit_durability_lost ? " (a sync of the ledger failed)" : "");
   return code;
 }
 

@@ -30,6 +30,11 @@ struct ledger_error {
   /// A conflict with another writer of a shared ledger (a deadlock, a serialization failure): the transaction was
   /// rolled back, and the same work tried again at once in a new one may well succeed.
   bool retry = false;
+  /// A sync to the disk failed (fsync or fdatasync: EIO, ENOSPC, …). The kernel may have dropped the pages it
+  /// could not write while still showing them to this process, and a later sync that succeeds does not write them
+  /// again: nothing committed since the last good sync can be trusted to be on the disk, and nothing committed
+  /// after it either, since it builds on them. Only the ledger read again from the disk is a sound base.
+  bool durability_lost = false;
 };
 
 /// Thrown by result::value() on an error: for tests, benches and start-up code that cannot go on without it.

@@ -33,7 +33,9 @@ auto guarded(Call&& call, Explain&& explain) -> result<std::invoke_result_t<Call
 ledger_error sync_failure(const std::exception& e) {
   const auto* os = dynamic_cast<const std::system_error*>(&e);
   const bool full = os && (os->code().value() == ENOSPC || os->code().value() == EDQUOT);
-  return {full ? fault::full : fault::unavailable, e.what()};
+  ledger_error error{full ? fault::full : fault::unavailable, e.what()};
+  error.durability_lost = true;
+  return error;
 }
 
 class writer final : public ledger_writer {

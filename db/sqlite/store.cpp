@@ -47,6 +47,22 @@ void disable_memory_statistics() {
   std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
 }
 
+/// Drops the page cache's clean pages of the ledger and its WAL, so that what follows reads what the disk holds.
+/// After a sync failed (EIO, ENOSPC) the kernel keeps the pages it could not write in its cache, marked clean:
+/// a process reading the file still sees them, though the disk never got them, and the next power cut takes them.
+/// The daemon exits after such a failure (actors/ledger_actor.cpp); here, at its next start, SQLite's recovery of
+/// the WAL must see the disk, not those pages. Pages not written back yet (dirty: the last run's writes, which
+/// the kernel will still write) stay. Best effort: a file that is missing or cannot be opened is skipped.
+void forget_cached_pages(const std::string& path) {
+  for (const char* suffix : {"", "-wal"}) {
+    const int fd = ::open((path + suffix).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+}
+
 /// Passes open()'s progress to store_options::on_progress: each sentence of the migration, and again every
 /// 5 s while one statement runs long (SQLite's progress handler), so that systemd's start time-out is extended
 /// for as long as the work goes on.
@@ -143,6 +159,7 @@ std::variant<std::unique_ptr<ledger_store>, ledger_error> ledger_store::open(con
     }
     if (auto refused = refuse_before_open(options.path))
       return ledger_error{refused->cause, options.path + ": " + refused->message};
+    forget_cached_pages(options.path);
     // NOMUTEX: only the ledger's thread uses this connection (the sync thread has a descriptor of its own, the
     // checkpointer a connection of its own), so SQLite's per-call locking of it is pure cost: 6 % of the ledger
     // thread in the SendGrid benchmark went to pthread_mutex_lock and unlock.

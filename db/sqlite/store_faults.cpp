@@ -95,6 +95,16 @@ ledger_error describe(const std::exception& failure, int os_error, const std::st
   const auto* sql = dynamic_cast<const SQLite::Exception*>(&failure);
   if (sql == nullptr)
     return {fault::unavailable, failure.what()}; // not SQLite's: a bug, said as it is
+  // SQLite's own syncs (of the WAL and the database file in a checkpoint, of the folder): as the writer's
+  // fdatasync of the WAL, a failure means the disk may lack what the page cache shows.
+  const int extended = sql->getExtendedErrorCode();
+  if (extended == SQLITE_IOERR_FSYNC || extended == SQLITE_IOERR_DIR_FSYNC) {
+    ledger_error error{os_error == ENOSPC || os_error == EDQUOT ? fault::full : fault::unavailable,
+                       "a sync of the ledger to the disk failed (" + std::string{failure.what()} +
+                           (os_error != 0 ? ": " + std::string{std::strerror(os_error)} : std::string{}) + ")"};
+    error.durability_lost = true;
+    return error;
+  }
   // The primary code says what SQLite saw; the OS error (errno of the failed read, write or sync) says why.
   const int code = sql->getErrorCode() & 0xFF;
   // A file system the kernel turned read-only after an error may fail writes with EIO, not EROFS: ask the mount.

@@ -127,13 +127,30 @@ struct ledger_harness {
   caf::actor_system sys{cfg};
   actors::ledger_actor ledger;
 
+  /// How a test wants its ledger.
+  struct options {
+    /// Writes to the ledger before the actor owns it (as a previous run of the daemon would have).
+    std::function<void(db::ledger_writer&)> prepare;
+    /// Puts the writer in a wrapper of the test's own (one that fails on demand) before the actor gets it.
+    std::function<std::unique_ptr<db::ledger_writer>(std::unique_ptr<db::ledger_writer>)> wrap;
+    /// ledger_deps::on_durability_lost.
+    std::function<void(const std::string&)> on_durability_lost;
+  };
+
   /// `prepare` writes to the ledger before the actor owns it (as a previous run of the daemon would have).
-  explicit ledger_harness(const std::function<void(db::ledger_writer&)>& prepare = {}) {
+  explicit ledger_harness(const std::function<void(db::ledger_writer&)>& prepare = {})
+    : ledger_harness(options{prepare, {}, {}}) {}
+
+  explicit ledger_harness(const options& o) {
     // As the daemon opens it: the ledger actor acknowledges only after its own fdatasync of the WAL.
     auto store = open_store(dir.ledger(), {{core::vendor::twilio, twilio_after}}, db::durability::after_sync);
-    if (prepare)
-      prepare(*store);
-    ledger = actors::spawn_ledger(sys, {std::move(store), clock.function(), 5000});
+    if (o.prepare)
+      o.prepare(*store);
+    if (o.wrap)
+      store = o.wrap(std::move(store));
+    actors::ledger_deps deps{std::move(store), clock.function(), 5000};
+    deps.on_durability_lost = o.on_durability_lost;
+    ledger = actors::spawn_ledger(sys, std::move(deps));
   }
 
   ~ledger_harness() { stop(); }
