@@ -390,6 +390,7 @@ void daemon_process::reconfigure(const daemon_options& options) {
   ops_token_ = options.ops_token;
   tmpdir_ = options.tmpdir;
   notify_socket_ = options.notify_socket;
+  environment_ = options.environment;
   if (options.ledger_path)
     ledger_path_ = *options.ledger_path;
   else if (ledger_path_.empty())
@@ -446,6 +447,7 @@ void daemon_process::start() {
     env.push_back("TMPDIR=" + tmpdir_->string());
   if (notify_socket_)
     env.push_back("NOTIFY_SOCKET=" + notify_socket_->string());
+  env.insert(env.end(), environment_.begin(), environment_.end());
   pid_ = spawn({DELIVERYD_BINARY, "--config", config_path().string()}, dir_.path() / "deliveryd.log", env);
   const auto until = std::chrono::steady_clock::now() + 10s;
   httplib::Client probe{"127.0.0.1", ops_port_};
@@ -477,6 +479,21 @@ int daemon_process::terminate(std::chrono::seconds timeout) {
     wait_for_exit(pid_, 5s);
     pid_ = -1;
     FAIL("deliveryd did not stop within " << timeout.count() << " s of SIGTERM; its log:\n" << log());
+  }
+  pid_ = -1;
+  if (const auto report = new_sanitizer_report(); !report.empty())
+    FAIL("deliveryd: " << report << "\nits log:\n" << log());
+  return exit_code_of(*status);
+}
+
+int daemon_process::wait_for_own_exit(std::chrono::seconds timeout) {
+  REQUIRE(pid_ > 0);
+  auto status = wait_for_exit(pid_, timeout);
+  if (!status) {
+    ::kill(pid_, SIGKILL);
+    wait_for_exit(pid_, 5s);
+    pid_ = -1;
+    FAIL("deliveryd did not exit by itself within " << timeout.count() << " s; its log:\n" << log());
   }
   pid_ = -1;
   if (const auto report = new_sanitizer_report(); !report.empty())

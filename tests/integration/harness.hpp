@@ -105,6 +105,7 @@ struct daemon_options {
   std::optional<fs::path> tmpdir;                     ///< TMPDIR in the daemon's environment (else the test's)
   std::optional<fs::path> ledger_path;                ///< [storage] path (else ledger.db in the daemon's folder)
   std::optional<fs::path> notify_socket;              ///< NOTIFY_SOCKET in the daemon's environment (sd_notify)
+  std::vector<std::string> environment;               ///< more of the daemon's environment, "NAME=value" each
   /// The back end of the ledger whatever the suite runs on (else the suite's: on_postgresql()): a test with
   /// daemons on both, such as copy-ledger's. The harness's ledger_rows() and friends follow the suite's.
   std::optional<bool> postgresql;
@@ -171,6 +172,10 @@ public:
   /// SIGKILL and reap (fails the test when the log holds a sanitizer report).
   void kill_hard();
 
+  /// Waits up to `timeout` for the daemon to exit by itself and returns its exit code (-1 when a signal ended
+  /// it); fails the test when it is still running then (and SIGKILLs it), or the log holds a sanitizer report.
+  int wait_for_own_exit(std::chrono::seconds timeout);
+
   /// Rewrites the configuration (and TMPDIR) for the next start(), on the same folder, ledger and ports; only
   /// while the daemon is stopped.
   void reconfigure(const daemon_options& options);
@@ -210,6 +215,7 @@ private:
   std::optional<std::string> ops_token_;
   std::optional<fs::path> tmpdir_;
   std::optional<fs::path> notify_socket_;
+  std::vector<std::string> environment_;
   fs::path ledger_path_;
   pid_t pid_ = -1;
   std::size_t log_checked_ = 0; ///< how much of the log new_sanitizer_report has looked at
