@@ -473,27 +473,21 @@ void daemon_process::start() {
 int daemon_process::terminate(std::chrono::seconds timeout) {
   REQUIRE(pid_ > 0);
   ::kill(pid_, SIGTERM);
-  auto status = wait_for_exit(pid_, timeout);
-  if (!status) {
-    ::kill(pid_, SIGKILL);
-    wait_for_exit(pid_, 5s);
-    pid_ = -1;
-    FAIL("deliveryd did not stop within " << timeout.count() << " s of SIGTERM; its log:\n" << log());
-  }
-  pid_ = -1;
-  if (const auto report = new_sanitizer_report(); !report.empty())
-    FAIL("deliveryd: " << report << "\nits log:\n" << log());
-  return exit_code_of(*status);
+  return reap(timeout, "did not stop within " + std::to_string(timeout.count()) + " s of SIGTERM");
 }
 
 int daemon_process::wait_for_own_exit(std::chrono::seconds timeout) {
   REQUIRE(pid_ > 0);
+  return reap(timeout, "did not exit by itself within " + std::to_string(timeout.count()) + " s");
+}
+
+int daemon_process::reap(std::chrono::seconds timeout, const std::string& late) {
   auto status = wait_for_exit(pid_, timeout);
   if (!status) {
     ::kill(pid_, SIGKILL);
     wait_for_exit(pid_, 5s);
     pid_ = -1;
-    FAIL("deliveryd did not exit by itself within " << timeout.count() << " s; its log:\n" << log());
+    FAIL("deliveryd " << late << "; its log:\n" << log());
   }
   pid_ = -1;
   if (const auto report = new_sanitizer_report(); !report.empty())

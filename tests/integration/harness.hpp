@@ -206,6 +206,8 @@ public:
 
 private:
   void write_config(const daemon_options& options);
+  /// Waits up to `timeout` for the exit and returns its code; else SIGKILLs and fails the test, saying it `late`.
+  int reap(std::chrono::seconds timeout, const std::string& late);
   /// A sanitizer report in the part of the log not looked at yet ("" when none), so that each is failed once.
   std::string new_sanitizer_report();
 
