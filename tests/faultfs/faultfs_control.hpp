@@ -1,7 +1,7 @@
 #pragma once
 /// The test's side of the fault layer (tests/faultfs/README.md): start a process under the layer with
 /// environment(), arm faults, read the counters, and, once that process is dead, cut the power or drop the page
-/// cache. The layer itself (libdeliveryd_faultfs.so) runs only in the process under test; this library never
+/// cache. The layer itself (libdeliveryd_faultfs.so) runs only in the processes under test; this library never
 /// loads it and talks to it through the files of the state folder (faultfs_protocol.hpp).
 ///
 /// What it simulates: a single host's page cache over a disk that keeps only what fsync, fdatasync or an

@@ -67,6 +67,7 @@ void load_libc(libc_functions& f) noexcept {
   resolve_symbol(f.writev, "writev");
   resolve_symbol(f.pwritev, "pwritev64");
   resolve_symbol(f.ftruncate, "ftruncate64");
+  resolve_symbol(f.truncate, "truncate64");
   resolve_symbol(f.fsync, "fsync");
   resolve_symbol(f.fdatasync, "fdatasync");
   resolve_symbol(f.posix_fadvise, "posix_fadvise64");
@@ -132,7 +133,58 @@ void initialise() noexcept {
     open_state(s, root, dir);
 }
 
-void ensure_initialised() noexcept { pthread_once(&once, initialise); }
+/// Gives descriptor `fd` an open file description of its own on the same file, so that flock on it in this
+/// process no longer shares the lock of the process it was inherited from (flock belongs to the description).
+void reopen_in_place(int fd) noexcept {
+  if (fd < 0)
+    return;
+  char self[64];
+  std::snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  const int fresh = sys::open_at(AT_FDCWD, self, O_RDWR);
+  if (fresh < 0)
+    fatal("cannot reopen a state file after fork", errno);
+  if (::syscall(SYS_dup3, fresh, fd, O_CLOEXEC) < 0)
+    fatal("cannot put a reopened state file in place after fork", errno);
+  sys::close(fresh);
+}
+
+// fork (PostgreSQL's postmaster forks every backend, without exec): no other thread may be inside the
+// bookkeeping when the table is copied, so the parent holds its mutex across the fork. The child inherits the
+// descriptor table and the tracked files, which is right (its descriptors are the parent's), but also the parent's
+// open file descriptions of the lock file and the meta files, and flock locks belong to a description: a child
+// that took "the" state lock through them would share it with its parent rather than wait for it. So the child
+// reopens them, and starts with mutexes of its own (only the forking thread lives on, and it held none but the
+// state mutex).
+void before_fork() noexcept {
+  if (state().enabled)
+    pthread_mutex_lock(&state().mutex);
+}
+
+void after_fork_in_parent() noexcept {
+  if (state().enabled)
+    pthread_mutex_unlock(&state().mutex);
+}
+
+void after_fork_in_child() noexcept {
+  auto& s = state();
+  if (!s.enabled)
+    return;
+  pthread_mutex_init(&s.mutex, nullptr);
+  reopen_in_place(s.lock_fd);
+  for (auto& t : s.files) {
+    pthread_mutex_init(&t.sync_mutex, nullptr);
+    if (t.refs > 0)
+      reopen_in_place(t.fds.meta);
+  }
+}
+
+void initialise_with_fork() noexcept {
+  initialise();
+  if (pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child) != 0)
+    fatal("cannot register the fork handlers", ENOMEM);
+}
+
+void ensure_initialised() noexcept { pthread_once(&once, initialise_with_fork); }
 
 /// Starts the layer with the process, before its main runs threads.
 [[gnu::constructor]] void start_with_the_process() { ensure_initialised(); }

@@ -24,6 +24,7 @@ struct libc_functions {
   ssize_t (*writev)(int, const struct iovec*, int);
   ssize_t (*pwritev)(int, const struct iovec*, int, off_t);
   int (*ftruncate)(int, off_t);
+  int (*truncate)(const char*, off_t);
   int (*fsync)(int);
   int (*fdatasync)(int);
   int (*posix_fadvise)(int, off_t, off_t, int);

@@ -333,6 +333,29 @@ FAULTFS_EXPORT int ftruncate(int fd, off_t length) {
 
 FAULTFS_EXPORT int ftruncate64(int fd, off_t length) { return ftruncate(fd, length); }
 
+/// truncate(path) (PostgreSQL empties a dropped relation's file this way before it unlinks it at the next
+/// checkpoint): on a tracked name, a tracked ftruncate through a descriptor the layer opens and closes. A name it
+/// cannot open for writing (a folder, a missing file, no permission, a FIFO without a reader) goes to libc, which
+/// gives the errno.
+FAULTFS_EXPORT int truncate(const char* path, off_t length) {
+  if (!enabled())
+    return libc().truncate(path, length);
+  resolved r;
+  resolve(AT_FDCWD, path, r);
+  if (r.where != place::file)
+    return libc().truncate(path, length);
+  const int fd = open_file(AT_FDCWD, path, O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0);
+  if (fd < 0)
+    return libc().truncate(path, length);
+  const auto d = lookup(fd);
+  const int result = d.file >= 0 ? tracked_truncate(d.file, fd, length) : libc().ftruncate(fd, length);
+  errno_keeper keep;
+  close(fd);
+  return result;
+}
+
+FAULTFS_EXPORT int truncate64(const char* path, off_t length) { return truncate(path, length); }
+
 FAULTFS_EXPORT int fsync(int fd) { return tracked_sync(fd, op::fsync, libc().fsync); }
 
 FAULTFS_EXPORT int fdatasync(int fd) { return tracked_sync(fd, op::fdatasync, libc().fdatasync); }

@@ -7,48 +7,17 @@
 #include <catch2/catch.hpp>
 
 #include <array>
-#include <atomic>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "harness.hpp"
+#include "shared_ledger_load.hpp"
 #include "../support/postgres_cluster.hpp"
 
 using namespace it;
 using namespace std::chrono_literals;
 using deliveryd::testing::postgres_cluster;
-
-namespace {
-
-/// What the clients were answered, by kind.
-struct answers {
-  std::mutex mutex;
-  std::vector<std::string> acked_sends;     ///< send ids whose intake was answered 200
-  std::vector<std::string> acked_callbacks; ///< send ids whose "delivered" callback was answered 200
-  std::map<std::string, long> other;        ///< anything else: "503", "503 without Retry-After", "500", "no answer"
-  std::atomic<long> unavailable{0};         ///< 503s with Retry-After
-
-  void count(const httplib::Result& res) {
-    std::string kind;
-    if (!res)
-      kind = "no answer";
-    else if (res->status == 503 && res->has_header("Retry-After"))
-      ++unavailable;
-    else if (res->status == 503)
-      kind = "503 without Retry-After";
-    else
-      kind = std::to_string(res->status) + ": " + res->body.substr(0, 200);
-    if (!kind.empty()) {
-      std::lock_guard lock{mutex};
-      ++other[kind];
-    }
-  }
-};
-
-} // namespace
 
 TEST_CASE("several hosts: PostgreSQL stopped and started again under load: 503 while down, nothing lost",
           "[.][postgresql][pg-restart]") {
@@ -72,65 +41,10 @@ TEST_CASE("several hosts: PostgreSQL stopped and started again under load: 503 w
     d = std::make_unique<daemon_process>(options);
   const auto at = same_day_base();
 
-  answers seen;
-  std::atomic<bool> stop{false};
-  std::vector<std::thread> clients;
-  for (std::size_t i = 0; i < daemons.size(); ++i) {
-    clients.emplace_back([&, i] { // intake, batches of 10 new sends
-      auto ops = daemons[i]->ops_client();
-      for (int n = 0; !stop; ++n) {
-        json items = json::array();
-        std::vector<std::string> ids;
-        for (int k = 0; k < 10; ++k) {
-          ids.push_back("r" + std::to_string(i) + "-" + std::to_string(n) + "-" + std::to_string(k));
-          items.push_back(twilio_send(ids.back(), at, "SM" + ids.back()));
-        }
-        auto res = post_sends(*ops, items);
-        if (res && res->status == 200) {
-          std::lock_guard lock{seen.mutex};
-          seen.acked_sends.insert(seen.acked_sends.end(), ids.begin(), ids.end());
-        } else {
-          seen.count(res);
-          std::this_thread::sleep_for(20ms);
-        }
-      }
-    });
-    clients.emplace_back([&, i] { // callbacks for sends acknowledged so far, at the other daemon
-      auto hooks = daemons[i]->webhooks_client();
-      std::size_t next = 0;
-      while (!stop) {
-        std::string id;
-        {
-          std::lock_guard lock{seen.mutex};
-          for (; next < seen.acked_sends.size() && id.empty(); ++next)
-            if (seen.acked_sends[next][1] != static_cast<char>('0' + i))
-              id = seen.acked_sends[next];
-        }
-        if (id.empty()) {
-          std::this_thread::sleep_for(5ms);
-          continue;
-        }
-        for (;;) { // Twilio retries nothing, but a sender that was told 503 may: this one does, until 200
-          auto res = post_twilio(*hooks, daemons[i]->public_url(), twilio_callback("SM" + id, "delivered"));
-          if (res && res->status == 200) {
-            std::lock_guard lock{seen.mutex};
-            seen.acked_callbacks.push_back(id);
-            break;
-          }
-          seen.count(res);
-          if (stop)
-            break;
-          std::this_thread::sleep_for(20ms);
-        }
-      }
-    });
-  }
+  shared_ledger_load load{{daemons[0].get(), daemons[1].get()}, at};
 
   std::this_thread::sleep_for(2s);
-  const auto acked_before = [&] {
-    std::lock_guard lock{seen.mutex};
-    return seen.acked_sends.size();
-  }();
+  const auto acked_before = load.acked_send_count();
   server.stop(mode);
   // While it is down: /healthz says why, at both daemons, without the password.
   std::vector<std::string> health;
@@ -151,7 +65,7 @@ TEST_CASE("several hosts: PostgreSQL stopped and started again under load: 503 w
     health.push_back(body["detail"].get<std::string>());
   }
   std::this_thread::sleep_for(3s);
-  const long unavailable_while_down = seen.unavailable;
+  const long unavailable_while_down = load.unavailable();
   server.start();
   // Back by themselves: /healthz 200 at both, and intake acknowledged again.
   for (auto& d : daemons) {
@@ -165,27 +79,25 @@ TEST_CASE("several hosts: PostgreSQL stopped and started again under load: 503 w
     }
     CHECK(status == 200);
   }
-  const auto acked_at_restart = [&] {
-    std::lock_guard lock{seen.mutex};
-    return seen.acked_sends.size();
-  }();
+  const auto acked_at_restart = load.acked_send_count();
   std::this_thread::sleep_for(2s);
-  stop = true;
-  for (auto& t : clients)
-    t.join();
+  load.stop();
+  const auto acked_sends = load.acked_sends();
+  const auto acked_callbacks = load.acked_callbacks();
+  const auto other = load.other();
 
-  INFO("acknowledged " << seen.acked_sends.size() << " sends (" << acked_before << " before the stop, "
-                       << acked_at_restart << " when back) and " << seen.acked_callbacks.size() << " callbacks");
+  INFO("acknowledged " << acked_sends.size() << " sends (" << acked_before << " before the stop, "
+                       << acked_at_restart << " when back) and " << acked_callbacks.size() << " callbacks");
   std::string told;
   for (const auto& h : health)
     told += "/healthz while down: " + h + "\n";
-  for (const auto& [kind, n] : seen.other)
+  for (const auto& [kind, n] : other)
     told += "answered " + kind + ": " + std::to_string(n) + "\n";
   INFO(told);
   CHECK(acked_before > 100);
-  CHECK(seen.acked_sends.size() > acked_at_restart); // intake goes on after the restart
+  CHECK(acked_sends.size() > acked_at_restart); // intake goes on after the restart
   CHECK(unavailable_while_down > 0);                 // 503 with Retry-After while it was down
-  CHECK(seen.other.empty());                         // and nothing else: no 500, no connection cut
+  CHECK(other.empty());                         // and nothing else: no 500, no connection cut
 
   // Everything acknowledged is there, and every acknowledged callback is reflected.
   std::set<std::string> stored, sent;
@@ -195,12 +107,12 @@ TEST_CASE("several hosts: PostgreSQL stopped and started again under load: 503 w
       sent.insert(row[0]);
   }
   std::size_t lost = 0, unreflected = 0;
-  for (const auto& id : seen.acked_sends)
+  for (const auto& id : acked_sends)
     lost += stored.count(id) == 0;
-  for (const auto& id : seen.acked_callbacks)
+  for (const auto& id : acked_callbacks)
     unreflected += sent.count(id) == 0;
-  std::cout << "PostgreSQL " << how << " stop and start under load: acknowledged " << seen.acked_sends.size()
-            << " sends and " << seen.acked_callbacks.size() << " callbacks at two daemons, " << unavailable_while_down
+  std::cout << "PostgreSQL " << how << " stop and start under load: acknowledged " << acked_sends.size()
+            << " sends and " << acked_callbacks.size() << " callbacks at two daemons, " << unavailable_while_down
             << " answered 503 while down; lost " << lost << ", callbacks not reflected " << unreflected << "\n";
   CHECK(lost == 0);
   CHECK(unreflected == 0);

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -16,6 +17,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +27,8 @@
 #ifndef DELIVERYD_PG_BINDIR
 #define DELIVERYD_PG_BINDIR "/usr/lib/postgresql/15/bin"
 #endif
+
+extern char** environ;
 
 namespace deliveryd::testing {
 
@@ -39,7 +43,8 @@ constexpr int socket_port = 5432;
 
 /// Runs PostgreSQL's tool `tool` with `args` (as `nobody` when we are root), its output into `log`; throws with
 /// the log's text when it fails.
-void run_tool(const std::string& tool, const std::vector<std::string>& args, const std::filesystem::path& log) {
+void run_tool(const std::string& tool, const std::vector<std::string>& args, const std::filesystem::path& log,
+              const std::vector<std::string>& environment = {}) {
   const std::string path = std::string{DELIVERYD_PG_BINDIR} + "/" + tool;
   const std::string folder = log.parent_path().string(); // the cluster's
   const char* workdir = folder.c_str();
@@ -48,6 +53,13 @@ void run_tool(const std::string& tool, const std::vector<std::string>& args, con
   for (const auto& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::vector<std::string> env_strings = environment;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e)
+    envp.push_back(*e);
+  for (auto& e : env_strings)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
   const pid_t child = ::fork();
   if (child < 0)
     throw std::runtime_error{std::string{"fork: "} + std::strerror(errno)};
@@ -63,7 +75,7 @@ void run_tool(const std::string& tool, const std::vector<std::string>& args, con
     // PostgreSQL's tools return to the working directory they were started in; nobody may not reach ours.
     if (::chdir(workdir) != 0)
       ::_exit(125);
-    ::execv(path.c_str(), argv.data());
+    ::execve(path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }
   int status = 0;
@@ -92,7 +104,10 @@ bool left_running(const std::filesystem::path& data) {
 
 } // namespace
 
-postgres_cluster::postgres_cluster() {
+postgres_cluster::postgres_cluster() : postgres_cluster(postgres_cluster_options{}) {}
+
+postgres_cluster::postgres_cluster(postgres_cluster_options options)
+  : settings_{std::move(options.settings)}, initdb_args_{std::move(options.initdb_args)} {
   auto pattern = (std::filesystem::temp_directory_path() / "deliveryd-pg-XXXXXX").string();
   if (::mkdtemp(pattern.data()) == nullptr)
     throw std::runtime_error{std::string{"mkdtemp: "} + std::strerror(errno)};
@@ -160,6 +175,7 @@ void postgres_cluster::create(bool sync) {
                                 "--locale=C"};
   if (!sync)
     args.push_back("--no-sync");
+  args.insert(args.end(), initdb_args_.begin(), initdb_args_.end());
   run_tool("initdb", args, dir_ / "initdb.log");
 }
 
@@ -168,9 +184,19 @@ void postgres_cluster::start() {
   std::string options = "-k " + dir_.string() + " -p " + std::to_string(socket_port) + " -c listen_addresses=''";
   for (const auto& setting : settings_)
     options += " -c " + setting;
-  run_tool("pg_ctl", {"-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(), "-o", options, "-w",
-                      "-t", "60", "start"},
-           dir_ / "pg_ctl.log");
+  try {
+    run_tool("pg_ctl", {"-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(), "-o", options, "-w",
+                        "-t", "60", "start"},
+             dir_ / "pg_ctl.log", environment_);
+  } catch (const std::runtime_error& e) {
+    // pg_ctl says only "examine the log output": the server's own last lines say why.
+    std::ifstream in{dir_ / "server.log"};
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto log = text.str();
+    throw std::runtime_error{std::string{e.what()} + "\nthe server's log ends: " +
+                             log.substr(log.size() > 3000 ? log.size() - 3000 : 0)};
+  }
   running_ = true;
 }
 
@@ -179,6 +205,76 @@ void postgres_cluster::stop(stop_mode mode) {
                       "-t", "60", "stop"},
            dir_ / "pg_ctl.log");
   running_ = false;
+}
+
+namespace {
+
+/// The processes of the server on `data`: PostgreSQL's binary, working in that folder (the postmaster and every
+/// process it forked). A process gone meanwhile, or a zombie, is none.
+std::vector<pid_t> server_processes(const std::filesystem::path& data) {
+  std::vector<pid_t> found;
+  const auto binary = std::filesystem::path{DELIVERYD_PG_BINDIR} / "postgres";
+  for (const auto& entry : std::filesystem::directory_iterator{"/proc"}) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path() / "cwd", ec) != data || ec ||
+        std::filesystem::read_symlink(entry.path() / "exe", ec) != binary || ec)
+      continue;
+    std::ifstream stat{entry.path() / "stat"};
+    std::string line;
+    std::getline(stat, line);
+    const auto end_of_name = line.rfind(')');
+    if (end_of_name == std::string::npos || line.substr(end_of_name + 2, 1) == "Z")
+      continue;
+    found.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return found;
+}
+
+} // namespace
+
+void postgres_cluster::kill_all() {
+  const auto data = std::filesystem::canonical(dir_ / "data");
+  // Stop them until no new one appears (a stopped postmaster forks no more), then kill them all.
+  std::set<pid_t> stopped;
+  for (bool more = true; more;) {
+    more = false;
+    for (const pid_t pid : server_processes(data))
+      if (stopped.insert(pid).second) {
+        ::kill(pid, SIGSTOP);
+        more = true;
+      }
+  }
+  for (const pid_t pid : stopped)
+    ::kill(pid, SIGKILL);
+  // Until each is reaped, not only dead: the postmaster's parent is whoever adopts orphans, and while it is a
+  // zombie the next server takes postmaster.pid for a live one and refuses to start.
+  auto reaped = [&] {
+    for (const pid_t pid : stopped)
+      if (std::filesystem::exists("/proc/" + std::to_string(pid)))
+        return false;
+    return true;
+  };
+  for (int i = 0; i < 3000 && !reaped(); ++i)
+    ::usleep(10'000);
+  if (!reaped())
+    throw std::runtime_error{"processes of the server in " + data.string() + " were not reaped within 30 s"};
+  running_ = false;
+}
+
+void postgres_cluster::hand_over(const std::filesystem::path& path) const {
+  if (::geteuid() != 0)
+    return;
+  auto give = [](const std::filesystem::path& p) {
+    if (::lchown(p.c_str(), unprivileged_uid, unprivileged_gid) != 0)
+      throw std::runtime_error{"cannot give " + p.string() + " to nobody: " + std::strerror(errno)};
+  };
+  give(path);
+  if (std::filesystem::is_directory(path))
+    for (const auto& entry : std::filesystem::recursive_directory_iterator{path})
+      give(entry.path());
 }
 
 std::string postgres_cluster::connection_string(const std::string& dbname) const {

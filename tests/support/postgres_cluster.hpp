@@ -22,6 +22,12 @@
 
 namespace deliveryd::testing {
 
+/// What a throwaway cluster is made and run with, beyond the defaults.
+struct postgres_cluster_options {
+  std::vector<std::string> initdb_args; ///< more arguments of initdb ("--wal-segsize=1")
+  std::vector<std::string> settings;    ///< the server's settings, each "name=value" (given as -c)
+};
+
 /// One cluster, started by the constructor.
 class postgres_cluster {
 public:
@@ -34,6 +40,8 @@ public:
   /// Creates the cluster (initdb, a superuser `deliveryd` trusted on the socket) and starts it. Throws
   /// std::runtime_error with the tool's output when a step fails.
   postgres_cluster();
+  /// The same with more initdb arguments and server settings.
+  explicit postgres_cluster(postgres_cluster_options options);
   /// A kept cluster in `dir`: created there (initdb) when it holds none, then started with `settings` (each
   /// "name=value", given to the server as -c) over initdb's defaults. One owner at a time: throws
   /// std::runtime_error when another process holds it; a server that an owner killed before it could stop it left
@@ -50,6 +58,16 @@ public:
   void stop(stop_mode mode = stop_mode::fast);
   /// True while the server runs.
   bool running() const noexcept { return running_; }
+  /// The server's environment from the next start() on: "NAME=value" each, added to the test's (given to pg_ctl,
+  /// which passes it to the server: LD_PRELOAD and the fault layer's variables, for one).
+  void set_server_environment(std::vector<std::string> environment) { environment_ = std::move(environment); }
+  /// A power cut, as far as the processes go: SIGKILLs the postmaster and every process it started at once (each
+  /// stopped first, so that none carries on or forks while the others die) and waits until none is left. No
+  /// shutdown, no checkpoint, nothing more written; the next start() recovers from what the disk kept.
+  void kill_all();
+  /// Gives `path` and everything under it to the user the server runs as (`nobody` when the tests run as root;
+  /// nothing otherwise): for files a test makes for the server, such as the fault layer's state.
+  void hand_over(const std::filesystem::path& path) const;
 
   /// A libpq connection string for database `dbname` as the superuser `deliveryd`.
   std::string connection_string(const std::string& dbname = "postgres") const;
@@ -67,6 +85,8 @@ private:
 
   std::filesystem::path dir_;
   std::vector<std::string> settings_;
+  std::vector<std::string> initdb_args_;
+  std::vector<std::string> environment_; ///< the server's, added to the test's
   bool kept_ = false;
   int lock_fd_ = -1; ///< a kept cluster's owner lock (flock on dir_/owner.lock)
   bool running_ = false;

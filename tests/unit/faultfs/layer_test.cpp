@@ -246,3 +246,37 @@ TEST_CASE("threads writing and syncing through their own descriptors lose nothin
   CHECK(c[counter::fdatasync_calls] == 64);
   CHECK(c[counter::open_calls] == 8);
 }
+
+TEST_CASE("forked processes writing and syncing one file lose nothing that was synced", "[faultfs]") {
+  // PostgreSQL's way: the postmaster forks without exec, and every process writes and fsyncs the same files.
+  layer_fixture t;
+  const auto f = t.at("f").string();
+  CHECK(t.run({"forks:" + f + ":4:16", open_cmd(t, 0, "f", "rw"), "pwrite:0:0:z:10", "pause"}) ==
+        std::vector<std::string>{"forks done 4", "ok", "ok 10"});
+  t.layer.power_cut();
+  std::string expected;
+  for (char c = 'a'; c < 'a' + 4; ++c)
+    expected += bytes(c, 16 * page);
+  CHECK(read_file(t.at("f")) == expected); // the parent's unsynced write is gone, every child's synced page kept
+  const auto c = t.layer.counters();
+  CHECK(c[counter::write_calls] == 65);
+  CHECK(c[counter::fsync_calls] == 64);
+  CHECK(c[counter::synced_pages] >= 64);
+  CHECK(c[counter::untracked_opens] == 0);
+}
+
+TEST_CASE("truncate by name is a dirty truncation", "[faultfs]") {
+  layer_fixture t;
+  write_file(t.at("cut"), bytes('x', 3 * page));
+  write_file(t.at("kept"), bytes('y', 3 * page));
+  const auto out = t.run({"truncate-path:" + t.at("cut").string() + ":0",
+                          "truncate-path:" + t.at("kept").string() + ":4096", open_cmd(t, 0, "kept", "rw"),
+                          "fsync:0", "truncate-path:" + t.at("missing").string() + ":0", "pause"});
+  CHECK(out == std::vector<std::string>{"ok", "ok", "ok", "ok", "err " + std::to_string(ENOENT)});
+  CHECK(fs::file_size(t.at("cut")) == 0);
+  t.layer.power_cut();
+  CHECK(read_file(t.at("cut")) == bytes('x', 3 * page)); // never synced: the disk kept the old size
+  CHECK(read_file(t.at("kept")) == bytes('y', page));    // synced
+  CHECK_FALSE(fs::exists(t.at("missing")));
+  CHECK(t.layer.counters()[counter::truncate_calls] == 2);
+}

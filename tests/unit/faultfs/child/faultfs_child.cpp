@@ -20,6 +20,11 @@
 ///                              OFFSET through SLOT; then waits for the sync -> "sync ok|err ERRNO, write N"
 ///   threads:PATH:T:P           T threads, each writing P pages of its own through its own descriptor and
 ///                              fdatasync-ing each page through a second one -> "threads done"
+///   forks:PATH:N:P             opens PATH, then forks N processes (no exec, as PostgreSQL's postmaster): each
+///                              writes P pages of its own through the inherited descriptor and fsyncs each page
+///                              through one it opens itself, all at once; waits for them -> "forks done N" (N: how
+///                              many exited 0)
+///   truncate-path:PATH:SIZE    truncate(2) by name                     -> "ok" or "err ERRNO"
 ///   pause                      prints "paused" and waits to be killed
 #include <cerrno>
 #include <chrono>
@@ -35,6 +40,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <SQLiteCpp/Database.h>
@@ -126,6 +132,35 @@ void threads(const std::string& path, int count, int pages) {
   say("threads done");
 }
 
+/// One forked writer: pages [first, first + count) of `c`, each written through `inherited` and fsynced through
+/// a descriptor of its own; the exit status says whether every call succeeded.
+[[noreturn]] void fork_writer(const std::string& path, int inherited, int first, int count, char c) {
+  const int own = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  const std::string page(4096, c);
+  bool ok = own >= 0;
+  for (int p = first; ok && p < first + count; ++p)
+    ok = ::pwrite(inherited, page.data(), page.size(), static_cast<off_t>(p) * 4096) == 4096 && ::fsync(own) == 0;
+  ::_exit(ok ? 0 : 1);
+}
+
+void forks(const std::string& path, int n, int pages) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  std::vector<pid_t> children;
+  for (int i = 0; i < n; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0)
+      fork_writer(path, fd, i * pages, pages, static_cast<char>('a' + i));
+    children.push_back(pid);
+  }
+  int succeeded = 0;
+  for (const pid_t pid : children) {
+    int status = 0;
+    succeeded += pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  ::close(fd);
+  say("forks done " + std::to_string(succeeded));
+}
+
 void run(const std::vector<std::string>& f) {
   const auto& c = f.at(0);
   auto slot = [&] { return slots.at(std::stoi(f.at(1))); };
@@ -190,6 +225,10 @@ void run(const std::vector<std::string>& f) {
     say("sync " + outcome(synced) + ", write " + std::to_string(written));
   } else if (c == "threads") {
     threads(f.at(1), std::stoi(f.at(2)), std::stoi(f.at(3)));
+  } else if (c == "forks") {
+    forks(f.at(1), std::stoi(f.at(2)), std::stoi(f.at(3)));
+  } else if (c == "truncate-path") {
+    say(outcome(::truncate(f.at(1).c_str(), std::stol(f.at(2)))));
   } else if (c == "pause") {
     say("paused");
     for (;;)
