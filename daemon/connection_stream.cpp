@@ -21,6 +21,10 @@ namespace {
 /// Bytes read ahead per recv(): httplib reads request lines byte by byte, so they come from here.
 constexpr std::size_t buffer_size = 16 * 1024;
 
+/// How long a write may wait for the socket however late in the stop it comes: a request whose handling outlasted
+/// the stop budget (a slow commit) was done, and its answer must still go out to a client that reads.
+constexpr std::chrono::milliseconds stop_write_allowance{250};
+
 /// Whole milliseconds from now until `deadline`, rounded up (0 when it has passed, capped for poll's int).
 int millis_until(steady_clock::time_point deadline) {
   const auto now = steady_clock::now();
@@ -74,21 +78,24 @@ connection_stream::connection_stream(int fd, stream_timeouts timeouts, const sto
   : fd_{fd}, timeouts_{timeouts}, stop_{stop}, buffer_(buffer_size) {}
 
 bool connection_stream::wait_for(short events, std::chrono::milliseconds limit) const {
-  const auto own_deadline = steady_clock::now() + limit;
+  const auto started = steady_clock::now();
+  const auto own_deadline = started + limit;
   for (;;) {
     // Raised: the deadlines are set before the flag, so a raised signal always comes with them.
     const bool stopping = stop_.raised();
-    const auto deadline = std::min(own_deadline, events == POLLOUT ? stop_.write_deadline() : stop_.deadline());
+    auto deadline = std::min(own_deadline, events == POLLOUT ? stop_.write_deadline() : stop_.deadline());
+    if (events == POLLOUT) // the answer to a request that took long to handle still gets a moment to go out
+      deadline = std::max(deadline, std::min(own_deadline, started + stop_write_allowance));
     const int wait = millis_until(deadline);
-    if (wait == 0)
-      return false;
     std::array<pollfd, 2> fds{{{fd_, events, 0}, {stop_.fd(), POLLIN, 0}}};
-    const int ready = ::poll(fds.data(), stopping ? 1 : 2, wait);
+    const int ready = ::poll(fds.data(), stopping ? 1 : 2, wait); // past the deadline, one look without waiting
     if (ready < 0 && errno != EINTR)
       return false;
     if (ready > 0 && fds[0].revents != 0)
       return true; // ready, or an error or hang-up that the next recv() or send() reports
-    // A time-out, EINTR or the stop signal: the loop works out the deadline again.
+    if (wait == 0 && ready == 0)
+      return false;
+    // A time-out not yet at the deadline (poll waits whole milliseconds), EINTR or the stop signal: again.
   }
 }
 

@@ -41,8 +41,8 @@ struct connection_limits {
   std::chrono::milliseconds write_timeout{std::chrono::seconds{10}}; ///< one write of an answer, at most
   /// After a stop, reads of the requests in flight end this long after it at the latest, and writes of their
   /// answers `stop_write_budget` after it, so that the daemon exits within 2 s of SIGTERM.
-  std::chrono::milliseconds stop_budget{1400};
-  std::chrono::milliseconds stop_write_budget{1700}; ///< see stop_budget
+  std::chrono::milliseconds stop_budget{1200};
+  std::chrono::milliseconds stop_write_budget{1500}; ///< see stop_budget
   /// How long the serving thread waits for a next request before the connection goes to the idle watch.
   std::chrono::milliseconds hot_wait{20};
   /// Requests per connection; the last answer says `Connection: close`.
