@@ -75,7 +75,14 @@ void stop_signal::raise(std::chrono::milliseconds read_budget, std::chrono::mill
 }
 
 connection_stream::connection_stream(int fd, stream_timeouts timeouts, const stop_signal& stop)
-  : fd_{fd}, timeouts_{timeouts}, stop_{stop}, buffer_(buffer_size) {}
+  : fd_{fd}, timeouts_{timeouts}, stop_{stop} {}
+
+void connection_stream::release_buffer() {
+  if (has_buffered())
+    return;
+  std::vector<char>{}.swap(buffer_);
+  begin_ = end_ = 0;
+}
 
 bool connection_stream::wait_for(short events, std::chrono::milliseconds limit) const {
   const auto started = steady_clock::now();
@@ -124,6 +131,8 @@ ssize_t connection_stream::read(char* ptr, size_t size) {
     }
     if (!wait_for(POLLIN, timeouts_.read))
       return -1;
+    if (buffer_.empty())
+      buffer_.resize(buffer_size);
     const bool direct = size >= buffer_.size();
     const auto n = ::recv(fd_, direct ? ptr : buffer_.data(), direct ? size : buffer_.size(), MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))

@@ -72,6 +72,9 @@ public:
 
   /// Bytes read from the socket that no request has taken yet (the start of the next request).
   bool has_buffered() const { return begin_ < end_; }
+  /// Gives the read buffer's memory back while nothing is buffered (an idle connection keeps none); the next read
+  /// takes it again.
+  void release_buffer();
   /// Called before each request: the next answer written is looked at for `Connection: close`.
   void expect_answer() {
     head_pending_ = true;

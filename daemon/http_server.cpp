@@ -130,6 +130,7 @@ void http_server::serve(std::shared_ptr<connection> c) {
     if (!c->stream.has_buffered()) {
       const auto next = wait_for_request(*c);
       if (!next) {
+        c->stream.release_buffer(); // 16 KiB a connection, not needed while it is idle
         auto* queue = queue_.load();
         if (queue && queue->watch().park(c))
           return;
