@@ -53,6 +53,7 @@
 #include "bench_ledger.hpp"
 #include "bench_support.hpp"
 #include "daemon/http_common.hpp"
+#include "daemon/http_server.hpp"
 #include "ingest_tables.hpp"
 #include "ingest_prepare.hpp"
 #include "ingest_requests.hpp"
@@ -140,9 +141,9 @@ int ceiling_server(int port) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  httplib::Server server;
   // As deliveryd's webhooks listener (daemon/app.cpp).
-  deliveryd::daemon::configure_server(server, 1 << 20, deliveryd::daemon::webhooks_threads);
+  deliveryd::daemon::http_server server{{}, deliveryd::daemon::webhooks_threads};
+  deliveryd::daemon::configure_server(server, 1 << 20);
   server.Post("/webhooks/twilio", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
@@ -156,7 +157,7 @@ int ceiling_server(int port) {
   std::thread listener{[&] { server.listen_after_bind(); }};
   int sig = 0;
   sigwait(&signals, &sig);
-  server.stop();
+  server.stop_accepting();
   listener.join();
   return 0;
 }

@@ -372,17 +372,31 @@ void read_intake(section_reader r, intake_config& out) {
                              "(write a two-letter code such as \"KR\")");
 }
 
+/// Reads a listener's `idle_timeout`: at least 1s, since `Keep-Alive: timeout=` counts whole seconds and a
+/// connection is never closed before the time it advertises; at most a day.
+void read_idle_timeout(section_reader& r, std::chrono::milliseconds& out) {
+  const bool failed_before = r.failed();
+  r.duration("idle_timeout", out);
+  if (failed_before || r.failed())
+    return;
+  if (out < std::chrono::seconds{1})
+    r.fail("idle_timeout", "must be at least \"1s\" (the Keep-Alive header tells clients whole seconds)");
+  else if (out > std::chrono::hours{24})
+    r.fail("idle_timeout", "must be at most \"1d\"");
+}
+
 void read_webhooks(section_reader r, webhooks_config& out) {
-  r.refuse_unknown({"listen", "public_url", "max_body_bytes"});
+  r.refuse_unknown({"listen", "public_url", "max_body_bytes", "idle_timeout"});
   r.string("listen", out.listen);
   if (!r.failed() && !is_listen_address(out.listen))
     r.fail("listen", "is \"" + out.listen + "\", which is not host:port with a port of 1-65535");
   read_base_url(r, "public_url", out.public_url);
   r.integer("max_body_bytes", 1, INT64_MAX, out.max_body_bytes);
+  read_idle_timeout(r, out.idle_timeout);
 }
 
 void read_ops(section_reader r, ops_config& out) {
-  r.refuse_unknown({"listen", "token_file", "read_token_file", "max_body_bytes"});
+  r.refuse_unknown({"listen", "token_file", "read_token_file", "max_body_bytes", "idle_timeout"});
   r.string("listen", out.listen);
   if (!r.failed() && !is_listen_address(out.listen))
     r.fail("listen", "is \"" + out.listen + "\", which is not host:port with a port of 1-65535");
@@ -395,6 +409,7 @@ void read_ops(section_reader r, ops_config& out) {
   else if (out.read_token && out.token && *out.read_token == *out.token)
     r.fail("read_token_file", "holds the same token as token_file: the read-only token must be another one");
   r.integer("max_body_bytes", 1, INT64_MAX, out.max_body_bytes);
+  read_idle_timeout(r, out.idle_timeout);
 }
 
 void read_pricing(section_reader r, pricing_config& out) {

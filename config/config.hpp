@@ -46,6 +46,7 @@ struct webhooks_config {
   std::string listen = "0.0.0.0:8080";                  ///< host:port of the vendor listener
   std::string public_url;                               ///< scheme://host[:port] vendors call, for signatures
   std::size_t max_body_bytes = 1024 * 1024;             ///< larger bodies get 413
+  milliseconds idle_timeout = std::chrono::seconds{75}; ///< an idle keep-alive connection is kept this long
 };
 
 /// `[ops]`
@@ -54,6 +55,7 @@ struct ops_config {
   std::optional<std::string> token;                     ///< bearer token (read from token_file), if set
   std::optional<std::string> read_token;                ///< read-only bearer token (read_token_file): queries only
   std::size_t max_body_bytes = 16 * 1024 * 1024;        ///< larger bodies get 413
+  milliseconds idle_timeout = std::chrono::seconds{75}; ///< an idle keep-alive connection is kept this long
 };
 
 /// `[pricing]`: unit price per medium in one currency.

@@ -22,6 +22,7 @@
 #include "core/redact.hpp"
 #include "core/thread_name.hpp"
 #include "daemon/http_common.hpp"
+#include "daemon/http_server.hpp"
 #include "daemon/notify.hpp"
 #include "daemon/pollers.hpp"
 #include "daemon/routes.hpp"
@@ -37,11 +38,12 @@ core::timestamp system_now() {
 /// One HTTP listener on a thread of its own.
 class listener {
 public:
-  listener(const char* name, std::size_t max_body, pool_limits threads) : name_{name} {
-    configure_server(server_, max_body, threads);
+  listener(const char* name, std::size_t max_body, connection_limits limits, pool_limits threads)
+    : name_{name}, server_{limits, threads} {
+    configure_server(server_, max_body);
   }
 
-  httplib::Server& server() { return server_; }
+  http_server& server() { return server_; }
 
   /// Binds the address; false (after logging why) when it cannot.
   bool bind(const std::string& listen) {
@@ -58,18 +60,28 @@ public:
     return true;
   }
 
-  /// Stops accepting, lets in-flight requests finish, joins the thread.
+  /// Closes the idle connections and starts the stop budget of the requests in flight; returns at once.
+  void begin_stop() { server_.begin_stop(); }
+
+  /// Stops accepting, lets in-flight requests finish (within the stop budget), joins the thread.
   void stop() {
-    server_.stop();
+    server_.stop_accepting();
     if (thread_.joinable())
       thread_.join();
   }
 
 private:
   const char* name_;
-  httplib::Server server_;
+  http_server server_;
   std::thread thread_;
 };
+
+/// A listener's connection limits: its idle_timeout, the rest as http_server's defaults.
+connection_limits limits_with(std::chrono::milliseconds idle_timeout) {
+  connection_limits out;
+  out.idle_timeout = idle_timeout;
+  return out;
+}
 
 db::deadline_table deadlines_of(const config::daemon_config& cfg) {
   db::deadline_table t;
@@ -185,8 +197,8 @@ int run(const config::daemon_config& cfg) {
 
   auto pollers = spawn_pollers(sys, cfg, *zone, readers, ledger, stats, system_now);
 
-  listener hooks{"webhooks", cfg.webhooks.max_body_bytes, webhooks_threads};
-  listener ops{"ops", cfg.ops.max_body_bytes, ops_threads};
+  listener hooks{"webhooks", cfg.webhooks.max_body_bytes, limits_with(cfg.webhooks.idle_timeout), webhooks_threads};
+  listener ops{"ops", cfg.ops.max_body_bytes, limits_with(cfg.ops.idle_timeout), ops_threads};
   install_webhook_routes(hooks.server(),
                          {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now, &gate,
                           cfg.webhooks.max_body_bytes});
@@ -207,7 +219,10 @@ int run(const config::daemon_config& cfg) {
   } else {
     code = 1;
   }
-  // Order matters: listeners first (in-flight requests still get their commits), then the actors.
+  // Order matters: listeners first (in-flight requests still get their commits), then the actors. Both listeners
+  // start their stop budget together.
+  hooks.begin_stop();
+  ops.begin_stop();
   hooks.stop();
   ops.stop();
   caf::scoped_actor self{sys};

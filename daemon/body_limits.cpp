@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "daemon/http_common.hpp"
+#include "daemon/http_server.hpp"
 
 namespace deliveryd::daemon {
 
@@ -84,6 +85,8 @@ httplib::Server::HandlerWithContentReader with_bounded_body(std::size_t max_body
           whole.body.append(data, size);
         return !over;
       });
+      if (!over && !complete && http_server::stopping_here())
+        return send_stopping(res); // the stop budget cut the body short: the client may send it again
       if (over || !complete)
         return refuse(res, over ? too_large(max_body_bytes) : read_refusal(res.status, max_body_bytes));
     }

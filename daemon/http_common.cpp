@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/webhook_support.hpp"
+#include "daemon/http_server.hpp"
 
 namespace deliveryd::daemon {
 
@@ -23,6 +24,14 @@ void send_error(httplib::Response& res, int status, std::string_view word, std::
   if (status == 503)
     res.set_header("Retry-After", std::to_string(retry_after_s));
   send_json(res, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void send_stopping(httplib::Response& res) {
+  send_error(res, 503, "stopping",
+             "deliveryd is stopping and could not read the whole request in time; nothing of it was stored, send "
+             "it again",
+             overload_retry_after_s);
+  res.set_header("Connection", "close");
 }
 
 void send_overloaded(httplib::Response& res, const actors::backlog& gate) {
@@ -52,16 +61,11 @@ std::optional<listen_address> split_listen(std::string_view text) {
   return out;
 }
 
-void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_limits threads) {
+void configure_server(httplib::Server& server, std::size_t max_body_bytes) {
   server.set_tcp_nodelay(true); // off by default in the .so: 40 ms Nagle stalls on keep-alive connections
-  server.set_keep_alive_max_count(1000);
-  // cpp-httplib 0.11 notices a stop only when an idle keep-alive connection times out: a short idle timeout
-  // keeps SIGTERM prompt, and busy vendor connections never sit idle that long.
-  server.set_keep_alive_timeout(2);
   server.set_read_timeout(10, 0);
   server.set_write_timeout(10, 0);
   server.set_payload_max_length(max_body_bytes);
-  server.new_task_queue = [threads] { return new elastic_pool(threads); };
   set_pre_routing(server);
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
@@ -70,6 +74,8 @@ void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_
     // short, a URI over 8 KiB): what is left on the connection must not be read as the next request.
     if (res.status == 400 || res.status == 414)
       res.set_header("Connection", "close");
+    if (res.status == 400 && http_server::stopping_here())
+      return send_stopping(res); // the stop budget cut the request short: not the client's fault
     switch (res.status) {
       case 404: send_error(res, 404, "not_found", "there is no such resource here"); break;
       case 413: send_error(res, 413, "body_too_large", "the request body is larger than this listener accepts"); break;

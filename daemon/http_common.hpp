@@ -34,6 +34,9 @@ void send_error(httplib::Response& res, int status, std::string_view word, std::
 bool refuse_when_full(actors::backlog* gate, httplib::Response& res,
                       actors::backlog::source who = actors::backlog::source::vendor);
 
+/// 503 stopping, with `Connection: close`: the listener's stop budget ended before the request was read whole.
+void send_stopping(httplib::Response& res);
+
 /// 503 overloaded with the backlog's figures.
 void send_overloaded(httplib::Response& res, const actors::backlog& gate);
 
@@ -68,15 +71,15 @@ std::optional<listen_address> split_listen(std::string_view text);
 
 /// The webhooks listener's threads: 64 kept (the benchmarks' 32 keep-alive vendor connections never wait for a
 /// thread to start), up to 256 so that slow or stalled senders each hold one without delaying anyone (memory at
-/// worst: 256 request bodies of [webhooks] max_body_bytes).
+/// worst: 256 request bodies of [webhooks] max_body_bytes). Idle keep-alive connections hold none (idle_watch).
 inline constexpr pool_limits webhooks_threads{64, 256, std::chrono::seconds{30}, "http-webhooks"};
 /// The ops listener's threads: intake clients and queries are few, but a stuck client must not block them either.
 inline constexpr pool_limits ops_threads{16, 256, std::chrono::seconds{30}, "http-ops"};
 
-/// Applies the settings both listeners use: TCP_NODELAY, keep-alive, time-outs, body limit, an elastic thread
-/// pool (daemon/task_pool.hpp), JSON bodies for errors the library produces itself (413, 404), and a JSON 500 for
-/// any escaped exception.
-void configure_server(httplib::Server& server, std::size_t max_body_bytes, pool_limits threads);
+/// Applies the settings both listeners use: TCP_NODELAY, time-outs, body limit, JSON bodies for errors the library
+/// produces itself (413, 404), and a JSON 500 for any escaped exception. Keep-alive and the thread pool are the
+/// http_server's (daemon/http_server.hpp).
+void configure_server(httplib::Server& server, std::size_t max_body_bytes);
 
 /// Binds `server` to host:port like httplib's bind_to_port, then widens the socket's accept queue from the 5
 /// connections compiled into Debian's cpp-httplib to the kernel's limit (SOMAXCONN): with 5, a burst of vendor

@@ -417,6 +417,7 @@ void daemon_process::write_config(const daemon_options& options) {
        << "[webhooks]\nlisten = \"127.0.0.1:" << webhooks_port_ << "\"\npublic_url = \"" << public_url() << "\"\n";
   if (options.webhooks_max_body_bytes)
     toml << "max_body_bytes = " << *options.webhooks_max_body_bytes << "\n";
+  toml << options.webhooks_extra;
   toml << "\n[ops]\nlisten = \"127.0.0.1:" << ops_port_ << "\"\n";
   if (options.ops_max_body_bytes)
     toml << "max_body_bytes = " << *options.ops_max_body_bytes << "\n";

@@ -98,6 +98,7 @@ struct daemon_options {
   std::optional<std::size_t> ops_max_body_bytes;      ///< [ops] max_body_bytes
   std::string twilio_extra;                           ///< more keys of [twilio], TOML lines
   std::string ops_extra;                              ///< more keys of [ops] (token_file, …), TOML lines
+  std::string webhooks_extra;                         ///< more keys of [webhooks] (idle_timeout, …), TOML lines
   std::optional<std::string> ops_token;               ///< written to a file named by [ops] token_file
   std::optional<std::string> ops_read_token;          ///< written to a file named by [ops] read_token_file
   std::string extra_toml;                             ///< more sections, appended as they are

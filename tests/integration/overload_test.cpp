@@ -115,9 +115,11 @@ struct burst_log {
   std::vector<std::string> samples;         ///< a few unexpected answers, for the failure message
 };
 
-/// Makes a request the way HTTP clients do on a keep-alive connection: when it fails before any answer (the
-/// daemon closed the connection as idle just as the request went out, RFC 9112 §9.3.1), it is sent once more on
-/// a new connection. Every request here may be sent twice: intake and vendor events are idempotent.
+/// Makes a request the way HTTP clients do on a keep-alive connection: when it fails before any answer (a server
+/// that closed the connection as idle just as the request went out, RFC 9112 §9.3.1), it is sent once more on a
+/// new connection. Every request here may be sent twice: intake and vendor events are idempotent. deliveryd never
+/// closes a connection a request was sent on in time (docs/architecture.md, "Keep-alive connections"), so the
+/// test counts such resends and wants none.
 template <class Request>
 httplib::Result send_as_clients_do(burst_log& log, Request request) {
   auto res = request();
@@ -216,10 +218,8 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
         auto answered = steady::now();
         while (due < end) {
           std::this_thread::sleep_until(due);
-          // A connection idle for about as long as the daemon keeps idle connections (2 s) is dropped and a new
-          // one opened, as a client pool with an idle timeout below the server's does. Under AddressSanitizer the
-          // burst's pace leaves each of these clients idle for about 2 s between requests, which would turn the
-          // daemon's idle close into a race on most requests, by the test's construction.
+          // A connection idle for 1.5 s is dropped and a new one opened, as a client pool with a short idle
+          // timeout does (under AddressSanitizer the burst's pace leaves these clients idle about that long).
           if (steady::now() - answered > 1500ms)
             client->stop();
           const auto prefix = "b" + std::to_string(next_batch++);
@@ -330,7 +330,7 @@ TEST_CASE("overload: 5x the sustainable rate for 30 s is refused with 503, bound
   CHECK(next_batch * batch_size / burst_s >= 4 * sustainable); // the clients really offered the burst
   CHECK(log.other == 0);
   CHECK(log.unanswered == 0);
-  CHECK(log.resent * 100 <= log.latencies_s.size()); // the idle-close race is rare, not a way of refusing
+  CHECK(log.resent == 0); // no connection was closed under a request (the idle-close race of cpp-httplib's loop)
   CHECK(log.overloaded == log.refused_batches.size() + log.refused_sids.size() + log.refused_emails.size());
   // Both listeners refused part of the burst, and took a fair share of it: the ledger went on committing.
   CHECK_FALSE(log.refused_batches.empty());

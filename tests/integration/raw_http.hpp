@@ -56,6 +56,9 @@ public:
   /// Bytes received and not yet taken by read_answer().
   const std::string& unread() const { return pending_; }
 
+  /// The socket, for tests that wait on several connections at once.
+  int fd() const { return fd_; }
+
 private:
   int fd_ = -1;
   std::chrono::steady_clock::time_point started_{};

@@ -202,6 +202,29 @@ TEST_CASE("durations must be contract duration strings", "[config]") {
              Catch::Contains("[email] max_skew must be longer than zero"));
 }
 
+TEST_CASE("idle_timeout: both listeners keep idle connections 75 s unless told otherwise", "[config]") {
+  const auto defaults = ok("");
+  CHECK(defaults.webhooks.idle_timeout == 75s);
+  CHECK(defaults.ops.idle_timeout == 75s);
+
+  const auto custom = ok("[webhooks]\nidle_timeout = \"90s\"\n[ops]\nidle_timeout = \"1500ms\"\n");
+  CHECK(custom.webhooks.idle_timeout == 90s);
+  CHECK(custom.ops.idle_timeout == 1500ms);
+  CHECK(ok("[ops]\nidle_timeout = \"1s\"\n").ops.idle_timeout == 1s);
+  CHECK(ok("[ops]\nidle_timeout = \"1d\"\n").ops.idle_timeout == 24h);
+  CHECK(ok("[webhooks]\nidle_timeout = \"2m\"\n").ops.idle_timeout == 75s); // one listener's key only
+
+  CHECK_THAT(error_of("[webhooks]\nidle_timeout = \"0s\"\n"),
+             Catch::Contains("[webhooks] idle_timeout must be longer than zero"));
+  CHECK_THAT(error_of("[ops]\nidle_timeout = \"-5s\"\n"), Catch::Contains("[ops] idle_timeout is not a duration"));
+  CHECK_THAT(error_of("[ops]\nidle_timeout = 75\n"), Catch::Contains("[ops] idle_timeout must be a duration string"));
+  CHECK_THAT(error_of("[ops]\nidle_timeout = \"75\"\n"), Catch::Contains("[ops] idle_timeout is not a duration"));
+  // Keep-Alive: timeout= counts whole seconds, and a connection is never closed before the time it advertises.
+  CHECK_THAT(error_of("[webhooks]\nidle_timeout = \"999ms\"\n"),
+             Catch::Contains("[webhooks] idle_timeout must be at least \"1s\""));
+  CHECK_THAT(error_of("[ops]\nidle_timeout = \"25h\"\n"), Catch::Contains("[ops] idle_timeout must be at most \"1d\""));
+}
+
 TEST_CASE("secrets may come from files", "[config]") {
   temp_dir dir;
   auto token = dir.write("auth_token", "  file-twilio-token\n");
