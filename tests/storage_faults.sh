@@ -17,13 +17,7 @@ cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 [ "$(id -u)" -eq 0 ] || { echo "storage faults: needs root (mount, losetup, setpriv)"; exit 77; }
 [ -x "$build/tests/integration_tests" ] || { echo "storage faults: build $build first (scripts/test)"; exit 1; }
-missing=""
-for p in e2fsprogs util-linux; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+scripts/install-missing "storage faults" e2fsprogs util-linux
 if unshare -m --propagation private true 2>/dev/null; then
   propagation=private
 elif ! grep -q ' shared:' /proc/self/mountinfo; then

@@ -73,12 +73,7 @@ in_root() {
   fi
 }
 
-for p in debootstrap systemd-container curl openssl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="${missing:-} $p"
-done
-if [ -n "${missing:-}" ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+"$repo/scripts/install-missing" "package test" debootstrap systemd-container curl openssl
 if [ "$mode" = deps ]; then
   "$repo/scripts/package" --deps-only
   exit 0
