@@ -7,6 +7,7 @@
 // server's disk is the server's.
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include <catch2/catch.hpp>
@@ -111,9 +112,12 @@ TEST_CASE("disk faults: a failed fdatasync of the WAL is answered 503, and deliv
   // "during" may be there or not: SQLite's checkpoint when the last connection closed may have written the
   // cache's view of it to the database file and synced that (it then is on the disk); either way it was answered
   // 503, and the pipeline's retry is accepted or a duplicate, never a conflict.
+  // The WAL is gone when that checkpoint ran to its end (SQLite then deletes it): only the database file is left
+  // to drop from the cache.
   t.disk.disarm();
+  const bool wal_left = std::filesystem::exists(t.root_dir.path() / "ledger.db-wal");
   d.start();
-  CHECK(t.disk.counters()[faultfs::counter::dontneed_calls] >= faults[faultfs::counter::dontneed_calls] + 2);
+  CHECK(t.disk.counters()[faultfs::counter::dontneed_calls] >= faults[faultfs::counter::dontneed_calls] + 1 + wal_left);
   const bool kept = send_status(*ops, "during") == 200;
   CHECK(present(*ops, acked) == acked.size());
   auto again = post_one(*ops, "during"); // the pipeline retries after its 503
