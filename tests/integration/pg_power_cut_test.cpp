@@ -99,18 +99,7 @@ TEST_CASE("several hosts: power cuts of PostgreSQL's data directory under load l
   faultfs::control layer{server.dir() / "data", server.dir() / "faultfs", DELIVERYD_FAULTFS_LIBRARY};
   server.hand_over(layer.state());
   server.set_server_environment(layer.environment());
-  // The first start under the layer is set-up, not what is tested: in one heavily loaded run (three test suites on
-  // two cores) pg_ctl said "could not start server" here with nothing in the server's log, and 45 later cuts in
-  // loaded runs never showed it again. It is tried once more, saying why; every start after a cut (crash recovery
-  // from what the disk kept, the point of this test) must succeed the first time.
-  try {
-    server.start();
-  } catch (const std::exception& e) {
-    WARN("the first start under the fault layer failed, trying once more: " << e.what());
-    server.hand_over(server.dir() / "data");
-    server.hand_over(layer.state());
-    server.start();
-  }
+  server.start();
 
   daemon_options options;
   options.postgresql_url = server.connection_string("powercut");
