@@ -28,7 +28,6 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -41,22 +40,19 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include <pthread.h>
 #include <unistd.h>
 
 #include <httplib.h>
 
 #include "bench_ledger.hpp"
 #include "bench_support.hpp"
-#include "daemon/http_common.hpp"
-#include "daemon/http_server.hpp"
-#include "ingest_tables.hpp"
+#include "ingest_ceiling.hpp"
 #include "ingest_prepare.hpp"
 #include "ingest_requests.hpp"
+#include "ingest_tables.hpp"
 #include "load_client.hpp"
 
 namespace {
@@ -132,35 +128,6 @@ std::string write_config(const options& opt, const bench_ledger& ledger, const d
 }
 
 // ---------------------------------------------------------------------------------------------------- ceiling
-
-/// The ceiling: an httplib server with the webhooks listener's settings that answers every Twilio callback 200
-/// without looking at it. Stops on SIGTERM.
-int ceiling_server(int port) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // As deliveryd's webhooks listener (daemon/app.cpp).
-  deliveryd::daemon::http_server server{{}, deliveryd::daemon::webhooks_threads};
-  deliveryd::daemon::configure_server(server, 1 << 20);
-  server.Post("/webhooks/twilio", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", "application/json");
-  });
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", "application/json");
-  });
-  if (!deliveryd::daemon::bind_listener(server, "127.0.0.1", port)) {
-    std::fprintf(stderr, "ceiling server: cannot listen on 127.0.0.1:%d\n", port);
-    return 1;
-  }
-  std::thread listener{[&] { server.listen_after_bind(); }};
-  int sig = 0;
-  sigwait(&signals, &sig);
-  server.stop_accepting();
-  listener.join();
-  return 0;
-}
 
 /// Phase 1: the ceiling server (this program, as a helper process) loaded with `requests`.
 std::optional<phase_result> run_ceiling(const options& opt, const std::vector<std::string>& requests) {
