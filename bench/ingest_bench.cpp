@@ -466,6 +466,10 @@ int main(int argc, char** argv) {
     auto value = [&] { return args.value(); };
     if (arg == "--ceiling-server")
       return ceiling_server(std::stoi(value())); // the bench's own helper process (phase 1)
+    if (arg == "--durable-ceiling-server") {
+      const int port = std::stoi(value());
+      return durable_ceiling_server(port, value()); // the bench's own helper process (phase 1b)
+    }
     if (arg == "--ledger") opt.ledger = value();
     else if (arg == "--sends") opt.sends = std::stoll(value());
     else if (arg == "--daemon") opt.daemon = value();

@@ -12,4 +12,12 @@ namespace deliveryd::bench::ingest {
 /// until SIGTERM or SIGINT; returns the process's exit code.
 int ceiling_server(int port);
 
+/// The durable ceiling (issue 20): appends each POST /webhooks/twilio body and a newline to `path` (truncated at
+/// start) and answers 200 only after an fdatasync that began after the append has completed; one sync thread
+/// covers every append waiting at the time, so syncs are grouped as a ledger's commits are. Once a write or an
+/// fdatasync fails every request is answered 503, never 200. GET /stats answers
+/// `{"appends":N,"syncs":N,"refused":N}`; the same figures go to stderr at the stop. Serves 127.0.0.1:`port` until
+/// SIGTERM or SIGINT; returns the process's exit code.
+int durable_ceiling_server(int port, const std::string& path);
+
 } // namespace deliveryd::bench::ingest
