@@ -153,13 +153,16 @@ std::optional<durable_ceiling> run_durable_ceiling(const options& opt, const std
   const auto self = fs::read_symlink("/proc/self/exe").string();
   const int port = opt.port + 7;
   const auto file = dir / "ingest-bench-durable-ceiling.data";
+  std::error_code ec;
   durable_ceiling d;
   {
     auto server = bench::start_process({self, "--durable-ceiling-server", std::to_string(port), file.string()},
                                        (dir / "ingest-bench-durable-ceiling.log").string(), port,
                                        "durable ceiling server");
-    if (!server)
+    if (!server) {
+      fs::remove(file, ec);
       return std::nullopt;
+    }
     d.phase = bench::run_phase("durable ceiling (httplib, append + group fdatasync, Twilio)", {port}, requests,
                                twilio_connections, {bench::process_account("server threads", server->pid)});
     httplib::Client client{"127.0.0.1", port};
@@ -174,7 +177,6 @@ std::optional<durable_ceiling> run_durable_ceiling(const options& opt, const std
     }
     server->stop();
   }
-  std::error_code ec;
   fs::remove(file, ec);
   bench::print_phase(d.phase);
   std::printf("  durable ceiling: %" PRIu64 " fdatasync calls, %.1f requests per sync, %" PRIu64 " refused (503)\n",
