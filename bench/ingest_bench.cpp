@@ -8,6 +8,8 @@
 //    (ingest_requests.hpp), from a one-thread epoll client (load_client.hpp):
 //      1. a ceiling: an httplib server configured like deliveryd's webhooks listener that answers 200 at once,
 //         with the Twilio requests of phase 2;
+//      1b. a durable ceiling (issue 20): the same server appending each body to a file next to the ledger and
+//         answering after a group fdatasync that covers it, with the same requests (ingest_ceiling.hpp);
 //      2. deliveryd, signed Twilio status callbacks (sent, then a final status; 5 % exact duplicates);
 //      3. deliveryd, signed SendGrid event batches of 100 events;
 //      4. deliveryd, intake batches of 1000 new sends on the ops listener;
@@ -28,7 +30,6 @@
 
 #include <algorithm>
 #include <cinttypes>
-#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -41,22 +42,20 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include <pthread.h>
 #include <unistd.h>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "bench_ledger.hpp"
 #include "bench_support.hpp"
-#include "daemon/http_common.hpp"
-#include "daemon/http_server.hpp"
-#include "ingest_tables.hpp"
+#include "ingest_ceiling.hpp"
 #include "ingest_prepare.hpp"
 #include "ingest_requests.hpp"
+#include "ingest_tables.hpp"
 #include "load_client.hpp"
 
 namespace {
@@ -74,7 +73,6 @@ namespace bench = deliveryd::bench;
 namespace db = deliveryd::db;
 namespace fs = std::filesystem;
 
-constexpr int twilio_connections = 32;
 constexpr int email_connections = 32;
 constexpr int intake_connections = 4;
 
@@ -82,8 +80,8 @@ struct options {
   std::string ledger = "build/bench/ingest-ledger.db";
   std::int64_t sends = 5'000'000;
   std::string daemon = DELIVERYD_BINARY;
-  /// The SQLite daemon's ops listener; its webhooks take port + 1, the ceiling server port + 2, and the
-  /// PostgreSQL daemon k (0, 1) port + 3 + 2k (ops) and port + 4 + 2k (webhooks).
+  /// The SQLite daemon's ops listener; its webhooks take port + 1, the ceiling server port + 2, the PostgreSQL
+  /// daemon k (0, 1) port + 3 + 2k (ops) and port + 4 + 2k (webhooks), and the durable ceiling server port + 7.
   int port = 18491;
   std::size_t requests = 400'000;
   std::size_t batches = 3'000;
@@ -133,35 +131,6 @@ std::string write_config(const options& opt, const bench_ledger& ledger, const d
 
 // ---------------------------------------------------------------------------------------------------- ceiling
 
-/// The ceiling: an httplib server with the webhooks listener's settings that answers every Twilio callback 200
-/// without looking at it. Stops on SIGTERM.
-int ceiling_server(int port) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // As deliveryd's webhooks listener (daemon/app.cpp).
-  deliveryd::daemon::http_server server{{}, deliveryd::daemon::webhooks_threads};
-  deliveryd::daemon::configure_server(server, 1 << 20);
-  server.Post("/webhooks/twilio", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", "application/json");
-  });
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", "application/json");
-  });
-  if (!deliveryd::daemon::bind_listener(server, "127.0.0.1", port)) {
-    std::fprintf(stderr, "ceiling server: cannot listen on 127.0.0.1:%d\n", port);
-    return 1;
-  }
-  std::thread listener{[&] { server.listen_after_bind(); }};
-  int sig = 0;
-  sigwait(&signals, &sig);
-  server.stop_accepting();
-  listener.join();
-  return 0;
-}
-
 /// Phase 1: the ceiling server (this program, as a helper process) loaded with `requests`.
 std::optional<phase_result> run_ceiling(const options& opt, const std::vector<std::string>& requests) {
   const auto dir = fs::absolute(opt.ledger).parent_path();
@@ -175,6 +144,45 @@ std::optional<phase_result> run_ceiling(const options& opt, const std::vector<st
   server->stop();
   bench::print_phase(ceiling);
   return ceiling;
+}
+
+/// Phase 1b: the durable ceiling server (this program, as a helper process) loaded with `requests`. Its file is
+/// next to the SQLite ledger, on the file system the daemon's ledger syncs to, and is removed afterwards.
+std::optional<durable_ceiling> run_durable_ceiling(const options& opt, const std::vector<std::string>& requests) {
+  const auto dir = fs::absolute(opt.ledger).parent_path();
+  const auto self = fs::read_symlink("/proc/self/exe").string();
+  const int port = opt.port + 7;
+  const auto file = dir / "ingest-bench-durable-ceiling.data";
+  std::error_code ec;
+  durable_ceiling d;
+  {
+    auto server = bench::start_process({self, "--durable-ceiling-server", std::to_string(port), file.string()},
+                                       (dir / "ingest-bench-durable-ceiling.log").string(), port,
+                                       "durable ceiling server");
+    if (!server) {
+      fs::remove(file, ec);
+      return std::nullopt;
+    }
+    d.phase = bench::run_phase("durable ceiling (httplib, append + group fdatasync, Twilio)", {port}, requests,
+                               twilio_connections, {bench::process_account("server threads", server->pid)});
+    httplib::Client client{"127.0.0.1", port};
+    client.set_read_timeout(10s);
+    if (auto res = client.Get("/stats"); res && res->status == 200) {
+      const auto stats = nlohmann::json::parse(res->body);
+      d.appends = stats.at("appends").get<std::uint64_t>();
+      d.syncs = stats.at("syncs").get<std::uint64_t>();
+      d.refused = stats.at("refused").get<std::uint64_t>();
+    } else {
+      std::printf("durable ceiling server: GET /stats failed; its fdatasync calls are unknown\n");
+    }
+    server->stop();
+  }
+  fs::remove(file, ec);
+  bench::print_phase(d.phase);
+  std::printf("  durable ceiling: %" PRIu64 " fdatasync calls, %.1f requests per sync, %" PRIu64 " refused (503)\n",
+              d.syncs, d.per_sync(), d.refused);
+  std::fflush(stdout);
+  return d;
 }
 
 // ---------------------------------------------------------------------------------------------------- metrics
@@ -443,18 +451,23 @@ int run(const options& opt) {
 
   std::optional<run_result> on_sqlite;
   phase_result ceiling;
+  durable_ceiling durable;
   {
     const auto tw = twilio_requests(*state, opt, opt.port + 1);
     auto measured = run_ceiling(opt, tw.requests);
     if (!measured)
       return 2;
     ceiling = std::move(*measured);
+    auto durable_measured = run_durable_ceiling(opt, tw.requests);
+    if (!durable_measured)
+      return 2;
+    durable = std::move(*durable_measured);
     on_sqlite = run_daemons(opt, sqlite, *state, {{"", opt.port, opt.port + 1, ""}}, tw, true, "", 0);
   }
   if (!on_sqlite)
     return 2;
   bool ok = on_sqlite->ok;
-  bool all_pass = print_sqlite_table(opt.ledger, ceiling, *on_sqlite);
+  bool all_pass = print_sqlite_table(opt.ledger, ceiling, durable, *on_sqlite);
   if (opt.postgresql) {
     auto runs = run_postgresql(opt, *pg, *pg_state, cluster->server_pid());
     if (!runs)
@@ -476,8 +489,8 @@ void usage() {
     "  --sends N             sends to prepare (default 5000000), in each ledger\n"
     "  --daemon PATH         the deliveryd binary (default the one built with this bench)\n"
     "  --port P              ops listener port on 127.0.0.1 (default 18491); webhooks take P+1, the ceiling P+2,\n"
-    "                        the PostgreSQL daemons P+3..P+6\n"
-    "  --requests N          Twilio callbacks of the ceiling and each Twilio phase (default 400000)\n"
+    "                        the PostgreSQL daemons P+3..P+6, the durable ceiling P+7\n"
+    "  --requests N          Twilio callbacks of the ceilings and each Twilio phase (default 400000)\n"
     "  --batches N           SendGrid batches of 100 events (default 3000)\n"
     "  --intake-batches N    intake batches of 1000 sends (default 400)\n"
     "  --intake-without-ids  intake sends without vendor message ids (registered before the vendor call)\n"
@@ -499,6 +512,10 @@ int main(int argc, char** argv) {
     auto value = [&] { return args.value(); };
     if (arg == "--ceiling-server")
       return ceiling_server(std::stoi(value())); // the bench's own helper process (phase 1)
+    if (arg == "--durable-ceiling-server") {
+      const int port = std::stoi(value());
+      return durable_ceiling_server(port, value()); // the bench's own helper process (phase 1b)
+    }
     if (arg == "--ledger") opt.ledger = value();
     else if (arg == "--sends") opt.sends = std::stoll(value());
     else if (arg == "--daemon") opt.daemon = value();

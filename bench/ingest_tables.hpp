@@ -11,6 +11,9 @@
 
 namespace deliveryd::bench::ingest {
 
+/// Connections of the ceilings' and the daemon's Twilio phases; issue 20's targets are for this many.
+inline constexpr int twilio_connections = 32;
+
 /// What the ledgers did during a phase (from the daemons' /metrics): as text, and the time from BEGIN until
 /// durable as a share of the phase.
 struct ledger_busy {
@@ -47,8 +50,20 @@ struct run_result {
   bool ok = false;              ///< everything acknowledged is stored, every answer 2xx
 };
 
-/// Issue 5's table for the SQLite run (with the ceiling); true when no target was missed.
-bool print_sqlite_table(const std::string& ledger, const phase_result& ceiling, const run_result& r);
+/// The durable ceiling's phase (issue 20) and what its server counted (GET /stats).
+struct durable_ceiling {
+  phase_result phase;
+  std::uint64_t appends = 0; ///< bodies appended
+  std::uint64_t syncs = 0;   ///< fdatasync calls
+  std::uint64_t refused = 0; ///< answered 503: a write or an fdatasync failed
+  /// Mean appends covered by one fdatasync.
+  double per_sync() const { return syncs > 0 ? static_cast<double>(appends) / static_cast<double>(syncs) : 0; }
+};
+
+/// Issue 5's table for the SQLite run, with both ceilings of the run, then issue 20's targets for the Twilio
+/// callbacks against them in one line; true when no target was missed.
+bool print_sqlite_table(const std::string& ledger, const phase_result& ceiling, const durable_ceiling& durable,
+                        const run_result& r);
 
 /// Issue 17's table: the PostgreSQL runs with one and two daemons beside the SQLite run, and callbacks
 /// (PostgreSQL, one daemon) / callbacks (SQLite) against >= 50 %, with the gap when it is missed; true when no

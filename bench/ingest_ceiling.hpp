@@ -1,0 +1,23 @@
+#pragma once
+/// The ingest benchmark's ceilings: helper processes (ingest_bench started again with a mode of its own) running
+/// deliveryd's http_server with the webhooks listener's settings, which answer every Twilio callback without the
+/// daemon behind it. The bench loads them with the Twilio requests of the daemon's phase and prints the daemon
+/// against them.
+
+#include <string>
+
+namespace deliveryd::bench::ingest {
+
+/// The plain ceiling: answers every POST /webhooks/twilio 200 without looking at it. Serves 127.0.0.1:`port`
+/// until SIGTERM or SIGINT; returns the process's exit code.
+int ceiling_server(int port);
+
+/// The durable ceiling (issue 20): appends each POST /webhooks/twilio body and a newline to `path` (truncated at
+/// start) and answers 200 only after an fdatasync that began after the append has completed; one sync thread
+/// covers every append waiting at the time, so syncs are grouped as a ledger's commits are. Once a write or an
+/// fdatasync fails every request is answered 503, never 200. GET /stats answers
+/// `{"appends":N,"syncs":N,"refused":N}`; the same figures go to stderr at the stop. Serves 127.0.0.1:`port` until
+/// SIGTERM or SIGINT; returns the process's exit code.
+int durable_ceiling_server(int port, const std::string& path);
+
+} // namespace deliveryd::bench::ingest
