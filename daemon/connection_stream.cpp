@@ -170,28 +170,30 @@ void connection_stream::look_at_head(const char* data, std::size_t size) {
   answer_closes_ = head.find("\r\nconnection: close") != std::string::npos;
 }
 
-void connection_stream::get_remote_ip_and_port(std::string& ip, int& port) const {
-  if (remote_port_ < 0) {
+namespace {
+
+/// The address and port of `fd`'s own end (getsockname) or its peer's (getpeername), looked up on first use.
+void cached_address(int fd, int (*lookup)(int, sockaddr*, socklen_t*), std::string& cached_ip, int& cached_port,
+                    std::string& ip, int& port) {
+  if (cached_port < 0) {
     sockaddr_storage addr{};
     socklen_t size = sizeof addr;
-    remote_port_ = 0;
-    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &size) == 0)
-      ip_and_port(addr, size, remote_ip_, remote_port_);
+    cached_port = 0;
+    if (lookup(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0)
+      ip_and_port(addr, size, cached_ip, cached_port);
   }
-  ip = remote_ip_;
-  port = remote_port_;
+  ip = cached_ip;
+  port = cached_port;
+}
+
+} // namespace
+
+void connection_stream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  cached_address(fd_, ::getpeername, remote_ip_, remote_port_, ip, port);
 }
 
 void connection_stream::get_local_ip_and_port(std::string& ip, int& port) const {
-  if (local_port_ < 0) {
-    sockaddr_storage addr{};
-    socklen_t size = sizeof addr;
-    local_port_ = 0;
-    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size) == 0)
-      ip_and_port(addr, size, local_ip_, local_port_);
-  }
-  ip = local_ip_;
-  port = local_port_;
+  cached_address(fd_, ::getsockname, local_ip_, local_port_, ip, port);
 }
 
 } // namespace deliveryd::daemon

@@ -20,6 +20,8 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
+} // namespace
+
 /// Lower-case ASCII copy.
 std::string lower(std::string_view text) {
   std::string out{text};
@@ -41,8 +43,6 @@ std::string header_of(const std::string& head, std::string_view name) {
   value.erase(0, value.find_first_not_of(' '));
   return value;
 }
-
-} // namespace
 
 json raw_answer::body_json() const {
   auto parsed = json::parse(body, nullptr, false);

@@ -93,4 +93,10 @@ void expect_clean_ledger_text(const daemon_process& d);
 /// True when `text` is well-formed UTF-8 (written here, independent of the daemon's own check).
 bool is_utf8(std::string_view text);
 
+/// Lower-case ASCII copy.
+std::string lower(std::string_view text);
+
+/// The value of header `name` (lower case) in an answer's head, without leading spaces; "" when it has none.
+std::string header_of(const std::string& head, std::string_view name);
+
 } // namespace it

@@ -1,5 +1,7 @@
 #include "reuse_client.hpp"
 
+#include "raw_http.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -23,24 +25,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-/// Lower-case ASCII copy.
-std::string lower(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
-/// The value of header `name` (lower case) in a lower-cased head, or "".
-std::string header_of(const std::string& head, std::string_view name) {
-  const auto at = head.find("\r\n" + std::string{name} + ":");
-  if (at == std::string::npos)
-    return {};
-  const auto start = head.find_first_not_of(' ', at + 3 + name.size());
-  return head.substr(start, head.find("\r\n", start) - start);
-}
 
 /// One answer, or why there was none.
 struct answer {
