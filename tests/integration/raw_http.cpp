@@ -44,6 +44,18 @@ std::string header_of(const std::string& head, std::string_view name) {
   return value;
 }
 
+bool send_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
 json raw_answer::body_json() const {
   auto parsed = json::parse(body, nullptr, false);
   return parsed.is_discarded() ? json{} : parsed;
@@ -88,15 +100,7 @@ bool raw_connection::closed_by_peer(steady::time_point deadline) {
 bool raw_connection::send(std::string_view bytes) {
   if (started_ == steady::time_point{})
     started_ = steady::now();
-  while (!bytes.empty()) {
-    const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
+  return send_all(fd_, bytes);
 }
 
 std::size_t raw_connection::send_until_answered(const std::vector<std::string>& pieces) {

@@ -93,6 +93,9 @@ void expect_clean_ledger_text(const daemon_process& d);
 /// True when `text` is well-formed UTF-8 (written here, independent of the daemon's own check).
 bool is_utf8(std::string_view text);
 
+/// Writes all of `bytes` to socket `fd` (no SIGPIPE); false when the connection failed.
+bool send_all(int fd, std::string_view bytes);
+
 /// Lower-case ASCII copy.
 std::string lower(std::string_view text);
 

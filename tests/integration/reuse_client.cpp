@@ -78,17 +78,7 @@ public:
   }
 
   /// Writes the whole request; false when the connection failed.
-  bool write(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
+  bool write(std::string_view bytes) { return send_all(fd_, bytes); }
 
   /// Reads one answer (head and Content-Length body) within `timeout`.
   answer read_answer(milliseconds timeout) {
