@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -96,10 +97,24 @@ TEST_CASE("several hosts: power cuts of PostgreSQL's data directory under load l
   server.query("postgres", "CREATE DATABASE powercut");
   // Cleanly stopped: everything is on the disk, which the layer takes as each file's disk at its first open.
   server.stop();
-  faultfs::control layer{server.dir() / "data", server.dir() / "faultfs", DELIVERYD_FAULTFS_LIBRARY};
+  // The server runs as nobody, who may not reach the build tree (CI's clone lies under /root, mode 0700): the
+  // dynamic loader would then skip the layer with a warning in the server's log, and nothing would be cut. The
+  // server preloads a copy from its own folder.
+  const auto library = server.dir() / "libdeliveryd_faultfs.so";
+  std::filesystem::copy_file(DELIVERYD_FAULTFS_LIBRARY, library, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::permissions(library, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec);
+  faultfs::control layer{server.dir() / "data", server.dir() / "faultfs", library};
   server.hand_over(layer.state());
   server.set_server_environment(layer.environment());
   server.start();
+  {
+    // The start wrote postmaster.pid and more through the layer: if not, the server runs without it.
+    INFO("the server wrote nothing through the fault layer: did its processes load " << library << "? "
+         "(its log: " << server.dir() / "server.log" << ")");
+    REQUIRE(layer.counters()[faultfs::counter::write_calls] > 0);
+  }
 
   daemon_options options;
   options.postgresql_url = server.connection_string("powercut");
