@@ -45,13 +45,12 @@ void ip_and_port(const sockaddr_storage& addr, socklen_t size, std::string& ip, 
   port = std::atoi(service.data());
 }
 
-/// `text` in lower case (ASCII).
-std::string lower(std::string_view text) {
-  std::string out{text};
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
+/// True when `text` holds `needle` (lower case), ASCII letters of `text` compared without their case; no copy,
+/// as this looks at every answer's head.
+bool contains_folded(std::string_view text, std::string_view needle) {
+  return std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
+           return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+         }) != text.end();
 }
 
 } // namespace
@@ -166,8 +165,7 @@ void connection_stream::look_at_head(const char* data, std::size_t size) {
   if (text.starts_with("HTTP/1.1 1") || text.starts_with("HTTP/1.0 1"))
     return; // 100 Continue: the final answer's head comes next
   head_pending_ = false;
-  const auto head = lower(text.substr(0, text.find("\r\n\r\n")));
-  answer_closes_ = head.find("\r\nconnection: close") != std::string::npos;
+  answer_closes_ = contains_folded(text.substr(0, text.find("\r\n\r\n")), "\r\nconnection: close");
 }
 
 namespace {

@@ -131,10 +131,9 @@ void http_server::serve(std::shared_ptr<connection> c) {
       const auto next = wait_for_request(*c);
       if (!next) {
         c->stream.release_buffer(); // 16 KiB a connection, not needed while it is idle
-        auto* queue = queue_.load();
-        if (queue && queue->watch().park(c))
-          return;
-        return; // stopping: closed here, nothing unread
+        if (auto* queue = queue_.load())
+          queue->watch().park(std::move(c)); // refused once stopping: then closed here, nothing unread
+        return;
       }
       if (!*next)
         return;
