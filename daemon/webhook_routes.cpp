@@ -17,16 +17,6 @@ namespace {
 using kind = actors::webhook_result::kind;
 
 /// Turns a vendor actor's answer into HTTP.
-/// True (after answering 503 overloaded) when the backlog is full, and stays full for deps.wait_for_room.
-bool refuse_when_behind(const webhook_deps& deps, httplib::Response& res) {
-  if (deps.wait_for_room.count() > 0 && deps.gate && !deps.gate->wait_for_room(deps.wait_for_room)) {
-    deps.gate->refused();
-    send_overloaded(res, *deps.gate);
-    return true;
-  }
-  return refuse_when_full(deps.gate, res);
-}
-
 void answer(httplib::Response& res, const actors::webhook_result& r) {
   switch (r.what) {
     case kind::stored:
@@ -45,7 +35,7 @@ void answer(httplib::Response& res, const actors::webhook_result& r) {
 }
 
 void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
-  if (refuse_when_behind(deps, res))
+  if (refuse_when_full(deps.gate, res, actors::backlog::source::vendor, deps.wait_for_room))
     return;
   const auto type = header(req, "Content-Type");
   if (!type.empty() && type.rfind("application/x-www-form-urlencoded", 0) != 0) {
@@ -71,7 +61,7 @@ void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib
 template <class Actor>
 void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
                   const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
-  if (refuse_when_behind(deps, res))
+  if (refuse_when_full(deps.gate, res, actors::backlog::source::vendor, deps.wait_for_room))
     return;
   auto job = std::make_shared<actors::vendor_webhook_job>();
   job->target = req.target;

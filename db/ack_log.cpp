@@ -676,11 +676,6 @@ std::uint64_t ack_log::acknowledged() const {
   return acknowledged_;
 }
 
-std::uint64_t ack_log::committed() const {
-  std::lock_guard lock{mutex_};
-  return committed_;
-}
-
 std::uint64_t ack_log::backlog() const {
   std::lock_guard lock{mutex_};
   return acknowledged_ - committed_;

@@ -107,16 +107,12 @@ public:
 
   /// The position after the last acknowledged record.
   std::uint64_t acknowledged() const;
-  /// The position up to which the ledger has committed.
-  std::uint64_t committed() const;
   /// Acknowledged bytes the ledger has not committed yet.
   std::uint64_t backlog() const;
   /// The backlog's bound (ack_log_options::backlog_bytes).
   std::uint64_t backlog_limit() const noexcept { return options_.backlog_bytes; }
   /// Why a sync failed; "" while syncs work.
   std::string failing() const;
-  /// The folder.
-  const std::filesystem::path& dir() const noexcept { return options_.dir; }
 
   /// Counters for /metrics.
   struct stats {
