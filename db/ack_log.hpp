@@ -40,10 +40,16 @@
 
 namespace deliveryd::db {
 
+/// The size of a segment. Small enough that a new one fits on a small or nearly full disk (it is allocated whole,
+/// and a 64 MiB one took all of the storage tests' 64 MiB file system), large enough that a switch (a rename and a
+/// sync of the folder) comes every 50,000 callbacks or so, and that one request's record (at most the webhooks'
+/// max_body_bytes, 1 MiB by default) fits many times.
+inline constexpr std::uint64_t default_segment_bytes = std::uint64_t{16} << 20;
+
 /// How an ack log is laid out and bounded.
 struct ack_log_options {
   std::filesystem::path dir;                             ///< created if missing
-  std::uint64_t segment_bytes = std::uint64_t{64} << 20; ///< the size of each segment file (at least 64 KiB)
+  std::uint64_t segment_bytes = default_segment_bytes; ///< the size of each segment file (at least 64 KiB)
   /// Acknowledged and not yet applied by the ledger, in bytes, past which appends are refused (503 with
   /// Retry-After): the bound on how far the ledger may lag, and so on how long a query waits for it.
   std::uint64_t backlog_bytes = std::uint64_t{64} << 20;
@@ -71,7 +77,7 @@ public:
   /// The acknowledged bytes that a log in `dir` holds past `applied`, read without changing anything (for tools
   /// that read a stopped daemon's ledger: anything here is not in the ledger yet). 0 when there is no log.
   static result<std::uint64_t> unapplied(const std::filesystem::path& dir, std::uint64_t applied,
-                                         std::uint64_t segment_bytes = std::uint64_t{64} << 20);
+                                         std::uint64_t segment_bytes = default_segment_bytes);
 
   /// Writes and syncs what is queued, answers it, and stops its thread: from then on append() refuses
   /// (admission::failing, failing() stays ""). Reading goes on. Idempotent.
