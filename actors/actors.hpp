@@ -28,6 +28,8 @@ CAF_ADD_ATOM(deliveryd, deliveryd::actors, stop_atom, "stop")
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, synced_atom, "synced")
 /// A sync to the disk failed (from the ledger's sync thread to the ledger): it must take nothing more.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, lost_atom, "lost")
+/// The ack log acknowledged more records (from the log's thread to the ledger): the ledger reads and applies them.
+CAF_ADD_ATOM(deliveryd, deliveryd::actors, logged_atom, "logged")
 /// A poll's result has been committed (or has failed): the send may be fetched again.
 CAF_ADD_ATOM(deliveryd, deliveryd::actors, polled_atom, "polled")
 
@@ -54,6 +56,8 @@ using ledger_actor = caf::typed_actor<
   caf::reacts_to<synced_atom, std::uint64_t>,
   /// Its sync thread saw a sync fail (why): the ledger takes nothing more, and the daemon restarts.
   caf::reacts_to<lost_atom, std::string>,
+  /// The ack log acknowledged records up to this position: they are applied in a coming transaction.
+  caf::reacts_to<logged_atom, std::uint64_t>,
   /// Fires due deadlines and re-probes a failing disk (sent to itself every second).
   caf::reacts_to<tick_atom>,
   /// Commits what is queued and quits.

@@ -11,8 +11,11 @@
 /// may give up on a callback, so under an intake burst vendor events keep a reserve and are still taken.
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 namespace deliveryd::actors {
 
@@ -48,11 +51,30 @@ public:
     return true;
   }
 
+  /// Admits `n` items whatever the backlog holds: for requests that waited for room before they were parsed.
+  void admit(std::size_t n) noexcept { items_.fetch_add(n, std::memory_order_relaxed); }
   /// Counts a request refused because full() said so.
   void refused() noexcept { refusals_.fetch_add(1, std::memory_order_relaxed); }
 
   /// The ledger answered `n` admitted items.
-  void release(std::size_t n) noexcept { items_.fetch_sub(n, std::memory_order_relaxed); }
+  void release(std::size_t n) noexcept {
+    items_.fetch_sub(n, std::memory_order_relaxed);
+    if (waiting_.load(std::memory_order_acquire) > 0) {
+      std::lock_guard lock{mutex_};
+      room_.notify_all();
+    }
+  }
+  /// Waits up to `within` until the backlog is below what `who` may fill; false when it stayed full (the caller
+  /// refuses, and counts it with refused()). For a listener thread, never for an actor.
+  bool wait_for_room(std::chrono::milliseconds within, source who = source::vendor) {
+    if (!full(who))
+      return true;
+    std::unique_lock lock{mutex_};
+    waiting_.fetch_add(1, std::memory_order_acq_rel);
+    const bool room = room_.wait_for(lock, within, [&] { return !full(who); });
+    waiting_.fetch_sub(1, std::memory_order_acq_rel);
+    return room;
+  }
 
   /// Items in the backlog now.
   std::size_t items() const noexcept { return items_.load(std::memory_order_relaxed); }
@@ -68,6 +90,9 @@ private:
   const std::size_t limit_;
   std::atomic<std::size_t> items_{0};
   std::atomic<std::uint64_t> refusals_{0};
+  std::atomic<int> waiting_{0}; ///< threads in wait_for_room
+  std::mutex mutex_;
+  std::condition_variable room_;
 };
 
 } // namespace deliveryd::actors

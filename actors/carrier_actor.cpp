@@ -63,7 +63,7 @@ void handle_aggregator(carrier_pointer self, const vendor_webhook_job_ptr& job, 
     job->done(nothing_to_store("no report of the batch is usable"));
     return;
   }
-  submit_events(self->state.deps->ledger, self->state.deps->gate, core::vendor::carrier, std::move(batch.events),
+  submit_events({self->state.deps->ledger, self->state.deps->gate, self->state.deps->log}, core::vendor::carrier, std::move(batch.events),
                 job->received_at, stats, job->done);
 }
 
@@ -83,7 +83,7 @@ void handle_jasmin(carrier_pointer self, const vendor_webhook_job_ptr& job, vend
   }
   std::vector<adapters::mapped_event> events;
   events.push_back(std::move(std::get<adapters::mapped_event>(mapped)));
-  submit_events(self->state.deps->ledger, self->state.deps->gate, core::vendor::carrier, std::move(events),
+  submit_events({self->state.deps->ledger, self->state.deps->gate, self->state.deps->log}, core::vendor::carrier, std::move(events),
                 job->received_at, stats, job->done, vendor_reply{std::string{jasmin_ack}, "text/plain"});
 }
 

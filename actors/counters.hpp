@@ -44,6 +44,8 @@ struct ledger_counters {
   std::atomic<std::uint64_t> intake_duplicates{0};
   std::atomic<std::uint64_t> intake_updated{0};
   std::atomic<std::uint64_t> intake_rejected{0};
+  std::atomic<std::uint64_t> log_records_applied{0}; ///< ack log records (webhook requests) applied to the ledger
+  std::atomic<std::uint64_t> log_events_applied{0};  ///< their events
 };
 
 /// Every vendor's counters, and the ledger's.

@@ -46,7 +46,7 @@ void handle(email_pointer self, const vendor_webhook_job_ptr& job) {
     job->done(nothing_to_store("no event of the batch changes a send"));
     return;
   }
-  submit_events(deps.ledger, deps.gate, core::vendor::email, std::move(batch.events), job->received_at, stats,
+  submit_events({deps.ledger, deps.gate, deps.log}, core::vendor::email, std::move(batch.events), job->received_at, stats,
                 job->done);
 }
 

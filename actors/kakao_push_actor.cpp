@@ -41,7 +41,7 @@ void handle(kakao_push_pointer self, const vendor_webhook_job_ptr& job) {
     job->done(nothing_to_store("no result of the batch is usable"));
     return;
   }
-  submit_events(deps.ledger, deps.gate, core::vendor::kakao, std::move(batch.events), job->received_at, stats,
+  submit_events({deps.ledger, deps.gate, deps.log}, core::vendor::kakao, std::move(batch.events), job->received_at, stats,
                 job->done);
 }
 

@@ -8,6 +8,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "db/ack_log.hpp"
 #include "actors/actors.hpp"
 #include "actors/backlog.hpp"
 #include "actors/counters.hpp"
@@ -28,6 +29,7 @@ struct kakao_push_deps {
   ledger_actor ledger;
   counters* stats = nullptr; ///< the daemon's counters; they outlive the actor
   backlog* gate = nullptr;   ///< the bound on the ledger's backlog (none when null); it outlives the actor
+  db::ack_log* log = nullptr; ///< the ack log in front of the ledger, when it has one; it outlives the actor
 };
 
 /// Spawns the Kakao push actor (cooperative: it only checks, parses and maps, all in memory).

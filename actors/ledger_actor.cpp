@@ -1,5 +1,6 @@
 #include "actors/ledger_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -16,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/thread_name.hpp"
+#include "db/write_rules.hpp"
 
 namespace deliveryd::actors {
 
@@ -52,9 +54,9 @@ std::string lost_detail(const std::string& why) {
 class ack_after_sync {
 public:
   /// `synced(n)` is called after each sync with the number of groups it covered, before they are answered.
-  ack_after_sync(db::ledger_writer& store, counters* stats, std::function<void(std::uint64_t)> synced,
-                 std::function<void(std::string)> lost)
-    : store_{store}, stats_{stats}, synced_{std::move(synced)}, lost_{std::move(lost)} {}
+  ack_after_sync(db::ledger_writer& store, counters* stats, db::ack_log* log,
+                 std::function<void(std::uint64_t)> synced, std::function<void(std::string)> lost)
+    : store_{store}, stats_{stats}, log_{log}, synced_{std::move(synced)}, lost_{std::move(lost)} {}
 
   /// Answers everything handed over (after a last sync), then stops.
   ~ack_after_sync() {
@@ -68,12 +70,13 @@ public:
   ack_after_sync(const ack_after_sync&) = delete;
   ack_after_sync& operator=(const ack_after_sync&) = delete;
 
-  /// A committed group: its jobs (to fail them should the sync fail) and their answers.
+  /// A committed group: its jobs (to fail them should the sync fail), their answers, and the ack log position it
+  /// committed (0: none), which the log may reuse segments before once synced.
   void hand_over(std::vector<job> batch, std::vector<std::function<void()>> answers,
-                 std::chrono::steady_clock::time_point started) {
+                 std::chrono::steady_clock::time_point started, std::uint64_t log_position) {
     {
       std::lock_guard lock{mutex_};
-      groups_.push_back({std::move(batch), std::move(answers), started});
+      groups_.push_back({std::move(batch), std::move(answers), started, log_position});
     }
     wake_.notify_one();
   }
@@ -89,6 +92,7 @@ private:
     std::vector<job> batch;
     std::vector<std::function<void()>> answers;
     std::chrono::steady_clock::time_point started;
+    std::uint64_t log_position = 0;
   };
 
   void run() {
@@ -110,6 +114,11 @@ private:
         // The ledger may commit its next group now: it waits for this sync, not for these answers, which wake a
         // listener thread each (on this machine about as long as the sync itself).
         synced_(ready.size());
+        std::uint64_t logged = 0;
+        for (const auto& g : ready)
+          logged = std::max(logged, g.log_position);
+        if (log_ && logged > 0)
+          log_->applied(logged, logged);
         for (auto& g : ready)
           answer_committed(g.answers, g.batch.size(), stats_, g.started);
       } else {
@@ -130,6 +139,7 @@ private:
 
   db::ledger_writer& store_;
   counters* stats_;
+  db::ack_log* log_;
   std::function<void(std::uint64_t)> synced_;
   std::function<void(std::string)> lost_;
   mutable std::mutex mutex_;
@@ -158,6 +168,10 @@ struct ledger_state {
   bool stopping = false;
   std::string failing;           ///< why the last commit failed, "" while commits work
   std::string lost;              ///< why a sync failed (final: nothing more is taken), "" while syncs work
+  std::uint64_t log_read = 0;      ///< the ack log position read into the open transaction
+  std::uint64_t log_committed = 0; ///< the ack log position committed
+  std::size_t log_admitted = 0;    ///< events of this life's records in the open transaction (ledger_deps::gate)
+  bool log_flush_delayed = false;  ///< a delayed flush_atom for the ack log is on its way (schedule_log)
   static inline const char* name = "ledger";
 };
 
@@ -288,6 +302,8 @@ db::result<void> replay_batch(ledger_state& st, const db::ledger_error& conflict
 void abandon_transaction(ledger_state& st, const std::string& why) {
   st.deps.store->rollback();
   st.tx_open = false;
+  st.log_read = st.log_committed; // read again by the next transaction
+  st.log_admitted = 0;
   if (st.failing.empty())
     spdlog::error("ledger commit_failed: {} ({} jobs answered 503)", why, st.batch.size());
   st.failing = why;
@@ -305,6 +321,8 @@ void lose(ledger_state& st, const std::string& why) {
   if (!st.lost.empty())
     return;
   st.lost = why;
+  st.log_read = st.log_committed;
+  st.log_admitted = 0;
   if (st.tx_open) {
     st.deps.store->rollback();
     st.tx_open = false;
@@ -326,6 +344,52 @@ void fail_transaction(ledger_state& st, const db::ledger_error& error) {
     abandon_transaction(st, error.message);
 }
 
+/// True when the ack log holds acknowledged records the ledger has not read yet.
+bool log_due(const ledger_state& st) {
+  return st.deps.log != nullptr && st.log_read < st.deps.log->acknowledged();
+}
+
+/// Reads the ack log's next acknowledged records into the open transaction, sorted by message key (neighbouring
+/// keys share index pages; results do not depend on the order of events), with the position reached.
+db::result<void> pull_log(ledger_state& st) {
+  if (!log_due(st))
+    return {};
+  // A read never mixes an earlier life's records with this life's: only these were admitted to the gate.
+  const bool replaying = st.log_read < st.deps.log_replay_end;
+  auto read = st.deps.log->read(st.log_read, st.deps.log_batch, replaying ? st.deps.log_replay_end : UINT64_MAX);
+  if (!read)
+    return read.error();
+  if (read->end == st.log_read)
+    return {};
+  if (auto begun = open_transaction(st); !begun)
+    return begun;
+  // In the order of the index that finds their sends (sends_by_message_key, a hash of vendor and id): lookups of
+  // neighbouring keys share its pages. The order of events never changes a result (core/reconcile.hpp).
+  auto& events = read->events;
+  std::vector<std::pair<std::int64_t, std::size_t>> order;
+  order.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i)
+    order.emplace_back(db::vendor_message_key(core::to_string(events[i].vendor), events[i].vendor_message_id), i);
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<db::vendor_event> sorted;
+  sorted.reserve(events.size());
+  for (const auto& [key, i] : order)
+    sorted.push_back(std::move(events[i]));
+  events.swap(sorted);
+  if (auto applied = st.deps.store->apply_events(events, st.tx_now); !applied)
+    return applied.error();
+  if (auto set = st.deps.store->set_log_position(read->end); !set)
+    return set;
+  st.log_read = read->end;
+  if (!replaying)
+    st.log_admitted += events.size();
+  if (st.deps.stats) {
+    bump(st.deps.stats->ledger.log_records_applied, read->records);
+    bump(st.deps.stats->ledger.log_events_applied, events.size());
+  }
+  return {};
+}
+
 /// Schedules a commit of the open transaction unless one is scheduled, or a sync is still on its way: then the
 /// transaction keeps taking jobs, and the sync's end commits it (one commit, and one sync, per disk round trip).
 void request_commit(ledger_pointer self) {
@@ -334,6 +398,25 @@ void request_commit(ledger_pointer self) {
     return;
   st.flush_scheduled = true;
   self->send(self, flush_atom_v); // behind the jobs already in the mailbox: they join this transaction
+}
+
+/// Below this many unread bytes of the ack log (about 3,000 Twilio callbacks), the ledger waits `log_delay` before
+/// it reads them, unless a job or a full backlog asks for a commit sooner: bigger batches share more index and
+/// table pages per event, which is what the ledger's CPU goes to. A query waits that much longer at most.
+constexpr std::uint64_t log_eager_bytes = 1u << 20;
+constexpr std::chrono::milliseconds log_delay{50};
+
+/// Schedules the reading of the ack log's new records: at once when much is waiting, else after log_delay.
+void schedule_log(ledger_pointer self) {
+  auto& st = self->state;
+  if (!log_due(st) || st.flush_scheduled || st.log_flush_delayed)
+    return;
+  if (st.deps.log->acknowledged() - st.log_read >= log_eager_bytes) {
+    request_commit(self);
+    return;
+  }
+  st.log_flush_delayed = true;
+  self->delayed_send(self, log_delay, flush_atom_v);
 }
 
 /// What a commit does besides the jobs' writes.
@@ -378,10 +461,13 @@ db::result<void> commit_housekeeping(ledger_state& st, housekeeping& done) {
 void flush(ledger_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
-  if (!st.lost.empty() || (!st.tx_open && !st.deadlines_due && !st.purge_due))
+  st.log_flush_delayed = false;
+  if (!st.lost.empty() || (!st.tx_open && !st.deadlines_due && !st.purge_due && !log_due(st)))
     return;
   housekeeping done;
-  auto committed = commit_housekeeping(st, done);
+  auto committed = pull_log(st);
+  if (committed)
+    committed = commit_housekeeping(st, done);
   for (int attempt = 0; !committed && committed.error().retry && attempt < max_replays; ++attempt) {
     done = {};
     auto replayed = replay_batch(st, committed.error());
@@ -401,10 +487,17 @@ void flush(ledger_pointer self) {
   std::vector<std::function<void()>> answers;
   batch.swap(st.batch);
   answers.swap(st.answers);
+  const bool log_advanced = st.log_read != st.log_committed;
+  st.log_committed = st.log_read;
+  if (st.deps.gate && st.log_admitted > 0)
+    st.deps.gate->release(st.log_admitted);
+  st.log_admitted = 0;
+  if (log_advanced) // queries waiting for these events go on; the segments wait for the sync
+    st.deps.log->applied(st.log_committed, st.acks ? 0 : st.log_committed);
   if (st.acks) {
-    if (!batch.empty()) {
+    if (!batch.empty() || log_advanced) {
       ++st.syncs_pending;
-      st.acks->hand_over(std::move(batch), std::move(answers), st.tx_started);
+      st.acks->hand_over(std::move(batch), std::move(answers), st.tx_started, log_advanced ? st.log_committed : 0);
     }
   } else if (!batch.empty()) {
     // Housekeeping-only commits (deadlines, purge, the probe) answer no one, and would skew the batch size and
@@ -420,6 +513,8 @@ void flush(ledger_pointer self) {
   if ((st.deadlines_due || st.purge_due) && !st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom_v);
+  } else {
+    schedule_log(self);
   }
 }
 
@@ -463,10 +558,11 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
   if (self->state.deps.store->sync_mode() == db::durability::after_sync) {
     auto me = caf::actor_cast<ledger_actor>(self);
     self->state.acks = std::make_unique<ack_after_sync>(
-      *self->state.deps.store, self->state.deps.stats,
+      *self->state.deps.store, self->state.deps.stats, self->state.deps.log,
       [me](std::uint64_t groups) { caf::anon_send(me, synced_atom_v, groups); },
       [me](std::string why) { caf::anon_send(me, lost_atom_v, std::move(why)); });
   }
+  self->state.log_read = self->state.log_committed = self->state.deps.log_start; // what follows is replayed
   self->state.deadlines_due = true; // deadlines that passed while the daemon was down fire at start
   self->state.purge_due = true;     // and the daily purge runs once at start
   self->state.next_purge = std::chrono::steady_clock::now() + self->state.deps.purge_every;
@@ -483,6 +579,8 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
                             "): deliveryd restarts to read the ledger again from the disk"});
       else if (!st.failing.empty())
         j->done({false, "the ledger cannot commit: " + st.failing});
+      else if (auto log_why = st.deps.log ? st.deps.log->failing() : std::string{}; !log_why.empty())
+        j->done({false, "the ack log cannot make webhooks durable: " + log_why});
       else if (auto why = st.acks ? st.acks->failing() : std::string{}; !why.empty())
         j->done({false, "the ledger cannot make its commits durable: " + why});
       else if (!st.deps.store->probe())
@@ -496,7 +594,10 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
       st.syncs_pending -= std::min<std::size_t>(st.syncs_pending, groups);
       if (st.tx_open)
         request_commit(self);
+      else
+        schedule_log(self);
     },
+    [=](logged_atom, std::uint64_t) { schedule_log(self); },
     [=](lost_atom, std::string& why) { lose(self->state, why); },
     [=](tick_atom) {
       auto& st = self->state;
@@ -513,6 +614,14 @@ ledger_actor::behavior_type ledger_behavior(ledger_pointer self, std::shared_ptr
     },
     [=](stop_atom) {
       flush(self);
+      // Everything the ack log acknowledged goes into the ledger before it stops (the log takes no more by now).
+      auto& st = self->state;
+      for (auto before = st.log_committed; log_due(st) && st.lost.empty() && st.failing.empty();
+           before = st.log_committed) {
+        flush(self);
+        if (st.log_committed == before)
+          break;
+      }
       self->state.acks.reset(); // answers every committed job before the actor goes
       self->state.stopping = true;
       self->quit();

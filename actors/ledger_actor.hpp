@@ -8,7 +8,9 @@
 #include <caf/fwd.hpp>
 
 #include "actors/actors.hpp"
+#include "actors/backlog.hpp"
 #include "actors/counters.hpp"
+#include "db/ack_log.hpp"
 #include "db/ledger.hpp"
 
 namespace deliveryd::actors {
@@ -29,6 +31,17 @@ struct ledger_deps {
   /// with the reason. From then on the ledger answers every job storage_failing and commits nothing: only a
   /// ledger read again from the disk is sound, so the daemon stops (and systemd starts it again).
   std::function<void(const std::string&)> on_durability_lost = {};
+  /// The ack log in front of the ledger (SQLite; it outlives the actor), or null: the ledger reads the events it
+  /// acknowledged from `log_start` on (the position the ledger had committed when the log was opened), applies them
+  /// sorted by message key in batches of at most `log_batch` events, and commits the position it reached with
+  /// them. It is told of new records with logged_atom.
+  db::ack_log* log = nullptr;
+  std::uint64_t log_start = 0;
+  /// Where the log ended when it was opened: the records before it were acknowledged by an earlier life of the
+  /// daemon; those after it were admitted to `gate`, which the ledger releases once they are committed.
+  std::uint64_t log_replay_end = 0;
+  backlog* gate = nullptr;
+  std::size_t log_batch = 20000;
 };
 
 /// Spawns the ledger actor detached (on a thread of its own) and returns its handle.

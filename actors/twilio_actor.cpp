@@ -62,7 +62,7 @@ void handle(twilio_pointer self, const twilio_callback_job_ptr& job) {
   }
   std::vector<adapters::mapped_event> events;
   events.push_back({cb.message_sid, std::move(event), job->body});
-  submit_events(self->state.deps.ledger, self->state.deps.gate, core::vendor::twilio, std::move(events),
+  submit_events({self->state.deps.ledger, self->state.deps.gate, self->state.deps.log}, core::vendor::twilio, std::move(events),
                 job->received_at, stats, job->done);
 }
 

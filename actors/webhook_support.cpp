@@ -62,9 +62,75 @@ events_job_ptr make_events_job(core::vendor vendor, std::vector<adapters::mapped
   return job;
 }
 
-void submit_events(const ledger_actor& ledger, backlog* gate, core::vendor vendor,
+namespace {
+
+/// Appends a webhook's events to the ack log (submit_events).
+void log_events(db::ack_log& log, backlog* gate, core::vendor vendor, std::vector<adapters::mapped_event> events,
+                core::timestamp received_at, vendor_counters& stats, std::function<void(webhook_result)> done,
+                std::optional<vendor_reply> reply) {
+  // The events count in the backlog from here until the ledger has committed them (ledger_deps::gate): the
+  // log answers sooner, but the ledger's work is what the bound is about.
+  // The route waited for room before the request was parsed (webhook_deps::wait_for_room); what arrived
+  // meanwhile may pass the limit by the requests in flight, which is bounded by the listener's threads.
+  if (gate)
+    gate->admit(events.size());
+  std::vector<db::vendor_event> record;
+  record.reserve(events.size());
+  for (auto& e : events)
+    record.push_back(
+      db::vendor_event{vendor, std::move(e.vendor_message_id), std::move(e.event), received_at, std::move(e.raw)});
+  const auto n = record.size();
+  bump(stats.events_received, n);
+  // The log calls this from its own thread; the counters are atomics and `done` only fills a promise.
+  auto answer = [&stats, gate, n, done, reply = std::move(reply)](const std::string& why) {
+    if (!why.empty()) {
+      if (gate)
+        gate->release(n);
+      done({webhook_result::kind::storage_failing, why, {}});
+      return;
+    }
+    bump(stats.events_stored, n);
+    webhook_result result{webhook_result::kind::stored, "", {}};
+    if (reply) {
+      result.reply_body = reply->body;
+      result.reply_type = reply->type;
+    }
+    done(std::move(result));
+  };
+  const auto admission = log.append(record, std::move(answer));
+  if (admission != db::ack_log::admission::queued && gate)
+    gate->release(n);
+  switch (admission) {
+    case db::ack_log::admission::queued: return;
+    case db::ack_log::admission::full:
+      done({webhook_result::kind::overloaded,
+            fmt::format("deliveryd is receiving more than its ledger applies ({} KiB acknowledged and not applied, "
+                        "at most {} KiB); retry in a second",
+                        log.backlog() >> 10, log.backlog_limit() >> 10),
+            {}});
+      return;
+    case db::ack_log::admission::failing:
+      done({webhook_result::kind::storage_failing,
+            log.failing().empty() ? "deliveryd is shutting down; retry later"
+                                  : "the ack log cannot make webhooks durable (" + log.failing()
+                                      + "); deliveryd restarts to read it again from the disk: retry later",
+            {}});
+      return;
+  }
+}
+
+} // namespace
+
+void submit_events(const event_sink& sink, core::vendor vendor,
                    std::vector<adapters::mapped_event> events, core::timestamp received_at, vendor_counters& stats,
                    std::function<void(webhook_result)> done, std::optional<vendor_reply> reply) {
+  if (sink.log) {
+    log_events(*sink.log, sink.gate, vendor, std::move(events), received_at, stats, std::move(done),
+               std::move(reply));
+    return;
+  }
+  const auto& ledger = sink.ledger;
+  auto* gate = sink.gate;
   const auto n = events.size();
   if (gate && !gate->try_admit(n)) {
     done({webhook_result::kind::overloaded, overloaded_detail(*gate), {}});

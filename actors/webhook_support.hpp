@@ -12,6 +12,7 @@
 #include "actors/backlog.hpp"
 #include "actors/counters.hpp"
 #include "actors/jobs.hpp"
+#include "db/ack_log.hpp"
 #include "adapters/common.hpp"
 
 namespace deliveryd::actors {
@@ -29,10 +30,20 @@ events_job_ptr make_events_job(core::vendor vendor, std::vector<adapters::mapped
                                core::timestamp received_at, vendor_counters& stats,
                                std::function<void(webhook_result)> done, std::optional<vendor_reply> reply = {});
 
-/// Hands a webhook's usable events to the ledger through the backlog `gate` (none when null): when they do not
-/// fit, answers `done` with overloaded at once and hands nothing over; otherwise builds the job with
-/// make_events_job, counts the events in the backlog until the ledger answers, and sends it.
-void submit_events(const ledger_actor& ledger, backlog* gate, core::vendor vendor,
+/// Where a webhook vendor actor hands its events: the ledger, through the backlog `gate` (none when null), or the
+/// ack log in front of it (when not null).
+struct event_sink {
+  ledger_actor ledger;
+  backlog* gate = nullptr;
+  db::ack_log* log = nullptr;
+};
+
+/// Hands a webhook's usable events on. With an ack log: appends them as one record, and answers `done` stored
+/// once it is durable (the ledger applies it later), overloaded at once when the log's backlog is full, or
+/// storage_failing. Without: through the backlog `gate` (none when null): when they do not fit, answers `done`
+/// with overloaded at once and hands nothing over; otherwise builds the job with make_events_job, counts the
+/// events in the backlog until the ledger answers, and sends it.
+void submit_events(const event_sink& sink, core::vendor vendor,
                    std::vector<adapters::mapped_event> events, core::timestamp received_at, vendor_counters& stats,
                    std::function<void(webhook_result)> done, std::optional<vendor_reply> reply = {});
 

@@ -29,6 +29,7 @@
 //                [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]
 
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
@@ -43,6 +44,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -192,6 +194,10 @@ struct ledger_metrics {
   double commits = 0;
   double jobs = 0;
   double commit_seconds = 0; ///< time inside the group transactions (BEGIN to COMMIT, fsync included)
+  double applied_events = 0; ///< events the ledger applied from the ack log (issue 20; SQLite)
+  double backlog_bytes = 0;  ///< acknowledged ack log bytes not applied yet
+  double logged = 0;         ///< webhook requests the ack log acknowledged
+  double overloaded = 0;     ///< requests answered 503 overloaded
 };
 
 ledger_metrics read_ledger_metrics(const std::vector<int>& ops_ports) {
@@ -212,6 +218,10 @@ ledger_metrics read_ledger_metrics(const std::vector<int>& ops_ports) {
       add("deliveryd_ledger_commits_total", m.commits);
       add("deliveryd_ledger_jobs_committed_total", m.jobs);
       add("deliveryd_ledger_commit_seconds_sum", m.commit_seconds);
+      add("deliveryd_ack_log_applied_events_total", m.applied_events);
+      add("deliveryd_ack_log_backlog_bytes", m.backlog_bytes);
+      add("deliveryd_ack_log_records_total", m.logged);
+      add("deliveryd_overloaded_total", m.overloaded);
     }
   }
   return m;
@@ -240,11 +250,52 @@ phase_result load(const std::string& name, const std::vector<int>& ports, const 
                   const std::vector<bench::cpu_account>& accounts, ledger_busy& busy, const char* unit = "req",
                   double per_request = 1, const bench::on_answer& answer = {}) {
   const auto m0 = read_ledger_metrics(ops_ports);
+  // Every 10 s of a long phase: what the ack log acknowledged and what the ledger applied in those 10 s, and the
+  // backlog between them (issue 20's sustained run: the applied rate, not only the acknowledged one).
+  std::atomic<bool> loading{true};
+  std::thread sampler{[&] {
+    auto last = m0;
+    auto last_at = steady::now();
+    const auto start = last_at;
+    while (loading) {
+      for (int i = 0; i < 100 && loading; ++i)
+        std::this_thread::sleep_for(100ms);
+      if (!loading)
+        return;
+      const auto m = read_ledger_metrics(ops_ports);
+      const double dt = seconds_since(last_at);
+      last_at = steady::now();
+      if (m.logged > 0 || m.applied_events > 0)
+        std::printf("  %5.0f s: acknowledged %.0f req/s, applied %.0f events/s, backlog %.1f MB, %.0f refused "
+                    "(503 overloaded) in all\n",
+                    seconds_since(start), (m.logged - last.logged) / dt, (m.applied_events - last.applied_events) / dt,
+                    m.backlog_bytes / 1e6, m.overloaded - m0.overloaded);
+      std::fflush(stdout);
+      last = m;
+    }
+  }};
   auto r = bench::run_phase(name, ports, requests, connections, accounts, answer);
+  loading = false;
+  sampler.join();
   const auto m1 = read_ledger_metrics(ops_ports);
   bench::print_phase(r, unit, per_request);
   busy = ledger_during(m0, m1, r);
   std::printf("  ledger: %s\n", busy.text.c_str());
+  if (m1.applied_events > m0.applied_events || m1.backlog_bytes > 0) {
+    // Acknowledged is not applied: the ledger applies the ack log behind the answers. Wait until it has caught
+    // up, and give the rate at which it applied events over the phase and the catching up.
+    const auto drain_start = steady::now();
+    auto m = m1;
+    while (m.backlog_bytes > 0 && seconds_since(drain_start) < 600) {
+      std::this_thread::sleep_for(50ms);
+      m = read_ledger_metrics(ops_ports);
+    }
+    const double drain = seconds_since(drain_start);
+    const double applied = m.applied_events - m0.applied_events;
+    std::printf("  ack log: %.1f MB acknowledged and not applied at the phase's end; applied in %.2f s more; "
+                "%.0f events applied, %.0f events/s over the phase and the catching up\n",
+                m1.backlog_bytes / 1e6, drain, applied, applied / (r.wall + drain));
+  }
   std::fflush(stdout);
   return r;
 }

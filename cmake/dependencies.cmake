@@ -2,6 +2,7 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(OpenSSL REQUIRED)
+find_package(ZLIB REQUIRED) # CRC-32 of the ack log's records
 find_package(Boost 1.74 REQUIRED) # Asio: the worker pool of the polling actors' blocking outbound HTTP
 find_package(SQLiteCpp REQUIRED)
 find_package(spdlog REQUIRED)

@@ -150,39 +150,72 @@ int run(const config::daemon_config& cfg) {
 
   actors::counters stats; // declared before the actor system: it outlives every actor
   actors::backlog gate;    // likewise
+  actors::backlog log_gate; // with an ack log: its events acknowledged and not committed by the ledger
   caf::actor_system_config caf_cfg;
   caf_cfg.set("scheduler.max-threads", 2);
   caf_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{caf_cfg};
-  actors::ledger_deps ledger_deps;
-  ledger_deps.store = std::move(*opened);
-  ledger_deps.clock = system_now;
-  ledger_deps.stats = &stats;
-  ledger_deps.retention_days = cfg.storage.retention_days;
-  // A failed sync of the ledger: this process's view of the file may hold pages the disk never got. It stops
-  // (answering what is in flight 503) and exits with exit_durability_lost; systemd starts it again, and the
-  // start reads the ledger from what the disk holds (db/sqlite/store.cpp drops the file's cached pages first).
+  // The ack log (SQLite): webhooks are acknowledged once their events are synced in it, and the ledger applies
+  // them behind it; it reads from the position the ledger committed, so what a crash left unapplied comes first.
   std::atomic<bool> durability_lost{false};
-  ledger_deps.on_durability_lost = [&durability_lost](const std::string& why) {
+  auto lose_durability = [&durability_lost](const std::string& why) {
     durability_lost = true;
     spdlog::critical("deliveryd stopping: a sync of the ledger failed ({}); it exits with status {} so that it "
                      "starts again on what the disk holds",
                      why, exit_durability_lost);
     ::kill(::getpid(), SIGTERM); // the main thread waits for it (sigwait)
   };
+  std::unique_ptr<db::ack_log> log;
+  std::uint64_t log_start = 0;
+  std::optional<actors::ledger_actor> ledger_handle; // set once spawned, before any webhook is taken
+  if ((*opened)->keeps_log_position()) {
+    auto position = (*opened)->log_position();
+    db::ack_log_options log_options;
+    log_options.dir = cfg.storage.path + ".acklog";
+    log_options.on_lost = [&lose_durability](const std::string& why) { lose_durability("ack log: " + why); };
+    log_options.on_acked = [&ledger_handle](std::uint64_t end) {
+      caf::anon_send(*ledger_handle, actors::logged_atom_v, end);
+    };
+    auto made = position ? db::ack_log::open(std::move(log_options), *position)
+                         : db::result<std::unique_ptr<db::ack_log>>{position.error()};
+    if (!made) {
+      spdlog::critical("ledger open_failed: the ack log: {}", made.error().message);
+      return 1;
+    }
+    log = std::move(*made);
+    log_start = *position;
+    if (const auto behind = log->acknowledged() - log_start; behind > 0)
+      spdlog::info("ack log opened: {} bytes acknowledged and not applied yet are applied first", behind);
+  }
+  actors::ledger_deps ledger_deps;
+  ledger_deps.store = std::move(*opened);
+  ledger_deps.log = log.get();
+  ledger_deps.log_start = log_start;
+  ledger_deps.log_replay_end = log ? log->acknowledged() : 0;
+  ledger_deps.gate = &log_gate;
+  // Webhooks count in the ack log's own bound when there is a log, in the ledger's with intake otherwise.
+  auto* hooks_gate = log ? &log_gate : &gate;
+  ledger_deps.clock = system_now;
+  ledger_deps.stats = &stats;
+  ledger_deps.retention_days = cfg.storage.retention_days;
+  // A failed sync of the ledger: this process's view of the file may hold pages the disk never got. It stops
+  // (answering what is in flight 503) and exits with exit_durability_lost; systemd starts it again, and the
+  // start reads the ledger from what the disk holds (db/sqlite/store.cpp drops the file's cached pages first).
+  ledger_deps.on_durability_lost = lose_durability;
   auto ledger = actors::spawn_ledger(sys, std::move(ledger_deps));
+  ledger_handle = ledger;
   std::optional<actors::twilio_actor> twilio;
   if (cfg.twilio)
-    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats, &gate});
+    twilio = actors::spawn_twilio(sys, {cfg.twilio->auth_token, cfg.twilio->webhook_shared_key, ledger, &stats, hooks_gate, log.get()});
   std::optional<actors::email_actor> email;
   if (cfg.email)
-    email = actors::spawn_email(sys, {*email_key, cfg.email->max_skew, ledger, &stats, &gate});
+    email = actors::spawn_email(sys, {*email_key, cfg.email->max_skew, ledger, &stats, hooks_gate, log.get()});
   std::optional<actors::carrier_actor> carrier;
   if (cfg.carrier)
-    carrier = actors::spawn_carrier(sys, {cfg.carrier->token, *zone, ledger, &stats, &gate});
+    carrier = actors::spawn_carrier(sys, {cfg.carrier->token, *zone, ledger, &stats, hooks_gate, log.get()});
   std::optional<actors::kakao_push_actor> kakao_push; // without a push_token, POST /webhooks/kakao is 404
   if (cfg.kakao && cfg.kakao->push_token)
-    kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats, &gate});
+    kakao_push = actors::spawn_kakao_push(sys, {*cfg.kakao->push_token, *zone, ledger, &stats, hooks_gate, log.get()});
 
   // SQLite's read connections cost a file handle each and are as many as the threads that read; a PostgreSQL
   // server counts its connections, so each daemon keeps to [storage] pool.
@@ -200,11 +233,14 @@ int run(const config::daemon_config& cfg) {
   listener hooks{"webhooks", cfg.webhooks.max_body_bytes, limits_with(cfg.webhooks.idle_timeout), webhooks_threads};
   listener ops{"ops", cfg.ops.max_body_bytes, limits_with(cfg.ops.idle_timeout), ops_threads};
   install_webhook_routes(hooks.server(),
-                         {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now, &gate,
-                          cfg.webhooks.max_body_bytes});
-  install_ops_routes(ops.server(), {ledger, &readers, {*zone, cfg.pricing}, cfg.intake.default_region,
-                                    cfg.storage.retention_days, enabled, cfg.ops.token, cfg.ops.read_token, system_now,
-                                    &stats, &gate, cfg.ops.max_body_bytes});
+                         {cfg.webhooks.public_url, twilio, email, carrier, kakao_push, system_now, hooks_gate,
+                          cfg.webhooks.max_body_bytes, log ? std::chrono::milliseconds{2000} : std::chrono::milliseconds{0}});
+  ops_deps ops_wiring{ledger, &readers, {*zone, cfg.pricing}, cfg.intake.default_region,
+                      cfg.storage.retention_days, enabled, cfg.ops.token, cfg.ops.read_token, system_now,
+                      &stats, &gate, cfg.ops.max_body_bytes};
+  ops_wiring.log = log.get();
+  ops_wiring.log_gate = log ? &log_gate : nullptr;
+  install_ops_routes(ops.server(), std::move(ops_wiring));
   int code = 0;
   if (hooks.bind(cfg.webhooks.listen) && ops.bind(cfg.ops.listen)) {
     notify_ready();
@@ -238,6 +274,8 @@ int run(const config::daemon_config& cfg) {
     self->send_exit(poller, caf::exit_reason::user_shutdown);
   for (auto& poller : pollers)
     self->wait_for(poller);
+  if (log)
+    log->stop(); // what it holds is synced and answered; the ledger applies it all before it stops
   self->send(ledger, actors::stop_atom_v);
   self->wait_for(ledger);
   spdlog::info("deliveryd stopped{}", code == exit_durability_lost ? " (a sync of the ledger failed)" : "");

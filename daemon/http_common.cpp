@@ -38,8 +38,9 @@ void send_overloaded(httplib::Response& res, const actors::backlog& gate) {
   send_error(res, 503, "overloaded", actors::overloaded_detail(gate), overload_retry_after_s);
 }
 
-bool refuse_when_full(actors::backlog* gate, httplib::Response& res, actors::backlog::source who) {
-  if (!gate || !gate->full(who))
+bool refuse_when_full(actors::backlog* gate, httplib::Response& res, actors::backlog::source who,
+                      std::chrono::milliseconds wait) {
+  if (!gate || (wait.count() > 0 ? gate->wait_for_room(wait, who) : !gate->full(who)))
     return false;
   gate->refused();
   send_overloaded(res, *gate);

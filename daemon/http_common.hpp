@@ -31,8 +31,10 @@ void send_error(httplib::Response& res, int status, std::string_view word, std::
 
 /// Answers 503 overloaded (with a short Retry-After) when `gate` is set and full, counting the refusal; false
 /// otherwise. Listeners call it before reading a request's content, so that a burst costs little per refusal.
+/// With a `wait`, a full gate is given that long to make room first (backlog::wait_for_room).
 bool refuse_when_full(actors::backlog* gate, httplib::Response& res,
-                      actors::backlog::source who = actors::backlog::source::vendor);
+                      actors::backlog::source who = actors::backlog::source::vendor,
+                      std::chrono::milliseconds wait = std::chrono::milliseconds{0});
 
 /// 503 stopping, with `Connection: close`: the listener's stop budget ended before the request was read whole.
 void send_stopping(httplib::Response& res);

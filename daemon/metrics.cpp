@@ -186,7 +186,7 @@ void ledger_metrics(exposition& out, const actors::ledger_counters& l) {
   out.sample("deliveryd_purged_events_total", {}, read(l.purged_events));
 }
 
-void backlog_metrics(exposition& out, const actors::backlog* gate) {
+void backlog_metrics(exposition& out, const actors::backlog* gate, const actors::backlog* log_gate) {
   // Each family is followed by its own sample (the exposition format wants them together); without a gate the
   // families stay, without samples.
   out.family("deliveryd_ledger_backlog_items", "gauge",
@@ -199,7 +199,39 @@ void backlog_metrics(exposition& out, const actors::backlog* gate) {
     out.sample("deliveryd_ledger_backlog_limit", {}, gate->limit());
   out.family("deliveryd_overloaded_total", "counter", "Webhook and intake requests answered 503 overloaded.");
   if (gate)
-    out.sample("deliveryd_overloaded_total", {}, gate->refusals());
+    out.sample("deliveryd_overloaded_total", {}, gate->refusals() + (log_gate ? log_gate->refusals() : 0));
+}
+
+void ack_log_metrics(exposition& out, const actors::ledger_counters& l, const db::ack_log* log,
+                     const actors::backlog* log_gate) {
+  out.family("deliveryd_ack_log_backlog_events", "gauge",
+             "Vendor events the ack log acknowledged and the ledger has not committed yet.");
+  if (log_gate)
+    out.sample("deliveryd_ack_log_backlog_events", {}, log_gate->items());
+  out.family("deliveryd_ack_log_backlog_events_limit", "gauge",
+             "The bound on them: past it, a webhook waits up to 2 s for room, then is answered 503 overloaded.");
+  if (log_gate)
+    out.sample("deliveryd_ack_log_backlog_events_limit", {}, log_gate->limit());
+  out.family("deliveryd_ack_log_applied_records_total", "counter",
+             "Ack log records (webhook requests) the ledger has applied.");
+  out.sample("deliveryd_ack_log_applied_records_total", {}, read(l.log_records_applied));
+  out.family("deliveryd_ack_log_applied_events_total", "counter", "Vendor events of those records.");
+  out.sample("deliveryd_ack_log_applied_events_total", {}, read(l.log_events_applied));
+  const auto c = log ? log->counters() : db::ack_log::stats{};
+  out.family("deliveryd_ack_log_records_total", "counter", "Records acknowledged by the ack log (SQLite ledger).");
+  if (log)
+    out.sample("deliveryd_ack_log_records_total", {}, c.records);
+  out.family("deliveryd_ack_log_syncs_total", "counter", "Group fdatasyncs of the ack log.");
+  if (log)
+    out.sample("deliveryd_ack_log_syncs_total", {}, c.syncs);
+  out.family("deliveryd_ack_log_backlog_bytes", "gauge",
+             "Acknowledged ack log bytes the ledger has not committed yet.");
+  if (log)
+    out.sample("deliveryd_ack_log_backlog_bytes", {}, log->backlog());
+  out.family("deliveryd_ack_log_backlog_limit_bytes", "gauge",
+             "The backlog past which webhooks are answered 503 overloaded.");
+  if (log)
+    out.sample("deliveryd_ack_log_backlog_limit_bytes", {}, log->backlog_limit());
 }
 
 void process_metrics(exposition& out, const process_sample& p) {
@@ -258,12 +290,14 @@ std::string micros_as_seconds(std::uint64_t micros) {
 }
 
 std::string format_metrics(const actors::counters& stats, const std::optional<pending_counts>& pending,
-                           const process_sample& process, const actors::backlog* gate) {
+                           const process_sample& process, const actors::backlog* gate, const db::ack_log* log,
+                           const actors::backlog* log_gate) {
   exposition out;
   vendor_metrics(out, stats);
   pending_metrics(out, pending);
   ledger_metrics(out, stats.ledger);
-  backlog_metrics(out, gate);
+  backlog_metrics(out, gate, log_gate);
+  ack_log_metrics(out, stats.ledger, log, log_gate);
   process_metrics(out, process);
   return out.take();
 }

@@ -15,6 +15,7 @@
 
 #include "actors/backlog.hpp"
 #include "actors/counters.hpp"
+#include "db/ack_log.hpp"
 
 namespace httplib {
 class Server;
@@ -41,7 +42,8 @@ struct process_sample {
 /// Renders every metric, each with `# HELP` and `# TYPE`. Pending sends are left out (the family stays, without
 /// samples) when `pending` is nullopt; process figures that are nullopt likewise, and the backlog's without `gate`.
 std::string format_metrics(const actors::counters& stats, const std::optional<pending_counts>& pending,
-                           const process_sample& process, const actors::backlog* gate = nullptr);
+                           const process_sample& process, const actors::backlog* gate = nullptr,
+                           const db::ack_log* log = nullptr, const actors::backlog* log_gate = nullptr);
 
 /// Microseconds as decimal seconds, exactly and without trailing zeros: 500 -> "0.0005", 2000000 -> "2".
 std::string micros_as_seconds(std::uint64_t micros);

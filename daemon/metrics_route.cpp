@@ -21,6 +21,8 @@ struct metrics_state {
 std::optional<pending_counts> query_pending(const ops_deps& deps, metrics_state& state) {
   std::string why;
   if (deps.readers != nullptr) {
+    if (deps.log != nullptr) // the counts include every callback acknowledged before the scrape, if it can
+      deps.log->wait_applied(std::chrono::seconds{1});
     auto counts = deps.readers->read([](db::ledger_reader& reader) { return reader.pending_by_vendor(); });
     if (counts) {
       std::lock_guard lock{state.failure_mutex};
@@ -48,7 +50,7 @@ void install_metrics_route(httplib::Server& server, std::shared_ptr<const ops_de
     auto process = sample_process();
     process.start_time_seconds = state->started;
     res.status = 200;
-    res.set_content(format_metrics(stats, pending, process, deps->gate), metrics_content_type);
+    res.set_content(format_metrics(stats, pending, process, deps->gate, deps->log, deps->log_gate), metrics_content_type);
   });
 }
 

@@ -181,6 +181,14 @@ httplib::Server::HandlerResponse authorize(const ops_deps& deps, const httplib::
 } // namespace
 
 std::optional<db::reader_pool::lease> acquire_reader(const ops_deps& deps, httplib::Response& res) {
+  if (deps.log && !deps.log->wait_applied(std::chrono::seconds{10})) {
+    send_error(res, 503, "unavailable",
+               deps.log->failing().empty()
+                 ? "the ledger is still applying acknowledged webhooks (it is behind by "
+                     + std::to_string(deps.log->backlog() >> 10) + " KiB); retry in a few seconds"
+                 : "the ack log failed (" + deps.log->failing() + "); deliveryd restarts, retry later");
+    return std::nullopt;
+  }
   auto reader = deps.readers->acquire();
   if (!reader) {
     send_error(res, 503, "unavailable", reader.error().message);

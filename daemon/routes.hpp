@@ -1,6 +1,7 @@
 #pragma once
 /// The two listeners' routes. Routes only translate HTTP into a typed job and the job's answer into HTTP.
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "actors/counters.hpp"
 #include "config/config.hpp"
 #include "core/time.hpp"
+#include "db/ack_log.hpp"
 #include "db/reader_pool.hpp"
 #include "daemon/download_tickets.hpp"
 #include "daemon/views.hpp"
@@ -33,6 +35,9 @@ struct webhook_deps {
   std::function<core::timestamp()> clock;
   actors::backlog* gate = nullptr;              ///< the bound on the ledger's backlog (none when null)
   std::size_t max_body_bytes = 1 << 20;         ///< [webhooks] max_body_bytes, for chunked and compressed bodies
+  /// With an ack log, `gate` bounds the events it acknowledged and the ledger has not committed: a request that
+  /// finds it full waits this long for room before it is refused (the vendor sees a slower answer, not a 503).
+  std::chrono::milliseconds wait_for_room{0};
 };
 
 /// Installs the vendor routes; every other path answers 404.
@@ -53,6 +58,10 @@ struct ops_deps {
   actors::backlog* gate = nullptr;              ///< the bound on the ledger's backlog (none when null)
   std::size_t max_body_bytes = 16 << 20;        ///< [ops] max_body_bytes, for chunked and compressed bodies
   std::shared_ptr<download_tickets> tickets = std::make_shared<download_tickets>(); ///< of the export downloads
+  /// The ack log in front of an SQLite ledger, or null: a query waits until the ledger has applied what the log
+  /// acknowledged before it arrived (acquire_reader).
+  db::ack_log* log = nullptr;
+  actors::backlog* log_gate = nullptr; ///< the bound on the events it acknowledged and the ledger has not committed
 };
 
 /// Installs intake, queries, health, download tickets and the console; webhook paths answer 404 here. With

@@ -35,7 +35,7 @@ void answer(httplib::Response& res, const actors::webhook_result& r) {
 }
 
 void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
-  if (refuse_when_full(deps.gate, res))
+  if (refuse_when_full(deps.gate, res, actors::backlog::source::vendor, deps.wait_for_room))
     return;
   const auto type = header(req, "Content-Type");
   if (!type.empty() && type.rfind("application/x-www-form-urlencoded", 0) != 0) {
@@ -61,7 +61,7 @@ void twilio_route(const webhook_deps& deps, const httplib::Request& req, httplib
 template <class Actor>
 void vendor_route(const Actor& actor, std::span<const std::string_view> headers,
                   const webhook_deps& deps, const httplib::Request& req, httplib::Response& res) {
-  if (refuse_when_full(deps.gate, res))
+  if (refuse_when_full(deps.gate, res, actors::backlog::source::vendor, deps.wait_for_room))
     return;
   auto job = std::make_shared<actors::vendor_webhook_job>();
   job->target = req.target;

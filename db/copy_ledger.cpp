@@ -7,7 +7,11 @@
 #include <utility>
 #include <vector>
 
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
 #include "core/redact.hpp"
+#include "db/ack_log.hpp"
 #include "db/copy_rows.hpp"
 #include "db/postgresql/import.hpp"
 #include "db/sqlite/copy_source.hpp"
@@ -202,6 +206,29 @@ private:
 
 } // namespace
 
+/// An error when the ack log beside the SQLite ledger `from` holds acknowledged webhooks its ledger has not
+/// applied (a daemon that crashed, or still runs): the copy would lack them.
+result<void> unapplied_webhooks(const std::string& from) {
+  std::uint64_t applied = 0;
+  try {
+    SQLite::Database db{from, SQLite::OPEN_READONLY};
+    SQLite::Statement q{db, "SELECT value FROM meta WHERE key = 'ack_log_position'"};
+    if (q.executeStep())
+      applied = std::stoull(q.getColumn(0).getString());
+  } catch (const std::exception& e) {
+    return ledger_error{fault::unavailable, "cannot read " + from + ": " + e.what()};
+  }
+  auto behind = ack_log::unapplied(from + ".acklog", applied);
+  if (!behind)
+    return behind.error();
+  if (*behind > 0)
+    return ledger_error{fault::corrupt, "the ack log " + from + ".acklog holds " + std::to_string(*behind) +
+                                          " bytes of acknowledged webhooks that " + from + " does not have yet (a "
+                                          "daemon was killed, or still runs): start deliveryd on it once and stop it "
+                                          "with systemctl stop, which applies them, then copy"};
+  return {};
+}
+
 result<copy_outcome> copy_ledger(const copy_options& options) {
   if (options.target.kind != backend::postgresql)
     return ledger_error{fault::corrupt, "copy-ledger copies into a PostgreSQL ledger only"};
@@ -211,6 +238,8 @@ result<copy_outcome> copy_ledger(const copy_options& options) {
   auto source = sqlite::copy_source::open(from);
   if (!source)
     return source.error();
+  if (auto behind = unapplied_webhooks(from); !behind)
+    return behind.error();
   const auto census = (*source)->census();
   const auto& url = options.target.postgresql.url;
   auto target = postgresql::import_target::connect(url);

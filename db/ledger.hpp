@@ -101,6 +101,19 @@ public:
   /// After an error, what those commits wrote may be lost: they must not be acknowledged.
   virtual result<void> make_durable() = 0;
 
+  /// Whether this back end keeps the ack log's position (db/ack_log.hpp): SQLite does; PostgreSQL, shared by
+  /// several hosts, takes every event straight into its commits (a host's local log would hide acknowledged
+  /// events from the others, and be lost with the host).
+  virtual bool keeps_log_position() const noexcept { return false; }
+  /// The ack log position this ledger has applied up to, as committed (0 for a new ledger).
+  virtual result<std::uint64_t> log_position() {
+    return ledger_error{fault::corrupt, "this ledger back end keeps no ack log position"};
+  }
+  /// Records `position` as applied, inside the group transaction: it commits with the events read up to it.
+  virtual result<void> set_log_position(std::uint64_t) {
+    return ledger_error{fault::corrupt, "this ledger back end keeps no ack log position"};
+  }
+
   /// Registers or updates sends. `rejected` already holds the parser's rejections; the writer adds conflicts and
   /// merges everything in item order.
   virtual result<intake_outcome> register_sends(const std::vector<adapters::intake::send_request>& sends,

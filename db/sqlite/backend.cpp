@@ -77,6 +77,13 @@ public:
     return run([&] { store_->write_probe(now); });
   }
   bool probe() noexcept override { return store_->probe(); }
+  bool keeps_log_position() const noexcept override { return true; }
+  result<std::uint64_t> log_position() override {
+    return run([&] { return store_->log_position(); });
+  }
+  result<void> set_log_position(std::uint64_t position) override {
+    return run([&] { store_->set_log_position(position); });
+  }
 
 private:
   template <class Call>

@@ -284,6 +284,20 @@ void ledger_store::write_probe(core::timestamp now) {
   q.exec();
 }
 
+std::uint64_t ledger_store::log_position() {
+  SQLite::Statement q{self_->db, "SELECT value FROM meta WHERE key = 'ack_log_position'"};
+  if (!q.executeStep())
+    return 0;
+  return std::stoull(q.getColumn(0).getString());
+}
+
+void ledger_store::set_log_position(std::uint64_t position) {
+  SQLite::Statement q{self_->db, "INSERT INTO meta (key, value) VALUES ('ack_log_position', ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value"};
+  q.bind(1, std::to_string(position));
+  q.exec();
+}
+
 bool ledger_store::probe() noexcept {
   try {
     return self_->db.execAndGet("SELECT 1").getInt() == 1;

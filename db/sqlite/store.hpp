@@ -68,6 +68,11 @@ public:
   /// Rewrites the one row of the write probe (inside the transaction): a commit that proves the disk takes writes.
   void write_probe(core::timestamp now);
 
+  /// The ack log position applied up to (meta row `ack_log_position`; 0 when absent).
+  std::uint64_t log_position();
+  /// Records the ack log position applied up to (inside the transaction).
+  void set_log_position(std::uint64_t position);
+
   /// True when an SQLite statement would work: a cheap probe for /healthz.
   bool probe() noexcept;
 

@@ -183,3 +183,103 @@ TEST_CASE("disk faults: a failed write is answered 503, stores nothing, and the 
             << std::endl;
   CHECK(after == acked.size() + 1);
 }
+
+namespace {
+
+/// Posts "delivered" for sends prefix + index (registered with message ids "SM" + the same), one callback each,
+/// every one acknowledged; their ids.
+std::vector<std::string> deliver(daemon_process& d, httplib::Client& hooks, const std::string& prefix, int n) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    ids.push_back(prefix + std::to_string(i));
+    auto res = post_twilio(hooks, d.public_url(), twilio_callback("SM" + ids.back(), "delivered"));
+    REQUIRE(res);
+    REQUIRE(res->status == 200);
+  }
+  return ids;
+}
+
+/// How many of `ids` are `sent`.
+std::size_t delivered(httplib::Client& ops, const std::vector<std::string>& ids) {
+  std::size_t n = 0;
+  for (const auto& id : ids) {
+    auto res = ops.Get(("/v1/sends/" + id).c_str());
+    REQUIRE(res);
+    n += res->status == 200 && body_of(res)["status"] == "sent" ? 1 : 0;
+  }
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("disk faults: a failed fdatasync of the ack log is answered 503, and deliveryd exits 75 with every "
+          "acknowledged callback kept",
+          "[integration][disk][sqlite]") {
+  const auto [error, name] = GENERATE(std::pair{EIO, "EIO"}, std::pair{ENOSPC, "ENOSPC"});
+  INFO("fdatasync of the ack log fails with " << name);
+  disk_under_test t;
+  daemon_process d{t.options()};
+  auto ops = d.ops_client();
+  auto hooks = d.webhooks_client();
+  acknowledge(*ops, "cb-", 21);
+  const auto acked = deliver(d, *hooks, "cb-", 20);
+  CHECK(delivered(*ops, acked) == acked.size()); // a query sees every callback acknowledged before it
+
+  t.disk.arm(faultfs::op::fdatasync, error, 1, ".log");
+  auto refused = post_twilio(*hooks, d.public_url(), twilio_callback("SMcb-20", "delivered"));
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK(refused->has_header("Retry-After"));
+  CHECK_THAT(body_of(refused)["detail"].get<std::string>(), Catch::Contains("fdatasync of the ack log failed"));
+  CHECK_THAT(body_of(refused)["detail"].get<std::string>(), Catch::Contains(std::strerror(error)));
+  // Nothing more is acknowledged: a later callback is refused without a sync.
+  auto later = post_twilio(*hooks, d.public_url(), twilio_callback("SMcb-0", "delivered"));
+  if (later) // the daemon may already be stopping
+    CHECK(later->status == 503);
+  CHECK(d.wait_for_own_exit(20s) == 75);
+  CHECK_THAT(d.log(), Catch::Contains("deliveryd stopping: a sync of the ledger failed (ack log: fdatasync of the "
+                                      "ack log failed"));
+  const auto faults = t.disk.counters();
+  CHECK(faults[faultfs::counter::fdatasync_faults] == 1);
+  CHECK(faults[faultfs::counter::untracked_opens] == 0);
+
+  // Power goes after the exit: every acknowledged callback is on the disk, in the ledger or in the log.
+  t.disk.disarm();
+  t.disk.power_cut();
+  d.start();
+  const auto after = delivered(*ops, acked);
+  std::cout << "disk faults: ack log fdatasync " << name << ": 503 with Retry-After, exit 75; acknowledged "
+            << acked.size() << " callbacks, sent after a power cut " << after << std::endl;
+  CHECK(after == acked.size());
+}
+
+TEST_CASE("disk faults: a failed write of the ack log is answered 503, and the next callback is taken",
+          "[integration][disk][sqlite]") {
+  disk_under_test t;
+  daemon_process d{t.options()};
+  auto ops = d.ops_client();
+  auto hooks = d.webhooks_client();
+  acknowledge(*ops, "cb-", 11);
+  const auto acked = deliver(d, *hooks, "cb-", 10);
+
+  t.disk.arm(faultfs::op::write, ENOSPC, 1, ".log");
+  auto refused = post_twilio(*hooks, d.public_url(), twilio_callback("SMcb-10", "delivered"));
+  REQUIRE(refused);
+  CHECK(refused->status == 503);
+  CHECK(refused->has_header("Retry-After"));
+  CHECK_THAT(body_of(refused)["detail"].get<std::string>(), Catch::Contains("nothing of this request was acknowledged"));
+  CHECK(t.disk.counters()[faultfs::counter::write_faults] == 1);
+  CHECK(get_json(*ops, "/v1/sends/cb-10")["status"] == "pending");
+
+  auto again = post_twilio(*hooks, d.public_url(), twilio_callback("SMcb-10", "delivered"));
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(d.running());
+
+  d.kill_hard();
+  t.disk.power_cut();
+  d.start();
+  std::vector<std::string> all = acked;
+  all.push_back("cb-10");
+  CHECK(delivered(*ops, all) == all.size());
+}

@@ -178,7 +178,17 @@ long rss_kib(pid_t pid) {
   return 0;
 }
 
+/// Waits until the ledger holds every webhook the daemon acknowledged: a query waits for that (the ack log's read
+/// barrier), so one query through the ops listener before the file is read directly.
+void settle(const daemon_process& d) {
+  auto ops = d.ops_client();
+  auto res = ops->Get("/v1/sends/settle-the-ack-log");
+  REQUIRE(res);
+  REQUIRE(res->status == 404);
+}
+
 ledger_counts counts_of(const daemon_process& d, const std::string& except_prefix) {
+  settle(d);
   REQUIRE(except_prefix.find('\'') == std::string::npos);
   const auto prefix = "'" + except_prefix + "'";
   const auto of_prefix = "substr(send_id, 1, length(" + prefix + ")) = " + prefix;
@@ -190,6 +200,7 @@ ledger_counts counts_of(const daemon_process& d, const std::string& except_prefi
 }
 
 void expect_clean_ledger_text(const daemon_process& d) {
+  settle(d);
   // Every column as text, on either back end; a NUL inside a value is seen, not cut off (PostgreSQL's text
   // refuses NUL outright, SQLite's would keep it).
   for (const char* table : {"sends", "events"}) {

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <thread>
 
 #include "ledger_harness.hpp"
@@ -233,4 +234,115 @@ TEST_CASE("stop commits and answers every queued job, then takes no more", "[act
   }
   CHECK_FALSE(find_send(h.dir.ledger(), "racing"));
   CHECK_FALSE(find_send(h.dir.ledger(), "late"));
+}
+
+namespace {
+
+/// Appends one record of `events` (admitted to `gate` first, as the webhook actors do) and waits for the log.
+void append_to(db::ack_log& log, actors::backlog& gate, const std::vector<db::vendor_event>& events) {
+  REQUIRE(gate.try_admit(events.size()));
+  std::promise<std::string> done;
+  auto answered = done.get_future();
+  REQUIRE(log.append(events, [&done](const std::string& why) { done.set_value(why); }) ==
+          db::ack_log::admission::queued);
+  REQUIRE(answered.get().empty());
+}
+
+/// Waits until the ledger has committed everything the log acknowledged.
+void wait_applied(const db::ack_log& log) {
+  REQUIRE(log.wait_applied(std::chrono::seconds{30}));
+}
+
+} // namespace
+
+TEST_CASE("with an ack log, the ledger applies its records in sorted batches and commits the position with them",
+          "[actors][ledger][ack_log][sqlite]") {
+  temp_dir log_dir;
+  db::ack_log_options lo;
+  lo.dir = log_dir.path() / "acklog";
+  actors::ledger_actor* to_tell = nullptr;
+  lo.on_acked = [&to_tell](std::uint64_t end) { caf::anon_send(*to_tell, actors::logged_atom_v, end); };
+  auto log = db::ack_log::open(lo, 0).value();
+  actors::backlog gate;
+  static constexpr int sends = 300;
+  ledger_harness h{ledger_harness::options{
+    [](db::ledger_writer& store) {
+      std::vector<adapters::intake::send_request> batch;
+      for (int i = 0; i < sends; ++i)
+        batch.push_back(send_with_id("s" + std::to_string(i), "SM" + std::to_string(i)));
+      store.begin().value();
+      CHECK(store.register_sends(batch, {}, t0).value().accepted == sends);
+      store.commit().value();
+    },
+    {}, {}, log.get(), 0, 0, &gate, 64}};
+  to_tell = &h.ledger;
+  // Records of 3 events each, in descending message order: the ledger takes at most 64 events per transaction.
+  for (int i = sends - 1; i >= 2; i -= 3)
+    append_to(*log, gate, {make_event("SM" + std::to_string(i), core::status::sent, t0 + 1s, "d" + std::to_string(i)),
+                           make_event("SM" + std::to_string(i - 1), core::status::sent, t0 + 1s,
+                                      "d" + std::to_string(i - 1)),
+                           make_event("SM" + std::to_string(i - 2), core::status::failed, t0 + 1s,
+                                      "d" + std::to_string(i - 2), "twilio:30003", core::category::unreachable)});
+  wait_applied(*log);
+  CHECK(gate.items() == 0); // released once committed
+  const auto end = log->acknowledged();
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends WHERE status = 'sent'") == 2 * sends / 3);
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends WHERE status = 'failed'") == sends / 3);
+  CHECK(peek_int(h.dir.ledger(), "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ack_log_position'") ==
+        static_cast<std::int64_t>(end));
+  // Batches of at most 64 events (plus the last record that crossed it): many transactions, each with its position.
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM events WHERE source = 'webhook'") == sends);
+  h.stop();
+}
+
+TEST_CASE("with an ack log, the ledger applies first what an earlier life acknowledged, and everything before it "
+          "stops", "[actors][ledger][ack_log][sqlite]") {
+  temp_dir log_dir;
+  db::ack_log_options lo;
+  lo.dir = log_dir.path() / "acklog";
+  actors::backlog gate;
+  // An earlier life: its log acknowledged 50 callbacks that its ledger never applied (killed).
+  {
+    auto earlier = db::ack_log::open(lo, 0).value();
+    actors::backlog unused;
+    for (int i = 0; i < 50; ++i)
+      append_to(*earlier, unused, {make_event("SM" + std::to_string(i), core::status::sent, t0 + 1s,
+                                              "d" + std::to_string(i))});
+  }
+  actors::ledger_actor* to_tell = nullptr;
+  std::atomic<bool> tell{true};
+  lo.on_acked = [&to_tell, &tell](std::uint64_t end) {
+    if (tell)
+      caf::anon_send(*to_tell, actors::logged_atom_v, end);
+  };
+  auto log = db::ack_log::open(lo, 0).value();
+  const auto replay_end = log->acknowledged();
+  REQUIRE(replay_end > 0);
+  ledger_harness h{ledger_harness::options{
+    [](db::ledger_writer& store) {
+      std::vector<adapters::intake::send_request> batch;
+      for (int i = 0; i < 100; ++i)
+        batch.push_back(send_with_id("s" + std::to_string(i), "SM" + std::to_string(i)));
+      store.begin().value();
+      store.register_sends(batch, {}, t0).value();
+      store.commit().value();
+    },
+    {}, {}, log.get(), 0, replay_end, &gate, 16}}; // 16 events per transaction: the stop takes several
+  to_tell = &h.ledger;
+  wait_applied(*log);
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends WHERE status = 'sent'") == 50);
+  CHECK(gate.items() == 0); // replayed events were never admitted in this life: nothing released below zero
+
+  // This life's callbacks, the ledger not told of them: the log stops first, and the ledger applies all of them
+  // before it quits, 16 events per transaction.
+  tell = false;
+  for (int i = 50; i < 100; ++i)
+    append_to(*log, gate, {make_event("SM" + std::to_string(i), core::status::sent, t0 + 1s,
+                                      "d" + std::to_string(i))});
+  log->stop();
+  h.stop();
+  CHECK(peek_int(h.dir.ledger(), "SELECT count(*) FROM sends WHERE status = 'sent'") == 100);
+  CHECK(peek_int(h.dir.ledger(), "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'ack_log_position'") ==
+        static_cast<std::int64_t>(log->acknowledged()));
+  CHECK(gate.items() == 0);
 }

@@ -135,11 +135,17 @@ struct ledger_harness {
     std::function<std::unique_ptr<db::ledger_writer>(std::unique_ptr<db::ledger_writer>)> wrap;
     /// ledger_deps::on_durability_lost.
     std::function<void(const std::string&)> on_durability_lost;
+    /// ledger_deps::log, log_start, log_replay_end and gate: an ack log in front of the ledger.
+    db::ack_log* log = nullptr;
+    std::uint64_t log_start = 0;
+    std::uint64_t log_replay_end = 0;
+    actors::backlog* gate = nullptr;
+    std::size_t log_batch = 20000;
   };
 
   /// `prepare` writes to the ledger before the actor owns it (as a previous run of the daemon would have).
   explicit ledger_harness(const std::function<void(db::ledger_writer&)>& prepare = {})
-    : ledger_harness(options{prepare, {}, {}}) {}
+    : ledger_harness(options{prepare, {}, {}, nullptr, 0, 0, nullptr, 20000}) {}
 
   explicit ledger_harness(const options& o) {
     // As the daemon opens it: the ledger actor acknowledges only after its own fdatasync of the WAL.
@@ -150,6 +156,11 @@ struct ledger_harness {
       store = o.wrap(std::move(store));
     actors::ledger_deps deps{std::move(store), clock.function(), 5000};
     deps.on_durability_lost = o.on_durability_lost;
+    deps.log = o.log;
+    deps.log_start = o.log_start;
+    deps.log_replay_end = o.log_replay_end;
+    deps.gate = o.gate;
+    deps.log_batch = o.log_batch;
     ledger = actors::spawn_ledger(sys, std::move(deps));
   }
 

@@ -156,6 +156,7 @@ inline actors::ledger_actor::behavior_type fake_ledger(actors::ledger_actor::poi
     [](actors::health_job_ptr& job) { job->done({true, ""}); },
     [](actors::flush_atom) {},
     [](actors::synced_atom, std::uint64_t) {},
+    [](actors::logged_atom, std::uint64_t) {},
     [](actors::lost_atom, std::string&) {},
     [](actors::tick_atom) {},
     [self](actors::stop_atom) { self->quit(); },

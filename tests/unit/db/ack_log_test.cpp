@@ -1,0 +1,304 @@
+/// The ack log (db/ack_log.hpp): records survive a reopen from the ledger's position, a torn or stale tail ends the
+/// log, segments roll over and are reused once applied and synced, and the backlog bound refuses appends.
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "db/ack_log.hpp"
+#include "ledger_fixture.hpp"
+
+using namespace deliveryd;
+using namespace deliveryd::testing;
+
+namespace {
+
+constexpr std::uint64_t small_segment = 64 << 10;
+
+db::ack_log_options options_in(const temp_dir& dir, std::uint64_t segment = small_segment,
+                               std::uint64_t backlog = 64 << 20) {
+  db::ack_log_options o;
+  o.dir = dir.path() / "ledger.db.acklog";
+  o.segment_bytes = segment;
+  o.backlog_bytes = backlog;
+  return o;
+}
+
+std::unique_ptr<db::ack_log> open_log(db::ack_log_options o, std::uint64_t applied = 0) {
+  auto log = db::ack_log::open(std::move(o), applied);
+  REQUIRE(log);
+  return std::move(*log);
+}
+
+/// The event of webhook `i`, with a body of `raw_bytes` bytes.
+db::vendor_event event_of(int i, std::size_t raw_bytes = 100) {
+  auto e = make_event("SM" + std::to_string(i), core::status::failed, t0 + std::chrono::seconds{i},
+                      "dk-" + std::to_string(i), "twilio:30003", core::category::unreachable);
+  e.event.reason = "the handset is off";
+  e.event.vendor_code = "30003";
+  e.raw = std::string(raw_bytes, static_cast<char>('a' + i % 26));
+  return e;
+}
+
+/// Appends one record holding `events` and waits until it is durable; the error, "" when acknowledged.
+std::string append_wait(db::ack_log& log, std::vector<db::vendor_event> events) {
+  std::promise<std::string> answered;
+  auto answer = answered.get_future();
+  const auto admitted = log.append(events, [&answered](const std::string& why) { answered.set_value(why); });
+  if (admitted != db::ack_log::admission::queued)
+    return admitted == db::ack_log::admission::full ? "full" : "failing";
+  return answer.get();
+}
+
+/// Every event acknowledged from `from` on, read in steps of at most `step` events.
+std::vector<db::vendor_event> read_all(db::ack_log& log, std::uint64_t from, std::size_t step = 1000) {
+  std::vector<db::vendor_event> out;
+  for (;;) {
+    auto got = log.read(from, step);
+    INFO((got ? std::string{} : got.error().message));
+    REQUIRE(got);
+    if (got->end == from)
+      return out;
+    for (auto& e : got->events)
+      out.push_back(std::move(e));
+    from = got->end;
+  }
+}
+
+bool same_event(const db::vendor_event& a, const db::vendor_event& b) {
+  return a.vendor == b.vendor && a.vendor_message_id == b.vendor_message_id && a.received_at == b.received_at
+         && a.raw == b.raw && a.event.source == b.event.source && a.event.outcome == b.event.outcome
+         && a.event.code == b.event.code && a.event.reason == b.event.reason && a.event.cat == b.event.cat
+         && a.event.vendor_time == b.event.vendor_time && a.event.vendor_status == b.event.vendor_status
+         && a.event.vendor_code == b.event.vendor_code && a.event.dedupe_key == b.event.dedupe_key;
+}
+
+std::vector<std::filesystem::path> segments_in(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& entry : std::filesystem::directory_iterator{dir})
+    out.push_back(entry.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("ack log: a record's events come back field for field", "[ack_log][sqlite]") {
+  std::vector<db::vendor_event> events{event_of(1), event_of(2, 0)};
+  events[1].vendor = core::vendor::email;
+  events[1].event.source = core::event_source::poll;
+  events[1].event.outcome = core::status::uncertain;
+  events[1].vendor_message_id = std::string("with\0nul", 8);
+  auto decoded = db::decode_events(db::encode_events(events));
+  REQUIRE(decoded);
+  REQUIRE(decoded->size() == 2);
+  CHECK(same_event((*decoded)[0], events[0]));
+  CHECK(same_event((*decoded)[1], events[1]));
+
+  SECTION("a payload cut short, with a byte too many, or with an unknown enum value is refused") {
+    const auto payload = db::encode_events(events);
+    CHECK_FALSE(db::decode_events(payload.substr(0, payload.size() - 1)));
+    CHECK_FALSE(db::decode_events(payload + "x"));
+    auto bad = payload;
+    bad[5] = 9; // the first event's vendor
+    CHECK_FALSE(db::decode_events(bad));
+    CHECK_FALSE(db::decode_events(""));
+  }
+}
+
+TEST_CASE("ack log: acknowledged records are read back, and again after a reopen from any record",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  std::vector<db::vendor_event> sent;
+  std::uint64_t middle = 0;
+  {
+    auto log = open_log(options_in(dir));
+    for (int i = 0; i < 40; ++i) {
+      std::vector<db::vendor_event> record{event_of(2 * i), event_of(2 * i + 1)};
+      REQUIRE(append_wait(*log, record).empty());
+      sent.insert(sent.end(), record.begin(), record.end());
+      if (i == 19)
+        middle = log->acknowledged();
+    }
+    const auto back = read_all(*log, 0, 7);
+    REQUIRE(back.size() == sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i)
+      CHECK(same_event(back[i], sent[i]));
+    CHECK(log->counters().records == 40);
+  }
+  auto reopened = open_log(options_in(dir));
+  CHECK(read_all(*reopened, 0).size() == sent.size());
+  auto from_middle = open_log(options_in(dir), middle);
+  const auto rest = read_all(*from_middle, middle);
+  REQUIRE(rest.size() == 40);
+  CHECK(same_event(rest.front(), sent[40]));
+  CHECK(from_middle->backlog() == from_middle->acknowledged() - middle);
+}
+
+TEST_CASE("ack log: the log ends at a torn record, and the next append writes over it", "[ack_log][sqlite]") {
+  temp_dir dir;
+  std::uint64_t before_last = 0;
+  {
+    auto log = open_log(options_in(dir));
+    for (int i = 0; i < 10; ++i) {
+      before_last = log->acknowledged();
+      REQUIRE(append_wait(*log, {event_of(i)}).empty());
+    }
+  }
+  // A byte of the last record's body, as a power cut in the middle of its write would leave it.
+  const auto segment = segments_in(dir.path() / "ledger.db.acklog").front();
+  const int fd = ::open(segment.c_str(), O_WRONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, "#", 1, static_cast<off_t>(before_last + 40)) == 1);
+  ::close(fd);
+
+  auto log = open_log(options_in(dir));
+  CHECK(log->acknowledged() == before_last);
+  CHECK(read_all(*log, 0).size() == 9);
+  REQUIRE(append_wait(*log, {event_of(99)}).empty());
+  const auto back = read_all(*log, 0);
+  REQUIRE(back.size() == 10);
+  CHECK(same_event(back.back(), event_of(99)));
+}
+
+TEST_CASE("ack log: segments roll over, are reused once applied and synced, and their old records are not read",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  const auto folder = dir.path() / "ledger.db.acklog";
+  auto log = open_log(options_in(dir));
+  int next = 0;
+  // About 9 records of 7 KiB per 64 KiB segment: 40 records span five segments.
+  for (; next < 40; ++next)
+    REQUIRE(append_wait(*log, {event_of(next, 7000)}).empty());
+  CHECK(segments_in(folder).size() == 5);
+  CHECK(read_all(*log, 0).size() == 40);
+  CHECK(log->counters().segments_created == 5);
+
+  // The ledger applied and synced everything: the writer's own segment stays, the others become spares.
+  const auto applied = log->acknowledged();
+  log->applied(applied, applied);
+  // Ten more: five fill the writer's segment, five go to the start of a reused one, whose old records follow.
+  for (; next < 50; ++next)
+    REQUIRE(append_wait(*log, {event_of(next, 7000)}).empty());
+  CHECK(log->counters().segments_reused == 1);
+  CHECK(log->counters().segments_created == 5);
+  CHECK(segments_in(folder).size() == 3); // of the four applied: two removed, one reused, one kept spare
+  const auto rest = read_all(*log, applied);
+  REQUIRE(rest.size() == 10);
+  CHECK(same_event(rest.front(), event_of(40, 7000)));
+  CHECK(same_event(rest.back(), event_of(49, 7000)));
+  const auto end = log->acknowledged();
+  log.reset();
+
+  // A reused segment still holds records of its first use past the new ones: they are not this position's.
+  auto again = open_log(options_in(dir), applied);
+  CHECK(again->acknowledged() == end);
+  CHECK(read_all(*again, applied).size() == 10);
+}
+
+TEST_CASE("ack log: a full backlog refuses appends until the ledger applies", "[ack_log][sqlite]") {
+  temp_dir dir;
+  auto log = open_log(options_in(dir, small_segment, 8 << 10));
+  int appended = 0;
+  std::string last;
+  while ((last = append_wait(*log, {event_of(appended, 1000)})).empty())
+    ++appended;
+  CHECK(last == "full");
+  CHECK(appended >= 6);
+  CHECK(appended <= 9);
+  CHECK(log->backlog() >= log->backlog_limit());
+  log->applied(log->acknowledged(), 0);
+  CHECK(log->backlog() == 0);
+  CHECK(append_wait(*log, {event_of(100, 1000)}).empty());
+}
+
+TEST_CASE("ack log: a query waits for what was acknowledged before it, not for later appends",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  auto log = open_log(options_in(dir));
+  CHECK(log->wait_applied(std::chrono::milliseconds{1})); // nothing acknowledged: nothing to wait for
+  REQUIRE(append_wait(*log, {event_of(1)}).empty());
+  const auto first = log->acknowledged();
+  CHECK_FALSE(log->wait_applied(std::chrono::milliseconds{50}));
+  auto waiter = std::async(std::launch::async, [&] { return log->wait_applied(std::chrono::seconds{10}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  REQUIRE(append_wait(*log, {event_of(2)}).empty()); // after the query arrived: not waited for
+  log->applied(first, 0);
+  CHECK(waiter.get());
+}
+
+TEST_CASE("ack log: once stopped it takes nothing more, and reading goes on", "[ack_log][sqlite]") {
+  temp_dir dir;
+  auto log = open_log(options_in(dir));
+  REQUIRE(append_wait(*log, {event_of(1)}).empty());
+  log->stop();
+  CHECK(append_wait(*log, {event_of(2)}) == "failing");
+  CHECK(log->failing().empty());
+  CHECK(read_all(*log, 0).size() == 1);
+}
+
+TEST_CASE("ack log: a segment of another size is refused", "[ack_log][sqlite]") {
+  temp_dir dir;
+  {
+    auto log = open_log(options_in(dir, 128 << 10));
+    REQUIRE(append_wait(*log, {event_of(1)}).empty());
+  }
+  auto refused = db::ack_log::open(options_in(dir, small_segment), 0);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().cause == db::fault::corrupt);
+  CHECK_THAT(refused.error().message, Catch::Contains("larger than this deliveryd's segments"));
+}
+
+TEST_CASE("ack log: what a stopped log holds past a position is read without changing anything",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  const auto folder = dir.path() / "ledger.db.acklog";
+  CHECK(db::ack_log::unapplied(folder, 0, small_segment).value() == 0); // no log at all
+  std::uint64_t end = 0, middle = 0;
+  {
+    auto log = open_log(options_in(dir));
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(append_wait(*log, {event_of(i, 7000)}).empty());
+      if (i == 9)
+        middle = log->acknowledged();
+    }
+    end = log->acknowledged();
+  }
+  std::ofstream{folder / "0000000000000009.log.tmp"} << "left by a crash";
+  CHECK(db::ack_log::unapplied(folder, 0, small_segment).value() == end);
+  CHECK(db::ack_log::unapplied(folder, middle, small_segment).value() == end - middle);
+  CHECK(db::ack_log::unapplied(folder, end, small_segment).value() == 0);
+  CHECK(std::filesystem::exists(folder / "0000000000000009.log.tmp"));
+}
+
+TEST_CASE("ack log: segments past a torn end are reused without taking a live segment's name",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  const auto folder = dir.path() / "ledger.db.acklog";
+  {
+    auto log = open_log(options_in(dir));
+    for (int i = 0; i < 25; ++i) // three segments
+      REQUIRE(append_wait(*log, {event_of(i, 7000)}).empty());
+  }
+  // The first record torn: nothing was acknowledged (as far as the log can tell), and segments 1 and 2 lie past
+  // its end. They become spares, and the appends that follow take segments 0, 1, 2 and 3 again.
+  const int fd = ::open((folder / "0000000000000000.log").c_str(), O_WRONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::pwrite(fd, "#", 1, 40) == 1);
+  ::close(fd);
+  auto log = open_log(options_in(dir));
+  CHECK(log->acknowledged() == 0);
+  for (int i = 100; i < 135; ++i)
+    REQUIRE(append_wait(*log, {event_of(i, 7000)}).empty());
+  const auto back = read_all(*log, 0);
+  REQUIRE(back.size() == 35);
+  CHECK(same_event(back.back(), event_of(134, 7000)));
+  log.reset();
+  auto again = open_log(options_in(dir));
+  CHECK(read_all(*again, 0).size() == 35);
+}
