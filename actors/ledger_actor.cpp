@@ -307,6 +307,8 @@ void abandon_transaction(ledger_state& st, const std::string& why) {
   if (st.failing.empty())
     spdlog::error("ledger commit_failed: {} ({} jobs answered 503)", why, st.batch.size());
   st.failing = why;
+  if (st.deps.log) // webhooks are refused, and queries stop waiting for the log, until a commit works again
+    st.deps.log->ledger_failing(why);
   if (st.deps.stats)
     bump(st.deps.stats->ledger.commit_failures);
   fail_all(st.batch, ledger_failure::storage_failing,
@@ -321,6 +323,8 @@ void lose(ledger_state& st, const std::string& why) {
   if (!st.lost.empty())
     return;
   st.lost = why;
+  if (st.deps.log)
+    st.deps.log->ledger_failing(why);
   st.log_read = st.log_committed;
   st.log_admitted = 0;
   if (st.tx_open) {
@@ -482,6 +486,8 @@ void flush(ledger_pointer self) {
   if (!st.failing.empty()) {
     spdlog::info("ledger commit_recovered: commits work again");
     st.failing.clear();
+    if (st.deps.log)
+      st.deps.log->ledger_failing("");
   }
   std::vector<job> batch;
   std::vector<std::function<void()>> answers;

@@ -109,6 +109,12 @@ void log_events(db::ack_log& log, backlog* gate, core::vendor vendor, std::vecto
                         log.backlog() >> 10, log.backlog_limit() >> 10),
             {}});
       return;
+    case db::ack_log::admission::ledger_failing:
+      // Acknowledged now, the events could neither be applied nor seen by queries until the ledger commits
+      // again; refused, the vendor retries them then.
+      done({webhook_result::kind::storage_failing,
+            "the ledger cannot commit (" + log.ledger_failing() + "); nothing was stored, retry later", {}});
+      return;
     case db::ack_log::admission::failing:
       done({webhook_result::kind::storage_failing,
             log.failing().empty() ? "deliveryd is shutting down; retry later"

@@ -404,6 +404,8 @@ ack_log::admission ack_log::append(const std::vector<vendor_event>& events,
     std::lock_guard lock{mutex_};
     if (!failing_.empty() || stop_)
       return admission::failing;
+    if (!ledger_failing_.empty())
+      return admission::ledger_failing;
     if (acknowledged_ - committed_ + queued_bytes_ >= options_.backlog_bytes)
       return admission::full;
     queued_bytes_ += bytes.size();
@@ -665,10 +667,25 @@ void ack_log::applied(std::uint64_t committed, std::uint64_t durable) {
   work_.notify_one();
 }
 
-bool ack_log::wait_applied(std::chrono::milliseconds within) const {
+void ack_log::ledger_failing(std::string why) {
+  {
+    std::lock_guard lock{mutex_};
+    ledger_failing_ = std::move(why);
+  }
+  applied_changed_.notify_all();
+}
+
+std::string ack_log::ledger_failing() const {
+  std::lock_guard lock{mutex_};
+  return ledger_failing_;
+}
+
+ack_log::barrier ack_log::wait_applied(std::chrono::milliseconds within) const {
   std::unique_lock lock{mutex_};
   const auto target = acknowledged_;
-  return applied_changed_.wait_for(lock, within, [&] { return committed_ >= target; });
+  if (!applied_changed_.wait_for(lock, within, [&] { return committed_ >= target || !ledger_failing_.empty(); }))
+    return barrier::timed_out;
+  return committed_ >= target ? barrier::applied : barrier::ledger_failing;
 }
 
 std::uint64_t ack_log::acknowledged() const {

@@ -92,6 +92,7 @@ public:
     queued,  ///< `done` will be called once the record is durable or its group failed
     full,    ///< the backlog is full: nothing was queued, `done` is not called
     failing, ///< a sync failed before: nothing was queued, `done` is not called (see failing())
+    ledger_failing, ///< the ledger cannot commit (ledger_failing()): nothing was queued, `done` is not called
   };
 
   /// Queues one record of `events`; `done("")` is called on the log's thread once it is durable, or
@@ -107,9 +108,22 @@ public:
   /// backlog shrinks, queries waiting for `committed` go on, and segments wholly before `durable` are reused.
   void applied(std::uint64_t committed, std::uint64_t durable);
 
+  /// The ledger cannot commit (why), or can again (""). While it cannot, append() refuses (nothing more is
+  /// acknowledged that the ledger could not apply, and that queries could not see), and wait_applied() does not
+  /// wait: queries answer from what the ledger holds, as they did before the log existed.
+  void ledger_failing(std::string why);
+  /// Why the ledger cannot commit; "" while it can.
+  std::string ledger_failing() const;
+
+  /// What wait_applied() found.
+  enum class barrier {
+    applied,        ///< the ledger has committed everything acknowledged when the call began
+    ledger_failing, ///< the ledger cannot commit: what it holds may lack events the log acknowledged
+    timed_out,      ///< `within` passed first
+  };
   /// Waits until the ledger has committed everything acknowledged when the call began (a query sees every event
-  /// acknowledged before it arrived). False when `within` passed first.
-  bool wait_applied(std::chrono::milliseconds within) const;
+  /// acknowledged before it arrived), or until the ledger is found failing, or `within` passed.
+  barrier wait_applied(std::chrono::milliseconds within) const;
 
   /// The position after the last acknowledged record.
   std::uint64_t acknowledged() const;
@@ -151,6 +165,7 @@ private:
   std::uint64_t queued_bytes_ = 0;
   bool stop_ = false;
   std::string failing_;
+  std::string ledger_failing_;     ///< guarded by mutex_
   std::uint64_t acknowledged_ = 0; ///< guarded by mutex_
   std::uint64_t committed_ = 0;    ///< guarded by mutex_
   std::uint64_t durable_ = 0;      ///< guarded by mutex_: the ledger synced up to here

@@ -207,7 +207,9 @@ TEST_CASE("storage: a full disk answers 503 with Retry-After, stores nothing of 
   CHECK(health_ms <= 5000);
   CHECK(write_ms <= 5000);
 
-  // What was answered 200 is stored; nothing of what was answered 503.
+  // What was answered 200 is stored; nothing of what was answered 503. A query first: it returns once the ledger
+  // has applied every callback the ack log acknowledged before it, so the file holds them.
+  REQUIRE(get_json(*ops, "/v1/sends/after-0")["status"] == "pending");
   const auto ledger = d.ledger_path();
   const auto stored = column_of(ledger, "SELECT send_id FROM sends");
   const auto delivered = sends_with_callback(ledger, "delivered");
@@ -244,6 +246,7 @@ TEST_CASE("storage: a full disk answers 503 with Retry-After, stores nothing of 
     INFO(describe(retry));
     CHECK((retry && retry->status == 200));
   }
+  get_json(*ops, "/v1/sends/pre-0"); // waits until the ledger has applied the retries
   CHECK(sends_with_callback(ledger, "delivered").size() == traffic.callbacks.size());
 
   CHECK(integrity_of(ledger) == "ok");
@@ -310,6 +313,14 @@ TEST_CASE("storage: a file system the kernel turns read-only answers 503, keeps 
     auto cb = post_twilio(*hooks, d.public_url(), twilio_callback(sid_of("pre", i), "delivered"));
     REQUIRE((cb && cb->status == 200));
   }
+  // A query waits for the ledger to apply what the ack log acknowledged before it: these ten are in the ledger.
+  REQUIRE(get_json(*ops, "/v1/sends/pre-9")["status"] == "sent");
+  // Ten more, acknowledged by the log just before the fault: the ledger may not have applied them yet. They are
+  // not lost: they are applied from the log once the ledger commits again (here, after the restart below).
+  for (int i = 10; i < 20; ++i) {
+    auto cb = post_twilio(*hooks, d.public_url(), twilio_callback(sid_of("pre", i), "delivered"));
+    REQUIRE((cb && cb->status == 200));
+  }
 
   REQUIRE(can_create_in(dir));
   write_file(trigger, "1"); // an ext4 error, as a failing disk would cause
@@ -321,11 +332,12 @@ TEST_CASE("storage: a file system the kernel turns read-only answers 503, keeps 
   CHECK(refused->status == 503);
   CHECK(refused->has_header("Retry-After"));
   CHECK_THAT(refused->body, Catch::Contains("the ledger's file system is read-only"));
-  auto refused_callback = post_twilio(*hooks, d.public_url(), twilio_callback(sid_of("pre", 20), "delivered"));
+  auto refused_callback = post_twilio(*hooks, d.public_url(), twilio_callback(sid_of("pre", 30), "delivered"));
   INFO(describe(refused_callback));
   REQUIRE(refused_callback);
   CHECK(refused_callback->status == 503);
   CHECK(refused_callback->has_header("Retry-After"));
+  CHECK_THAT(refused_callback->body, Catch::Contains("the ledger's file system is read-only"));
 
   // Still running, for a while: /healthz names the cause, and what was stored can still be read.
   std::this_thread::sleep_for(2s);
@@ -336,6 +348,11 @@ TEST_CASE("storage: a file system the kernel turns read-only answers 503, keeps 
   CHECK_THAT(health["detail"].get<std::string>(),
              Catch::StartsWith("the ledger cannot commit: the ledger's file system is read-only"));
   CHECK(get_json(*ops, "/v1/sends/pre-3")["status"] == "sent");
+  // A query does not wait for what the failing ledger cannot apply: it answers at once from what the ledger holds.
+  const auto asked = steady::now();
+  const auto late = get_json(*ops, "/v1/sends/pre-15");
+  CHECK(ms_since(asked) < 2000);
+  CHECK((late["status"] == "sent" || late["status"] == "pending"));
   CHECK(get_json(*ops, "/v1/log/day/" + seoul_date(at) + "?limit=1000")["rows"].size() == 50);
   CHECK_THAT(d.log(), Catch::Contains("ledger commit_failed: the ledger's file system is read-only"));
 
@@ -351,11 +368,14 @@ TEST_CASE("storage: a file system the kernel turns read-only answers 503, keeps 
   ext4 = std::make_unique<mounted>(dir);
   d.start();
 
+  // Started again, the ledger applies what the log acknowledged; a query waits for that, then the file is read.
+  CHECK(get_json(*ops, "/v1/sends/pre-19")["status"] == "sent");
   const auto ledger = d.ledger_path();
   const auto stored = column_of(ledger, "SELECT send_id FROM sends");
   CHECK(stored.size() == 50);
   CHECK(stored.count("ro-0") == 0);
-  CHECK(sends_with_callback(ledger, "delivered").size() == 10);
+  CHECK(sends_with_callback(ledger, "delivered").size() == 20);
+  CHECK(sends_with_callback(ledger, "delivered").count("pre-30") == 0);
   CHECK(body_of(post_sends(*ops, sends_of("ro", 10, at, false)))["accepted"] == 10);
   CHECK(integrity_of(ledger) == "ok");
   CHECK(d.terminate() == 0);

@@ -250,7 +250,7 @@ void append_to(db::ack_log& log, actors::backlog& gate, const std::vector<db::ve
 
 /// Waits until the ledger has committed everything the log acknowledged.
 void wait_applied(const db::ack_log& log) {
-  REQUIRE(log.wait_applied(std::chrono::seconds{30}));
+  REQUIRE(log.wait_applied(std::chrono::seconds{30}) == db::ack_log::barrier::applied);
 }
 
 } // namespace

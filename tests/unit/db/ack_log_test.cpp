@@ -51,7 +51,11 @@ std::string append_wait(db::ack_log& log, std::vector<db::vendor_event> events) 
   auto answer = answered.get_future();
   const auto admitted = log.append(events, [&answered](const std::string& why) { answered.set_value(why); });
   if (admitted != db::ack_log::admission::queued)
-    return admitted == db::ack_log::admission::full ? "full" : "failing";
+    switch (admitted) {
+      case db::ack_log::admission::full: return "full";
+      case db::ack_log::admission::ledger_failing: return "ledger failing";
+      default: return "failing";
+    }
   return answer.get();
 }
 
@@ -221,15 +225,49 @@ TEST_CASE("ack log: a query waits for what was acknowledged before it, not for l
           "[ack_log][sqlite]") {
   temp_dir dir;
   auto log = open_log(options_in(dir));
-  CHECK(log->wait_applied(std::chrono::milliseconds{1})); // nothing acknowledged: nothing to wait for
+  using barrier = db::ack_log::barrier;
+  // nothing acknowledged: nothing to wait for
+  CHECK(log->wait_applied(std::chrono::milliseconds{1}) == barrier::applied);
   REQUIRE(append_wait(*log, {event_of(1)}).empty());
   const auto first = log->acknowledged();
-  CHECK_FALSE(log->wait_applied(std::chrono::milliseconds{50}));
+  CHECK(log->wait_applied(std::chrono::milliseconds{50}) == barrier::timed_out);
   auto waiter = std::async(std::launch::async, [&] { return log->wait_applied(std::chrono::seconds{10}); });
   std::this_thread::sleep_for(std::chrono::milliseconds{50});
   REQUIRE(append_wait(*log, {event_of(2)}).empty()); // after the query arrived: not waited for
   log->applied(first, 0);
-  CHECK(waiter.get());
+  CHECK(waiter.get() == barrier::applied);
+}
+
+TEST_CASE("ack log: while the ledger cannot commit, appends are refused and queries do not wait",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  auto log = open_log(options_in(dir));
+  using barrier = db::ack_log::barrier;
+  REQUIRE(append_wait(*log, {event_of(1)}).empty());
+  const auto first = log->acknowledged();
+  // A query already waiting goes on as soon as the ledger is found failing, long before its 10 s.
+  const auto asked = std::chrono::steady_clock::now();
+  auto waiter = std::async(std::launch::async, [&] { return log->wait_applied(std::chrono::seconds{10}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  log->ledger_failing("the disk is full");
+  CHECK(waiter.get() == barrier::ledger_failing);
+  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds{5});
+  CHECK(log->ledger_failing() == "the disk is full");
+  CHECK(log->wait_applied(std::chrono::seconds{10}) == barrier::ledger_failing);
+  // Nothing more is acknowledged: the refused record is not in the log.
+  CHECK(append_wait(*log, {event_of(2)}) == "ledger failing");
+  CHECK(log->acknowledged() == first);
+  CHECK(log->failing().empty());
+  // The ledger commits again: appends are taken, queries wait for the ledger again.
+  log->ledger_failing("");
+  REQUIRE(append_wait(*log, {event_of(3)}).empty());
+  CHECK(log->wait_applied(std::chrono::milliseconds{50}) == barrier::timed_out);
+  log->applied(log->acknowledged(), 0);
+  CHECK(log->wait_applied(std::chrono::milliseconds{1}) == barrier::applied);
+  const auto back = read_all(*log, 0);
+  REQUIRE(back.size() == 2);
+  CHECK(same_event(back[0], event_of(1)));
+  CHECK(same_event(back[1], event_of(3)));
 }
 
 TEST_CASE("ack log: once stopped it takes nothing more, and reading goes on", "[ack_log][sqlite]") {
