@@ -242,6 +242,25 @@ ledger_busy ledger_during(const ledger_metrics& before, const ledger_metrics& af
   return {text, r.wall > 0 ? 100 * busy / r.wall : 0};
 }
 
+/// Bytes written to the machine's disks so far (/proc/diskstats, whole disks only: a partition's writes are its
+/// disk's too; loop and RAM devices left out). Everything on the machine counts, so it is read on a quiet one.
+std::uint64_t disk_bytes_written() {
+  std::ifstream stats{"/proc/diskstats"};
+  std::uint64_t sectors = 0;
+  std::string line;
+  while (std::getline(stats, line)) {
+    std::istringstream in{line};
+    std::string major, minor, name;
+    std::uint64_t field[7] = {};
+    in >> major >> minor >> name;
+    for (auto& f : field)
+      in >> f;
+    if (in && name.rfind("loop", 0) != 0 && name.rfind("ram", 0) != 0 && fs::exists("/sys/block/" + name))
+      sectors += field[6]; // sectors written: the 10th field
+  }
+  return sectors * 512;
+}
+
 // ---------------------------------------------------------------------------------------------------- a run
 
 /// Loads one phase on every daemon of `ports` and prints it with what the ledgers did.
@@ -250,6 +269,7 @@ phase_result load(const std::string& name, const std::vector<int>& ports, const 
                   const std::vector<bench::cpu_account>& accounts, ledger_busy& busy, const char* unit = "req",
                   double per_request = 1, const bench::on_answer& answer = {}) {
   const auto m0 = read_ledger_metrics(ops_ports);
+  const auto disk0 = disk_bytes_written();
   // Every 10 s of a long phase: what the ack log acknowledged and what the ledger applied in those 10 s, and the
   // backlog between them (issue 20's sustained run: the applied rate, not only the acknowledged one).
   std::atomic<bool> loading{true};
@@ -296,6 +316,15 @@ phase_result load(const std::string& name, const std::vector<int>& ports, const 
                 "%.0f events applied, %.0f events/s over the phase and the catching up\n",
                 m1.backlog_bytes / 1e6, drain, applied, applied / (r.wall + drain));
   }
+  // What the disk took: the ledger's dirty pages (WAL and checkpoints), the ack log, the sync of each group. The
+  // checkpoint of the phase's last pages may come after this line.
+  const double written = static_cast<double>(disk_bytes_written() - disk0);
+  const double items = static_cast<double>(r.ok) * per_request;
+  std::string one{unit}; // "events" → "event"
+  if (one.size() > 1 && one.back() == 's')
+    one.pop_back();
+  std::printf("  disk: %.0f MB written during the phase and the catching up, %.1f KiB per acknowledged %s\n",
+              written / 1e6, items > 0 ? written / 1024 / items : 0, one.c_str());
   std::fflush(stdout);
   return r;
 }
