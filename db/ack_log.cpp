@@ -475,14 +475,16 @@ void ack_log::write_group(std::deque<pending>& group) {
       rec.done = nullptr;
       continue;
     }
-    auto left = (p / size + 1) * size - p;
-    if (rec.bytes.size() > left) {
-      if (left >= header_bytes) {
+    const auto next_segment = (p / size + 1) * size;
+    if (rec.bytes.size() > next_segment - p) {
+      // The rest of this segment is padded, and the record begins the next one. `next_segment` is taken before
+      // the pad is placed: a pad that fills the segment to its end leaves p at the next segment's start already.
+      if (next_segment - p >= header_bytes) {
         header pad{0, kind_pad, 0, p, 0, 0};
         pad.crc = checksum(pad, {});
         place({reinterpret_cast<const char*>(&pad), header_bytes});
       }
-      p = (p / size + 1) * size;
+      p = next_segment;
     }
     header h{static_cast<std::uint32_t>(length), kind_events, 0, p, 0, 0};
     h.crc = checksum(h, std::string_view{rec.bytes}.substr(header_bytes));
