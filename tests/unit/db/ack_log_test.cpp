@@ -381,7 +381,6 @@ TEST_CASE("ack log: lives that each start at the ledger's position read every re
     INFO("life " << life << ", opened at " << position);
     auto log = open_log(options_in(dir), position);
     REQUIRE(log->acknowledged() == position);
-    std::atomic<bool> writing{true};
     std::atomic<int> appended{0};
     std::vector<std::thread> writers;
     const int first = next;
