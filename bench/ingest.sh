@@ -2,8 +2,9 @@
 # The ingest benchmark of issue 5: builds deliveryd and ingest_bench, prepares build/bench/ingest-ledger.db with
 # 5 million pending sends on the first run (reused for 12 h, while unused sends are left), then loads two httplib
 # ceilings (one answers at once, one after a group fdatasync of each body: issue 20) and the daemon's Twilio and
-# SendGrid webhooks and its intake from a one-thread epoll client on loopback, checks that every acknowledged event
-# and send is in the ledger, and prints each figure against its target.
+# SendGrid webhooks and its intake from a one-thread epoll client on loopback, loads both ceilings again (the daemon
+# is compared with the mean of each ceiling's two runs), checks that every acknowledged event and send is in the
+# ledger, and prints each figure against its target.
 #
 #   bench/ingest.sh                      # 5M sends, 400k Twilio callbacks, 3000 SendGrid batches, 400 intake batches
 #   bench/ingest.sh --sends 200000 --ledger build/bench/small-ingest.db --requests 50000 --batches 300 --intake-batches 40

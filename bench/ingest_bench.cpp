@@ -13,6 +13,8 @@
 //      2. deliveryd, signed Twilio status callbacks (sent, then a final status; 5 % exact duplicates);
 //      3. deliveryd, signed SendGrid event batches of 100 events;
 //      4. deliveryd, intake batches of 1000 new sends on the ops listener;
+//      5. phases 1 and 1b again: the daemon's rates are compared with the mean of each ceiling's two runs, as
+//         the machine's speed drifts during a run (ingest_tables.hpp, ceilings);
 //    and samples the daemon's RSS during phases 2-4.
 // 3. Stops the daemon and checks that everything it acknowledged (2xx) is in the ledger; prints every figure
 //    next to its target.
@@ -197,6 +199,7 @@ struct ledger_metrics {
   double applied_events = 0; ///< events the ledger applied from the ack log (issue 20; SQLite)
   double backlog_bytes = 0;  ///< acknowledged ack log bytes not applied yet
   double logged = 0;         ///< webhook requests the ack log acknowledged
+  double syncs = 0;          ///< the ack log's group fdatasyncs
   double overloaded = 0;     ///< requests answered 503 overloaded
 };
 
@@ -221,6 +224,7 @@ ledger_metrics read_ledger_metrics(const std::vector<int>& ops_ports) {
       add("deliveryd_ack_log_applied_events_total", m.applied_events);
       add("deliveryd_ack_log_backlog_bytes", m.backlog_bytes);
       add("deliveryd_ack_log_records_total", m.logged);
+      add("deliveryd_ack_log_syncs_total", m.syncs);
       add("deliveryd_overloaded_total", m.overloaded);
     }
   }
@@ -315,6 +319,9 @@ phase_result load(const std::string& name, const std::vector<int>& ports, const 
     std::printf("  ack log: %.1f MB acknowledged and not applied at the phase's end; applied in %.2f s more; "
                 "%.0f events applied, %.0f events/s over the phase and the catching up\n",
                 m1.backlog_bytes / 1e6, drain, applied, applied / (r.wall + drain));
+    const double syncs = m1.syncs - m0.syncs;
+    std::printf("  ack log: %.0f group fdatasyncs, %.1f requests per sync, %.0f syncs/s\n", syncs,
+                syncs > 0 ? (m1.logged - m0.logged) / syncs : 0, r.wall > 0 ? syncs / r.wall : 0);
   }
   // What the disk took: the ledger's dirty pages (WAL and checkpoints), the ack log, the sync of each group. The
   // checkpoint of the phase's last pages may come after this line.
@@ -530,24 +537,30 @@ int run(const options& opt) {
     return 0;
 
   std::optional<run_result> on_sqlite;
-  phase_result ceiling;
-  durable_ceiling durable;
+  ceilings bounds;
   {
     const auto tw = twilio_requests(*state, opt, opt.port + 1);
-    auto measured = run_ceiling(opt, tw.requests);
-    if (!measured)
+    // Both ceilings before the daemon and again after it (ceilings): the same requests, the same cores.
+    auto measure_ceilings = [&](int k) {
+      auto plain = run_ceiling(opt, tw.requests);
+      auto durable = plain ? run_durable_ceiling(opt, tw.requests) : std::nullopt;
+      if (!durable)
+        return false;
+      bounds.plain[k] = std::move(*plain);
+      bounds.durable[k] = std::move(*durable);
+      return true;
+    };
+    if (!measure_ceilings(0))
       return 2;
-    ceiling = std::move(*measured);
-    auto durable_measured = run_durable_ceiling(opt, tw.requests);
-    if (!durable_measured)
-      return 2;
-    durable = std::move(*durable_measured);
     on_sqlite = run_daemons(opt, sqlite, *state, {{"", opt.port, opt.port + 1, ""}}, tw, true, "", 0);
+    if (!on_sqlite)
+      return 2;
+    std::printf("\nthe ceilings again, after the daemon:\n");
+    if (!measure_ceilings(1))
+      return 2;
   }
-  if (!on_sqlite)
-    return 2;
   bool ok = on_sqlite->ok;
-  bool all_pass = print_sqlite_table(opt.ledger, ceiling, durable, *on_sqlite);
+  bool all_pass = print_sqlite_table(opt.ledger, bounds, *on_sqlite);
   if (opt.postgresql) {
     auto runs = run_postgresql(opt, *pg, *pg_state, cluster->server_pid());
     if (!runs)

@@ -94,32 +94,43 @@ void intake_counts::operator()(std::size_t, int status, std::string_view body) {
   }
 }
 
-bool print_sqlite_table(const std::string& ledger, const phase_result& ceiling, const durable_ceiling& durable,
-                        const run_result& r) {
+bool print_sqlite_table(const std::string& ledger, const ceilings& c, const run_result& r) {
   const auto& tw = r.twilio;
   const auto& em = r.email;
   const auto& in = r.intake;
-  const auto& dc = durable.phase;
-  const double ratio = ceiling.rate() > 0 ? tw.rate() / ceiling.rate() : 0;
-  const double durable_ratio = dc.rate() > 0 ? tw.rate() / dc.rate() : 0;
+  const auto& ceiling = c.plain[0];
+  const auto& dc = c.durable[0].phase;
+  const double ratio = c.plain_rate() > 0 ? tw.rate() / c.plain_rate() : 0;
+  const double durable_ratio = c.durable_rate() > 0 ? tw.rate() / c.durable_rate() : 0;
   const double email_events = em.rate() * static_cast<double>(email_batch);
   const double intake_sends = in.rate() * static_cast<double>(intake_batch);
   const double peak_mb = mb(r.rss_peak);
   auto cpu = [](const phase_result& p) { return core_share(p.gen_cpu, p); };
   auto server_cpu = [](const phase_result& p) { return core_share(p.cpu_of(), p); };
+  auto before_after = [](double before, double after, double mean) {
+    return with_commas(before) + " / " + with_commas(after) + ", mean " + with_commas(mean) + " req/s";
+  };
+  auto p50_p99 = [](const phase_result& a, const phase_result& b) {
+    return fmt("%.2f", a.p(50)) + " / " + fmt("%.2f", a.p(99)) + ", " + fmt("%.2f", b.p(50)) + " / "
+           + fmt("%.2f ms", b.p(99));
+  };
   std::vector<row> table;
-  table.push_back({"ceiling (httplib) req/s", with_commas(ceiling.rate()) + " req/s", "", {}});
-  table.push_back({"  ceiling p50 / p99", fmt("%.2f", ceiling.p(50)) + " / " + fmt("%.2f ms", ceiling.p(99)), "", {}});
-  table.push_back({"durable ceiling req/s", with_commas(dc.rate()) + " req/s", "", {}});
-  table.push_back({"  durable ceiling p50 / p99", fmt("%.2f", dc.p(50)) + " / " + fmt("%.2f ms", dc.p(99)), "", {}});
-  table.push_back({"  durable ceiling fdatasync calls", with_commas(static_cast<double>(durable.syncs)) + ", "
-                     + fmt("%.1f req/sync", durable.per_sync()), "", {}});
+  table.push_back({"ceiling (httplib), before / after", before_after(c.plain[0].rate(), c.plain[1].rate(),
+                                                                     c.plain_rate()), "", {}});
+  table.push_back({"  ceiling p50 / p99, before, after", p50_p99(c.plain[0], c.plain[1]), "", {}});
+  table.push_back({"durable ceiling, before / after", before_after(dc.rate(), c.durable[1].phase.rate(),
+                                                                   c.durable_rate()), "", {}});
+  table.push_back({"  durable p50 / p99, before, after", p50_p99(dc, c.durable[1].phase), "", {}});
+  for (const auto& d : c.durable)
+    table.push_back({"  durable ceiling fdatasync calls", with_commas(static_cast<double>(d.syncs)) + ", "
+                       + fmt("%.1f req/sync", d.per_sync()), "", {}});
   // A 503 means an fdatasync failed: the durable ceiling's rate then says nothing.
-  table.push_back({"  durable ceiling non-2xx", std::to_string(dc.non2xx + dc.unanswered), "= 0",
-                   dc.non2xx + dc.unanswered == 0});
+  const auto durable_errors = c.durable[0].phase.non2xx + c.durable[0].phase.unanswered + c.durable[1].phase.non2xx
+                              + c.durable[1].phase.unanswered;
+  table.push_back({"  durable ceiling non-2xx", std::to_string(durable_errors), "= 0", durable_errors == 0});
   table.push_back({"Twilio req/s (deliveryd)", with_commas(tw.rate()) + " req/s", "", {}});
-  table.push_back({"  Twilio / ceiling", fmt("%.0f %%", 100 * ratio), ">= 50 %", ratio >= 0.5});
-  table.push_back({"  Twilio / durable ceiling", fmt("%.0f %%", 100 * durable_ratio), ">= 75 %",
+  table.push_back({"  Twilio / ceiling (mean)", fmt("%.0f %%", 100 * ratio), ">= 50 %", ratio >= 0.5});
+  table.push_back({"  Twilio / durable ceiling (mean)", fmt("%.0f %%", 100 * durable_ratio), ">= 75 %",
                    durable_ratio >= 0.75});
   table.push_back({"  Twilio p50", fmt("%.2f ms", tw.p(50)), "", {}});
   table.push_back({"  Twilio p99", fmt("%.2f ms", tw.p(99)), "<= 20 ms", tw.p(99) <= 20});
@@ -159,8 +170,8 @@ bool print_sqlite_table(const std::string& ledger, const phase_result& ceiling, 
   auto verdict = [](bool pass) { return pass ? "PASS" : "MISS"; };
   const bool p99_pass = tw.p(99) <= 20;
   const bool errors_pass = tw.non2xx + tw.unanswered == 0;
-  std::printf("issue 20 (Twilio callbacks, %d connections): %.2f x the durable ceiling (>= 0.75: %s), %.2f x the "
-              "plain ceiling (>= 0.5: %s), p99 %.2f ms (<= 20 ms: %s), %zu non-2xx (= 0: %s): %s\n",
+  std::printf("issue 20 (Twilio callbacks, %d connections; ceilings: the mean before and after): %.2f x the "
+              "durable ceiling (>= 0.75: %s), %.2f x the plain ceiling (>= 0.5: %s), p99 %.2f ms (<= 20 ms: %s), %zu non-2xx (= 0: %s): %s\n",
               twilio_connections, durable_ratio, verdict(durable_ratio >= 0.75), ratio, verdict(ratio >= 0.5),
               tw.p(99), verdict(p99_pass), tw.non2xx + tw.unanswered, verdict(errors_pass),
               verdict(durable_ratio >= 0.75 && ratio >= 0.5 && p99_pass && errors_pass));
