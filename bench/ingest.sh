@@ -17,8 +17,13 @@
 #   bench/ingest.sh --backend postgresql --sends 200000 --ledger build/bench/small-ingest.db \
 #     --pg-database small_ingest --requests 20000 --batches 100 --intake-batches 20
 #
+# With --ab it runs two deliveryd builds in turn instead (A: --daemon, B: the path after --ab), --rounds N times
+# each in the order A B, B A, ..., without the ceilings, and prints every run's rates, the medians and B / A:
+#
+#   bench/ingest.sh --daemon OLD --ab NEW --rounds 6 --requests 50000 --batches 800 --intake-batches 50
+#
 # Extra arguments go to ingest_bench (--ledger, --sends, --daemon, --port, --requests, --batches, --intake-batches,
-# --intake-without-ids, --prepare-only, --backend, --pg-dir, --pg-database).
+# --intake-without-ids, --prepare-only, --backend, --pg-dir, --pg-database, --ab, --rounds).
 set -eu
 cd "$(dirname "$0")/.."
 [ -f build/CMakeCache.txt ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -93,6 +93,8 @@ struct options {
   bool intake_ids = true; ///< intake sends carry their vendor message id (random, like Twilio's SIDs)
   bool prepare_only = false;
   bool postgresql = false; ///< --backend postgresql: the PostgreSQL runs after the SQLite one
+  std::string ab;          ///< --ab: another deliveryd build, run in turn with `daemon` (run_ab)
+  std::size_t rounds = 3;  ///< --rounds: runs of each build with --ab
   std::string pg_dir = "build/bench/pg";
   std::string pg_database = "ingest";
 };
@@ -518,7 +520,39 @@ std::optional<std::pair<run_result, run_result>> run_postgresql(const options& o
   return std::pair{std::move(*one), std::move(*two)};
 }
 
+/// --ab: the two builds in turn on the same ledger, `rounds` runs of each, in the order A B, B A, A B, ... (a drift
+/// of the host's speed over the runs then favours neither), without the ceilings. On this shared host one build's
+/// rates differ by a quarter from one run to the next, so a change is judged by the medians of several runs
+/// against the other build's, taken minutes apart on the same ledger.
+int run_ab(const options& opt) {
+  const bench_ledger sqlite{opt.ledger};
+  const auto runs = 2 * opt.rounds;
+  auto state = prepare(sqlite, {opt.sends, opt.requests, runs, opt.batches * runs});
+  if (!state)
+    return 2;
+  std::vector<run_result> results[2];
+  const std::string binaries[2] = {opt.daemon, opt.ab};
+  bool ok = true;
+  for (std::size_t round = 0; round < opt.rounds; ++round)
+    for (std::size_t turn = 0; turn < 2; ++turn) {
+      const std::size_t k = round % 2 == 0 ? turn : 1 - turn;
+      options o = opt;
+      o.daemon = binaries[k];
+      std::printf("\n%s, round %zu of %zu: %s\n", k == 0 ? "A" : "B", round + 1, opt.rounds, o.daemon.c_str());
+      const auto tw = twilio_requests(*state, o, o.port + 1);
+      auto r = run_daemons(o, sqlite, *state, {{"", o.port, o.port + 1, ""}}, tw, true, k == 0 ? " (A)" : " (B)", 0);
+      if (!r)
+        return 2;
+      ok = ok && r->ok;
+      results[k].push_back(std::move(*r));
+    }
+  print_ab_table(results[0], results[1]);
+  return ok ? 0 : 2;
+}
+
 int run(const options& opt) {
+  if (!opt.ab.empty())
+    return run_ab(opt);
   const bench_ledger sqlite{opt.ledger};
   auto state = prepare(sqlite, {opt.sends, opt.requests, 1, opt.batches});
   if (!state)
@@ -577,6 +611,7 @@ void usage() {
     "usage: ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]\n"
     "                    [--intake-batches N] [--intake-without-ids] [--prepare-only]\n"
     "                    [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]\n"
+    "                    [--ab PATH [--rounds N]]\n"
     "  --ledger PATH         the SQLite bench ledger (default build/bench/ingest-ledger.db); prepared once and\n"
     "                        reused while it holds N prepared sends, is younger than 12 h and has unused sends left\n"
     "  --sends N             sends to prepare (default 5000000), in each ledger\n"
@@ -591,7 +626,10 @@ void usage() {
     "  --backend postgresql  after the SQLite run, the Twilio and intake phases on a PostgreSQL ledger of N sends\n"
     "                        with 1 daemon, then 2 daemons, printed beside the SQLite figures\n"
     "  --pg-dir DIR          the benchmarks' kept PostgreSQL cluster (default build/bench/pg)\n"
-    "  --pg-database NAME    its database for this bench (default ingest); prepared and reused as the SQLite one\n",
+    "  --pg-database NAME    its database for this bench (default ingest); prepared and reused as the SQLite one\n"
+    "  --ab PATH             A/B: --daemon (A) and this other deliveryd build (B) in turn on the same ledger,\n"
+    "                        --rounds N runs of each (default 3) in the order A B, B A, ...; no ceilings; prints\n"
+    "                        each run's rates, the medians and B / A\n",
     stderr);
 }
 
@@ -627,6 +665,8 @@ int main(int argc, char** argv) {
       opt.postgresql = b == "postgresql";
     } else if (arg == "--pg-dir") opt.pg_dir = value();
     else if (arg == "--pg-database") opt.pg_database = value();
+    else if (arg == "--ab") opt.ab = value();
+    else if (arg == "--rounds") opt.rounds = std::stoull(value());
     else if (arg == "--help" || arg == "-h") {
       usage();
       return 0;
@@ -635,7 +675,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (opt.sends <= 0 || opt.requests < 1000 || opt.batches == 0 || opt.intake_batches == 0) {
+  if (opt.sends <= 0 || opt.requests < 1000 || opt.batches == 0 || opt.intake_batches == 0 || opt.rounds == 0
+      || (!opt.ab.empty() && opt.postgresql)) {
     usage();
     return 2;
   }

@@ -1,5 +1,6 @@
 #include "ingest_tables.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -222,6 +223,52 @@ bool print_comparison(const run_result& sqlite, const run_result& one, const run
   table.push_back({"PG: acknowledged, not stored", one.ok && two.ok ? "none" : "SOME", "none",
                    one.ok && two.ok});
   return print_table(table);
+}
+
+void print_ab_table(const std::vector<run_result>& a, const std::vector<run_result>& b) {
+  struct measure {
+    const char* name;
+    double (*of)(const run_result&);
+    bool tenths = false; ///< printed to a tenth, not as a whole number
+  };
+  const measure measures[] = {
+    {"Twilio, req/s", [](const run_result& r) { return r.twilio.rate(); }},
+    {"Twilio p99, ms", [](const run_result& r) { return r.twilio.p(99); }, true},
+    {"SendGrid, events/s", [](const run_result& r) { return r.email.rate() * static_cast<double>(email_batch); }},
+    {"intake, sends/s", [](const run_result& r) { return r.intake.rate() * static_cast<double>(intake_batch); }},
+    {"peak RSS, MB", [](const run_result& r) { return static_cast<double>(r.rss_peak) / 1024; }, true},
+  };
+  std::printf("\nA/B, %zu rounds each (A B, then B A, ...): each round, the median, and B / A of the medians\n",
+              a.size());
+  for (const auto& m : measures) {
+    auto show = [&m](double v) {
+      char tenths[32];
+      std::snprintf(tenths, sizeof tenths, "%.1f", v);
+      return m.tenths ? std::string{tenths} : with_commas(v);
+    };
+    auto rounds = [&](const std::vector<run_result>& runs, std::vector<double>& values) {
+      std::string text;
+      for (const auto& r : runs) {
+        values.push_back(m.of(r));
+        text += (text.empty() ? "" : " ") + show(values.back());
+      }
+      return text;
+    };
+    std::vector<double> va, vb;
+    const auto ta = rounds(a, va);
+    const auto tb = rounds(b, vb);
+    auto median = [](std::vector<double> v) {
+      if (v.empty())
+        return 0.0;
+      std::sort(v.begin(), v.end());
+      const auto n = v.size();
+      return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    };
+    const double ma = median(va);
+    const double mb = median(vb);
+    std::printf("  %-20s A: %s (median %s)\n  %-20s B: %s (median %s)   B / A %.2f\n", m.name, ta.c_str(),
+                show(ma).c_str(), "", tb.c_str(), show(mb).c_str(), ma > 0 ? mb / ma : 0.0);
+  }
 }
 
 } // namespace deliveryd::bench::ingest

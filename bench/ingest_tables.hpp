@@ -80,4 +80,8 @@ bool print_sqlite_table(const std::string& ledger, const ceilings& c, const run_
 /// target was missed.
 bool print_comparison(const run_result& sqlite, const run_result& one, const run_result& two);
 
+/// The A/B table (--ab): each phase's rate per round for the two builds, in the order they ran, their medians
+/// and B's median over A's.
+void print_ab_table(const std::vector<run_result>& a, const std::vector<run_result>& b);
+
 } // namespace deliveryd::bench::ingest
