@@ -241,11 +241,7 @@ void print_ab_table(const std::vector<run_result>& a, const std::vector<run_resu
   std::printf("\nA/B, %zu rounds each (A B, then B A, ...): each round, the median, and B / A of the medians\n",
               a.size());
   for (const auto& m : measures) {
-    auto show = [&m](double v) {
-      char tenths[32];
-      std::snprintf(tenths, sizeof tenths, "%.1f", v);
-      return m.tenths ? std::string{tenths} : with_commas(v);
-    };
+    auto show = [&m](double v) { return m.tenths ? fmt("%.1f", v) : with_commas(v); };
     auto rounds = [&](const std::vector<run_result>& runs, std::vector<double>& values) {
       std::string text;
       for (const auto& r : runs) {
