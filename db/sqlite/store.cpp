@@ -185,6 +185,18 @@ std::variant<std::unique_ptr<ledger_store>, ledger_error> ledger_store::open(con
     self->wal_path = options.path + "-wal";
     self->zone = *zone;
     {
+      // The message keys in memory for the writer's lookups (db/sqlite/recent_keys.hpp), read from the index
+      // before anything else uses the ledger: a few seconds for millions of sends, said and extending systemd's
+      // start time-out as a migration's step does.
+      const auto sends = self->db.execAndGet("SELECT coalesce(max(id), 0) FROM sends").getInt64();
+      self->keys = std::make_unique<recent_keys>(recent_keys::set_bits_for(sends));
+      open_progress progress{self->db, options.on_progress};
+      if (sends >= 1'000'000)
+        if (auto say = progress.sayer())
+          say("reading the message keys of " + std::to_string(sends) + " sends into memory");
+      warm_up(self->db, *self->keys);
+    }
+    {
       open_progress progress{self->db, options.on_progress}; // a change of zone reads every send once
       self->ensure_rollup_zone(progress.sayer());
     }
@@ -208,6 +220,8 @@ std::variant<std::unique_ptr<ledger_store>, ledger_error> ledger_store::open(con
 }
 
 ledger_store::ledger_store(std::unique_ptr<impl> self) : self_{std::move(self)} {}
+
+recent_keys::stats ledger_store::key_table() const { return self_->keys->counters(); }
 ledger_store::~ledger_store() = default;
 
 void ledger_store::begin() {
@@ -237,11 +251,11 @@ void ledger_store::impl::after_commit() {
 }
 
 void ledger_store::impl::reset_statements() noexcept {
-  for (auto* q : {&find_send_by_id, &find_send_by_message, &message_taken, &insert_send, &set_vendor_message_id,
-                  &update_state, &insert_event, &select_held, &delete_event, &select_due, &in_failover_of,
-                  &clear_deadline, &touch_probe, &set_poll, &failover_key, &failover_parent, &failover_legs,
-                  &set_logical, &load_key_stmt, &parent_of_stmt, &rollup_upsert, &price_upsert, &price_of,
-                  &pending_upsert, &source_upsert})
+  for (auto* q : {&find_send_by_id, &find_send_by_message, &find_send_by_rowid, &message_taken, &insert_send,
+                  &set_vendor_message_id, &update_state, &insert_event, &select_held, &delete_event, &select_due,
+                  &in_failover_of, &clear_deadline, &touch_probe, &set_poll, &failover_key, &failover_parent,
+                  &failover_legs, &set_logical, &load_key_stmt, &parent_of_stmt, &rollup_upsert, &price_upsert,
+                  &price_of, &pending_upsert, &source_upsert})
     q->tryReset();
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "db/ledger.hpp"
+#include "db/sqlite/recent_keys.hpp"
 #include "db/sqlite/schema.hpp"
 
 namespace deliveryd::db::sqlite {
@@ -72,6 +73,9 @@ public:
   std::uint64_t log_position();
   /// Records the ack log position applied up to (inside the transaction).
   void set_log_position(std::uint64_t position);
+
+  /// The message keys the writer holds in memory (db/sqlite/recent_keys.hpp): what the table holds and served.
+  recent_keys::stats key_table() const;
 
   /// True when an SQLite statement would work: a cheap probe for /healthz.
   bool probe() noexcept;

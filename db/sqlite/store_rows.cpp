@@ -63,6 +63,8 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     find_send_by_message{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
                                + ", " + key_columns + " FROM sends INDEXED BY sends_by_message_key "
                                "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
+    find_send_by_rowid{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
+                             + ", " + key_columns + " FROM sends WHERE id = ? AND vendor = ? AND vendor_message_id = ?"},
     message_taken{db, "SELECT 1 FROM sends INDEXED BY sends_by_message_key "
                       "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
@@ -182,17 +184,37 @@ std::optional<stored_send> ledger_store::impl::load_send(const std::string& send
 }
 
 std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view vendor,
-                                                            const std::string& vendor_message_id) {
+                                                            const std::string& vendor_message_id,
+                                                            std::optional<std::int64_t> key) {
+  const auto message_key = key ? *key : vendor_message_key(vendor, vendor_message_id);
+  // Both statements read the same columns: the send's state, whether it concerns a failover group, its key.
+  const auto read = [](SQLite::Statement& q) {
+    send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
+    ref.key = read_key(q, 7, ref.id);
+    q.reset();
+    return ref;
+  };
+  if (keys)
+    if (const auto rowid = keys->find(message_key)) {
+      auto& q = find_send_by_rowid;
+      q.reset();
+      q.bind(1, *rowid);
+      q.bind(2, text(vendor));
+      q.bind(3, vendor_message_id);
+      if (q.executeStep())
+        return read(q);
+      q.reset(); // stale or another key's: the index decides
+    }
   auto& q = find_send_by_message;
   q.reset();
-  q.bind(1, static_cast<std::int64_t>(vendor_message_key(vendor, vendor_message_id)));
+  q.bind(1, message_key);
   q.bind(2, text(vendor));
   q.bind(3, vendor_message_id);
   if (!q.executeStep())
     return std::nullopt;
-  send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
-  ref.key = read_key(q, 7, ref.id);
-  q.reset();
+  auto ref = read(q);
+  if (keys)
+    keys->put(message_key, ref.id); // the next event of this send skips the index
   return ref;
 }
 

@@ -168,3 +168,24 @@ TEST_CASE("conflicting results are settled by rank, not arrival", "[db][events]"
   // The losing event is still in the history, with the state after it (still sent).
   CHECK(history_of(*reader, "a") == strings{"intake/pending/", "webhook/sent/", "webhook/sent/"});
 }
+
+TEST_CASE("an event for a send whose registration was rolled back is held, not given to the send that took its "
+          "place", "[db][events]") {
+  temp_dir dir;
+  auto store = open_store(dir.ledger());
+  REQUIRE(register_committed(*store, {send_with_id("first", "SM0")}).accepted == 1);
+  // The writer learns SM1's send and row, then the transaction goes; on SQLite the next send takes that row id.
+  REQUIRE(store->begin());
+  REQUIRE(store->register_sends({send_with_id("gone", "SM1")}, {}, t0).value().accepted == 1);
+  store->rollback();
+  REQUIRE(register_committed(*store, {send_with_id("b", "SM2")}).accepted == 1);
+
+  auto out = apply_committed(*store, {undelivered("SM1", t0 + 5s, "SM1/undelivered")}, t0 + 6s);
+  CHECK(out.applied == 0);
+  CHECK(out.held == 1);
+  CHECK(send_of(dir.ledger(), "b").row.status == "pending");
+  CHECK_FALSE(find_send(dir.ledger(), "gone"));
+  // The send registered later gets the held event, as any held event.
+  REQUIRE(register_committed(*store, {send_with_id("late", "SM1")}).accepted == 1);
+  CHECK(send_of(dir.ledger(), "late").row.status == "failed");
+}
