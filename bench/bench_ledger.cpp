@@ -137,6 +137,9 @@ void bench_ledger::remove() const {
   }
   for (const auto* suffix : {"", "-wal", "-shm"})
     fs::remove(path_ + suffix);
+  // The daemon's ack log beside it: a new ledger starts at log position 0, and must not meet an earlier
+  // ledger's segments there.
+  fs::remove_all(path_ + ".acklog");
 }
 
 std::string bench_ledger::state_path() const {

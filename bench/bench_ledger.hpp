@@ -49,7 +49,7 @@ public:
   bool exists() const;
   /// Creates what db::open_writer needs first: the file's folder, or the (empty) database.
   void create() const;
-  /// Removes the ledger (file and WAL, or database) and the bench's notes on it (state_path()).
+  /// Removes the ledger (file, WAL and the daemon's ack log, or database) and the bench's notes on it (state_path()).
   void remove() const;
   /// Where a bench keeps its notes on this ledger: "<path>.bench", or "<cluster folder>/<database>.bench".
   std::string state_path() const;
