@@ -64,7 +64,8 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
                                + ", " + key_columns + " FROM sends INDEXED BY sends_by_message_key "
                                "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
     find_send_by_rowid{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
-                             + ", " + key_columns + " FROM sends WHERE id = ? AND vendor = ? AND vendor_message_id = ?"},
+                             + ", " + key_columns
+                             + " FROM sends WHERE id = ? AND vendor = ? AND vendor_message_id = ?"},
     message_taken{db, "SELECT 1 FROM sends INDEXED BY sends_by_message_key "
                       "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
     insert_send{db, "INSERT INTO sends (send_id, type, source_id, source_name, medium, vendor, contact, "
