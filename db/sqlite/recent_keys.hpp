@@ -76,7 +76,7 @@ private:
 /// Offers every message key of the ledger open on `db` to `keys`, in one read of the index `sends_by_message_key`;
 /// returns how many it read. The writer calls it at open, through a connection of its own with a small cache,
 /// before anything else reads or writes the ledger: under a microsecond per send (a 5M-send ledger opened in
-/// 4-5 s instead of 0.2-0.4). On a thread of its own behind the open, the webhooks were 13-27 % slower while it
+/// 3.6-4.9 s instead of 0.2-0.6). On a thread of its own behind the open, the webhooks were 13-27 % slower while it
 /// read (docs/performance.md, "Stop 30").
 std::uint64_t warm_up(SQLite::Database& db, recent_keys& keys);
 
