@@ -42,7 +42,6 @@ std::uint64_t* recent_keys::set_of(std::int64_t key) const noexcept {
 
 std::optional<std::int64_t> recent_keys::find(std::int64_t key) const {
   const auto fp = fingerprint(key);
-  std::lock_guard lock{mutex_};
   const auto* set = set_of(key);
   for (unsigned i = 0; i < ways; ++i)
     if (set[i] != 0 && set[i] >> rowid_bits == fp) {
@@ -62,7 +61,6 @@ void recent_keys::place(std::int64_t key, std::int64_t rowid, bool from_writer) 
     return; // not representable: the index serves that send
   const auto fp = fingerprint(key);
   const auto entry = fp << rowid_bits | static_cast<std::uint64_t>(rowid);
-  std::lock_guard lock{mutex_};
   auto* set = set_of(key);
   unsigned oldest = 0;
   for (unsigned i = 0; i < ways; ++i) {
@@ -85,7 +83,6 @@ void recent_keys::place(std::int64_t key, std::int64_t rowid, bool from_writer) 
 }
 
 recent_keys::stats recent_keys::counters() const {
-  std::lock_guard lock{mutex_};
   return {hits_, misses_, entries_, (mask_ + 1) * ways};
 }
 

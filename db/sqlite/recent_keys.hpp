@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 namespace SQLite {
@@ -30,6 +29,7 @@ class Database;
 
 namespace deliveryd::db::sqlite {
 
+/// Not thread-safe: the writer's thread (and open(), before it) is its only user, as of the store itself.
 class recent_keys {
 public:
   /// A table of 2^set_bits sets (set_bits within [min_set_bits, max_set_bits]).
@@ -49,7 +49,7 @@ public:
   /// never over an entry for the same key (the writer's put came after that snapshot).
   void offer(std::int64_t key, std::int64_t rowid);
 
-  /// What the table has done, for tests and /metrics.
+  /// What the table has done (for tests).
   struct stats {
     std::uint64_t hits = 0;    ///< find() found an entry
     std::uint64_t misses = 0;  ///< find() found none
@@ -68,7 +68,6 @@ private:
 
   const std::uint64_t mask_;
   std::unique_ptr<std::uint64_t[], free_slots> slots_;
-  mutable std::mutex mutex_; ///< the writer's thread and the warm-up's
   mutable std::uint64_t hits_ = 0, misses_ = 0;
   std::uint64_t entries_ = 0;
 };

@@ -191,15 +191,14 @@ std::variant<std::unique_ptr<ledger_store>, ledger_error> ledger_store::open(con
       // It reads through a connection of its own with a small cache: through the writer's, it left 64 MiB of
       // index pages in that cache at start, and the daemon's memory still grew as much as before under load
       // (peak RSS 266-270 MB in bench/ingest.sh, against 199.8 MB this way).
-      const auto sends = self->db.execAndGet("SELECT coalesce(max(id), 0) FROM sends").getInt64();
-      self->keys = std::make_unique<recent_keys>(recent_keys::set_bits_for(sends));
       SQLite::Database reader{options.path, SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX};
       reader.exec("PRAGMA cache_size = -2048");
       open_progress progress{reader, options.on_progress};
+      const auto sends = reader.execAndGet("SELECT coalesce(max(id), 0) FROM sends").getInt64();
       if (sends >= 1'000'000)
         if (auto say = progress.sayer())
           say("reading the message keys of " + std::to_string(sends) + " sends into memory");
-      warm_up(reader, *self->keys);
+      warm_up(reader, self->keys);
     }
     {
       open_progress progress{self->db, options.on_progress}; // a change of zone reads every send once
@@ -226,7 +225,7 @@ std::variant<std::unique_ptr<ledger_store>, ledger_error> ledger_store::open(con
 
 ledger_store::ledger_store(std::unique_ptr<impl> self) : self_{std::move(self)} {}
 
-recent_keys::stats ledger_store::key_table() const { return self_->keys->counters(); }
+recent_keys::stats ledger_store::key_table() const { return self_->keys.counters(); }
 ledger_store::~ledger_store() = default;
 
 void ledger_store::begin() {

@@ -69,12 +69,13 @@ struct ledger_store::impl {
   SQLite::Statement pending_upsert;
   SQLite::Statement source_upsert;
   poll_table polls;
+  /// Message key -> sends.id, a hint for load_by_message; sized at construction, filled by open().
+  recent_keys keys;
   std::optional<core::zone> zone; ///< days of the roll-ups
   /// Roll-up, pending, sources and price changes of the open transaction, written by flush_rollups() just
   /// before the commit.
   tally counts;
   std::unique_ptr<wal_checkpointer> checkpointer; ///< null when the writer checkpoints itself
-  std::unique_ptr<recent_keys> keys; ///< message key -> sends.id, a hint for load_by_message
   int wal_frames = 0;        ///< the WAL's length after the last commit, from SQLite's WAL hook
   int wal_restart_pages = 0; ///< sqlite_options::wal_restart_pages
   durability sync = durability::on_commit;
@@ -127,10 +128,8 @@ struct ledger_store::impl {
   /// The send registered under `send_id`, if any.
   std::optional<stored_send> load_send(const std::string& send_id);
   /// The send a vendor knows as `vendor_message_id`, if any: by rowid when `keys` knows it (and the row agrees),
-  /// else through the message-key index. `key` is vendor_message_key(vendor, vendor_message_id) when the caller
-  /// has it.
-  std::optional<send_ref> load_by_message(std::string_view vendor, const std::string& vendor_message_id,
-                                          std::optional<std::int64_t> key = std::nullopt);
+  /// else through the message-key index.
+  std::optional<send_ref> load_by_message(std::string_view vendor, const std::string& vendor_message_id);
   /// Whether a send already holds `vendor_message_id` of `vendor`, whose vendor_message_key is `key`
   /// (sends.message_key is not unique: this is what keeps one vendor id to one send).
   bool is_message_taken(std::int64_t key, std::string_view vendor, const std::string& vendor_message_id);

@@ -64,8 +64,8 @@ intake_outcome ledger_store::register_sends(const std::vector<send_request>& sen
       }
       q.bind(5, static_cast<std::int64_t>(old->id));
       q.exec();
-      if (message_key && d.keys)
-        d.keys->put(*message_key, old->id);
+      if (message_key)
+        d.keys.put(*message_key, old->id);
       auto e = intake_event(s, now);
       e.outcome = old->state.current; // an update changes no state: the history shows it as it was
       e.code = old->state.code;
@@ -125,8 +125,8 @@ bool ledger_store::insert_new(const send_request& s, core::timestamp now, events
   if (q.exec() == 0)
     return false; // ON CONFLICT DO NOTHING: its send_id is taken
   key.id = d.db.getLastInsertRowid();
-  if (message_key && d.keys)
-    d.keys->put(*message_key, key.id);
+  if (message_key)
+    d.keys.put(*message_key, key.id);
   d.counts.count(key, key.status, 1, key.leg ? 0 : 1);
   d.counts.count_source(key, s.source_name, key.leg ? 0 : 1);
   d.append_event(key.id, vendor, s.vendor_message_id.value_or(""), e, now, &state, "");

@@ -28,6 +28,20 @@ constexpr const char* in_failover_sql =
 constexpr const char* key_columns = "day, type, coalesce(source_id, ''), medium, coalesce(fallback_of, ''), status, "
                                     "coalesce(logical_status, status), send_id, coalesce(vendor, '')";
 
+/// What load_by_message reads of a send, in the order read_ref reads it: its state, whether it concerns a
+/// failover group, its roll-up key.
+std::string send_ref_columns() {
+  return std::string{"id, status, code, reason, category, decided_at, "} + in_failover_sql + ", " + key_columns;
+}
+
+/// The send_ref of a row of send_ref_columns(); resets the statement.
+send_ref read_ref(SQLite::Statement& q) {
+  send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
+  ref.key = read_key(q, 7, ref.id);
+  q.reset();
+  return ref;
+}
+
 } // namespace
 
 rollup_key read_key(SQLite::Statement& q, int first, std::int64_t id) {
@@ -60,11 +74,9 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
   : db{std::move(migrated)},
     deadlines{std::move(table)},
     find_send_by_id{db, std::string{"SELECT "} + send_columns + " FROM sends WHERE send_id = ?"},
-    find_send_by_message{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
-                               + ", " + key_columns + " FROM sends INDEXED BY sends_by_message_key "
-                               "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
-    find_send_by_rowid{db, std::string{"SELECT id, status, code, reason, category, decided_at, "} + in_failover_sql
-                             + ", " + key_columns
+    find_send_by_message{db, "SELECT " + send_ref_columns() + " FROM sends INDEXED BY sends_by_message_key "
+                                 "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
+    find_send_by_rowid{db, "SELECT " + send_ref_columns()
                              + " FROM sends WHERE id = ? AND vendor = ? AND vendor_message_id = ?"},
     message_taken{db, "SELECT 1 FROM sends INDEXED BY sends_by_message_key "
                       "WHERE message_key = ? AND vendor = ? AND vendor_message_id = ?"},
@@ -115,7 +127,8 @@ ledger_store::impl::impl(SQLite::Database&& migrated, deadline_table table, poll
     source_upsert{db, "INSERT INTO sources (month, scope, scope_id, name, logical) VALUES (?, ?, ?, ?, ?) "
                       "ON CONFLICT DO UPDATE SET logical = logical + excluded.logical, "
                       "name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END"},
-    polls{std::move(poll_settings)} {}
+    polls{std::move(poll_settings)},
+    keys{recent_keys::set_bits_for(db.execAndGet("SELECT coalesce(max(id), 0) FROM sends").getInt64())} {}
 
 ledger_store::impl::~impl() {
   if (wal_fd >= 0)
@@ -185,27 +198,18 @@ std::optional<stored_send> ledger_store::impl::load_send(const std::string& send
 }
 
 std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view vendor,
-                                                            const std::string& vendor_message_id,
-                                                            std::optional<std::int64_t> key) {
-  const auto message_key = key ? *key : vendor_message_key(vendor, vendor_message_id);
-  // Both statements read the same columns: the send's state, whether it concerns a failover group, its key.
-  const auto read = [](SQLite::Statement& q) {
-    send_ref ref{q.getColumn(0).getInt64(), read_state(q, 1), q.getColumn(6).getInt() != 0};
-    ref.key = read_key(q, 7, ref.id);
+                                                            const std::string& vendor_message_id) {
+  const auto message_key = vendor_message_key(vendor, vendor_message_id);
+  if (const auto rowid = keys.find(message_key)) {
+    auto& q = find_send_by_rowid;
     q.reset();
-    return ref;
-  };
-  if (keys)
-    if (const auto rowid = keys->find(message_key)) {
-      auto& q = find_send_by_rowid;
-      q.reset();
-      q.bind(1, *rowid);
-      q.bind(2, text(vendor));
-      q.bind(3, vendor_message_id);
-      if (q.executeStep())
-        return read(q);
-      q.reset(); // stale or another key's: the index decides
-    }
+    q.bind(1, *rowid);
+    q.bind(2, text(vendor));
+    q.bind(3, vendor_message_id);
+    if (q.executeStep())
+      return read_ref(q);
+    q.reset(); // stale or another key's: the index decides
+  }
   auto& q = find_send_by_message;
   q.reset();
   q.bind(1, message_key);
@@ -213,9 +217,8 @@ std::optional<send_ref> ledger_store::impl::load_by_message(std::string_view ven
   q.bind(3, vendor_message_id);
   if (!q.executeStep())
     return std::nullopt;
-  auto ref = read(q);
-  if (keys)
-    keys->put(message_key, ref.id); // the next event of this send skips the index
+  auto ref = read_ref(q);
+  keys.put(message_key, ref.id); // the next event of this send skips the index
   return ref;
 }
 
