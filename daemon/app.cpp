@@ -19,6 +19,7 @@
 #include "actors/kakao_push_actor.hpp"
 #include "actors/ledger_actor.hpp"
 #include "actors/twilio_actor.hpp"
+#include "adapters/crypto.hpp"
 #include "core/redact.hpp"
 #include "core/thread_name.hpp"
 #include "daemon/http_common.hpp"
@@ -108,6 +109,21 @@ bool ledger_answers(const actors::ledger_actor& ledger) {
   return future.wait_for(std::chrono::seconds{10}) == std::future_status::ready;
 }
 
+/// The id that ties `ledger` and its ack log in `dir` together: the ledger's own, or for a ledger made before ids
+/// existed, the one its log already names (a backup restored beside its log keeps replaying it) or a new one.
+db::result<std::string> ack_log_owner(db::ledger_writer& ledger, const std::filesystem::path& dir) {
+  auto id = ledger.ledger_id();
+  if (!id || !id->empty())
+    return id;
+  auto named = db::ack_log::ledger_id_in(dir);
+  if (!named)
+    return named;
+  const auto chosen = named->empty() ? adapters::random_token(16) : *named;
+  if (auto set = ledger.set_ledger_id(chosen); !set)
+    return set.error();
+  return chosen;
+}
+
 } // namespace
 
 int run(const config::daemon_config& cfg) {
@@ -176,8 +192,11 @@ int run(const config::daemon_config& cfg) {
     log_options.on_acked = [&ledger_handle](std::uint64_t end) {
       caf::anon_send(*ledger_handle, actors::logged_atom_v, end);
     };
-    auto made = position ? db::ack_log::open(std::move(log_options), *position)
-                         : db::result<std::unique_ptr<db::ack_log>>{position.error()};
+    auto owner = position ? ack_log_owner(**opened, log_options.dir) : db::result<std::string>{position.error()};
+    if (owner)
+      log_options.ledger_id = *owner;
+    auto made = owner ? db::ack_log::open(std::move(log_options), *position)
+                      : db::result<std::unique_ptr<db::ack_log>>{owner.error()};
     if (!made) {
       spdlog::critical("ledger open_failed: the ack log: {}", made.error().message);
       return 1;

@@ -1,9 +1,12 @@
 #include "db/ack_log.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -307,6 +310,25 @@ result<std::uint64_t> ack_log::unapplied(const fs::path& dir, std::uint64_t appl
   return *end - applied;
 }
 
+/// The file in a log's folder that names the ledger it belongs to.
+constexpr const char* ledger_id_file = "ledger-id";
+
+result<std::string> ack_log::ledger_id_in(const fs::path& dir) {
+  const auto path = dir / ledger_id_file;
+  std::error_code ec;
+  if (!fs::exists(path, ec))
+    return std::string{};
+  std::ifstream in{path};
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in)
+    return ledger_error{fault::unavailable, "cannot read " + path.string()};
+  auto id = text.str();
+  while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back())))
+    id.pop_back();
+  return id;
+}
+
 ack_log::ack_log(ack_log_options options) : options_{std::move(options)} {}
 
 result<std::unique_ptr<ack_log>> ack_log::open(ack_log_options options, std::uint64_t applied) {
@@ -318,10 +340,64 @@ result<std::unique_ptr<ack_log>> ack_log::open(ack_log_options options, std::uin
     return ledger_error{fault::unavailable, "cannot create the ack log folder " + options.dir.string() + ": " +
                                               ec.message()};
   std::unique_ptr<ack_log> log{new ack_log{std::move(options)}};
+  if (auto claimed = log->claim(); !claimed)
+    return claimed.error();
   if (auto scanned = log->scan(applied); !scanned)
     return scanned.error();
   log->thread_ = std::thread{[p = log.get()] { p->run(); }};
   return log;
+}
+
+result<void> ack_log::claim() {
+  const auto& id = options_.ledger_id;
+  const auto& dir = options_.dir;
+  if (id.empty())
+    return {};
+  auto named = ledger_id_in(dir);
+  if (!named)
+    return named.error();
+  if (*named == id)
+    return {};
+  if (!named->empty()) {
+    auto segments = segments_in(dir, options_.segment_bytes, false);
+    if (!segments)
+      return segments.error();
+    if (!segments->empty())
+      return ledger_error{fault::corrupt,
+                          "the ack log " + dir.string() + " belongs to another ledger (ledger id " + *named +
+                            ", this ledger's is " + id + "): its " + std::to_string(segments->size()) +
+                            " segments may hold webhooks acknowledged for that ledger, which must neither be "
+                            "applied to this one nor dropped. Move the folder away (or remove it if that ledger "
+                            "is gone for good) and start again"};
+    // Spares of another ledger's log: one taken back at the index it had there would bring its old records with
+    // it, and their positions would pass for this log's.
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator{dir, ec})
+      if (entry.path().filename().string().starts_with("spare-") && !fs::remove(entry.path(), ec))
+        break;
+    if (ec)
+      return ledger_error{fault::unavailable, "cannot remove the other ledger's spare segments in " +
+                                                dir.string() + ": " + ec.message()};
+  }
+  // Named before anything is written, through a synced rename: a crash leaves the old name or the new one.
+  const auto path = dir / ledger_id_file;
+  const auto tmp = dir / (std::string{ledger_id_file} + ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return io_error("cannot create " + tmp.string(), errno);
+  const auto text = id + "\n";
+  if (!write_exact(fd, text.data(), text.size(), 0) || ::fsync(fd) != 0) {
+    const int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return io_error("cannot write " + tmp.string(), e);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return io_error("cannot name " + path.string(), errno);
+  if (!sync_dir(dir))
+    return io_error("cannot sync the ack log folder " + dir.string(), errno);
+  return {};
 }
 
 result<void> ack_log::scan(std::uint64_t applied) {

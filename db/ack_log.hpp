@@ -57,6 +57,10 @@ struct ack_log_options {
   std::function<void(const std::string&)> on_lost = {};
   /// Called on the log's thread after each group became durable, with the position after it.
   std::function<void(std::uint64_t)> on_acked = {};
+  /// The ledger this log belongs to (its meta row `ledger_id`), kept in `<dir>/ledger-id`. open() refuses a
+  /// folder that names another ledger and still holds segments: their records are that ledger's webhooks, and
+  /// applying them here would be wrong, dropping them a loss. "" skips the check (tests of the log alone).
+  std::string ledger_id = {};
 };
 
 /// Acknowledged records read back for the ledger: their events, and the position after the last one.
@@ -73,6 +77,10 @@ public:
   /// up to: the records from there to the log's end are acknowledged and not applied yet (they are read with
   /// read()). An error when the folder cannot be made or read, or a segment is not one of this log's.
   static result<std::unique_ptr<ack_log>> open(ack_log_options options, std::uint64_t applied);
+
+  /// The ledger named in `dir`'s `ledger-id` file; "" when there is none (no log yet, or one written before
+  /// logs named their ledger).
+  static result<std::string> ledger_id_in(const std::filesystem::path& dir);
 
   /// The acknowledged bytes that a log in `dir` holds past `applied`, read without changing anything (for tools
   /// that read a stopped daemon's ledger: anything here is not in the ledger yet). 0 when there is no log.
@@ -154,6 +162,7 @@ private:
   result<void> ensure_segment(std::uint64_t index);
   int segment_fd(std::uint64_t index);
   void recycle(std::uint64_t durable);
+  result<void> claim();
   result<void> scan(std::uint64_t applied);
   std::filesystem::path next_spare_name();
 

@@ -113,6 +113,15 @@ public:
   virtual result<void> set_log_position(std::uint64_t) {
     return ledger_error{fault::corrupt, "this ledger back end keeps no ack log position"};
   }
+  /// The id that names this ledger in its ack log's folder (meta row `ledger_id`), so that a log is never applied
+  /// to another ledger; "" for a ledger that has none yet (made before ids existed).
+  virtual result<std::string> ledger_id() {
+    return ledger_error{fault::corrupt, "this ledger back end keeps no ack log"};
+  }
+  /// Records `id` as this ledger's id, durably, outside any transaction (at start, before the writer begins).
+  virtual result<void> set_ledger_id(const std::string&) {
+    return ledger_error{fault::corrupt, "this ledger back end keeps no ack log"};
+  }
 
   /// Registers or updates sends. `rejected` already holds the parser's rejections; the writer adds conflicts and
   /// merges everything in item order.

@@ -84,6 +84,12 @@ public:
   result<void> set_log_position(std::uint64_t position) override {
     return run([&] { store_->set_log_position(position); });
   }
+  result<std::string> ledger_id() override {
+    return run([&] { return store_->ledger_id(); });
+  }
+  result<void> set_ledger_id(const std::string& id) override {
+    return run([&] { store_->set_ledger_id(id); });
+  }
 
 private:
   template <class Call>

@@ -287,6 +287,13 @@ std::optional<std::string> migrate(SQLite::Database& db, const progress_report& 
     db.exec(std::string{step.sql});
     db.exec("PRAGMA application_id = " + std::to_string(application_id));
     db.exec("PRAGMA user_version = " + std::to_string(v + 1));
+    if (version == 0 && v + 1 == latest_schema_version()) {
+      // A new ledger is named at once, so that an ack log folder left by another ledger is never taken for its
+      // own (db/ack_log.hpp); a ledger made before names existed takes its log's name at its next start.
+      SQLite::Statement name{db, "INSERT INTO meta (key, value) VALUES ('ledger_id', ?)"};
+      name.bind(1, adapters::random_token(16));
+      name.exec();
+    }
     tx.commit();
   }
   db.exec("PRAGMA secure_delete = " + std::to_string(secure_delete));

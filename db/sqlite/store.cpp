@@ -316,6 +316,20 @@ void ledger_store::set_log_position(std::uint64_t position) {
   q.exec();
 }
 
+std::string ledger_store::ledger_id() {
+  SQLite::Statement q{self_->db, "SELECT value FROM meta WHERE key = 'ledger_id'"};
+  return q.executeStep() ? q.getColumn(0).getString() : std::string{};
+}
+
+void ledger_store::set_ledger_id(const std::string& id) {
+  SQLite::Statement q{self_->db, "INSERT INTO meta (key, value) VALUES ('ledger_id', ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value"};
+  q.bind(1, id);
+  q.exec();
+  if (sync_mode() == durability::after_sync)
+    sync_wal();
+}
+
 bool ledger_store::probe() noexcept {
   try {
     return self_->db.execAndGet("SELECT 1").getInt() == 1;

@@ -73,6 +73,10 @@ public:
   std::uint64_t log_position();
   /// Records the ack log position applied up to (inside the transaction).
   void set_log_position(std::uint64_t position);
+  /// The ledger's id (meta row `ledger_id`; "" when absent).
+  std::string ledger_id();
+  /// Records the ledger's id in a transaction of its own, and syncs it.
+  void set_ledger_id(const std::string& id);
 
   /// The message keys the writer holds in memory (db/sqlite/recent_keys.hpp): what the table holds and served.
   recent_keys::stats key_table() const;

@@ -421,3 +421,84 @@ TEST_CASE("ack log: lives that each start at the ledger's position read every re
   }
   CHECK(position > 8 * small_segment); // the lives went through many segments, reused ones among them
 }
+
+TEST_CASE("ack log: a folder that names another ledger is refused while it holds segments, and left as it was",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  const auto folder = dir.path() / "ledger.db.acklog";
+  auto mine = options_in(dir);
+  mine.ledger_id = "ledger-a";
+  {
+    auto log = open_log(mine);
+    REQUIRE(append_wait(*log, {event_of(1)}).empty());
+  }
+  CHECK(db::ack_log::ledger_id_in(folder).value() == "ledger-a");
+  const auto before = segments_in(folder);
+  auto other = options_in(dir);
+  other.ledger_id = "ledger-b";
+  auto refused = db::ack_log::open(other, 0);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().cause == db::fault::corrupt);
+  CHECK_THAT(refused.error().message, Catch::Contains("belongs to another ledger (ledger id ledger-a, this "
+                                                      "ledger's is ledger-b)"));
+  CHECK(segments_in(folder) == before);
+  CHECK(db::ack_log::ledger_id_in(folder).value() == "ledger-a");
+  // Its own ledger still reads it.
+  auto log = open_log(mine);
+  REQUIRE(read_all(*log, 0).size() == 1);
+}
+
+TEST_CASE("ack log: a folder of another ledger with no segments left is taken over, without its spares",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  const auto folder = dir.path() / "ledger.db.acklog";
+  auto mine = options_in(dir);
+  mine.ledger_id = "ledger-a";
+  {
+    auto log = open_log(mine);
+    for (int i = 0; i < 30; ++i) // four segments, the first three applied and synced: spares or gone
+      REQUIRE(append_wait(*log, {event_of(i, 7000)}).empty());
+    log->applied(log->acknowledged(), log->acknowledged());
+    REQUIRE(append_wait(*log, {event_of(99, 7000)}).empty()); // the writer recycles after a group
+  }
+  // Every segment of ledger a removed by hand; its spares stay. A spare taken back at the index it had would
+  // bring ledger a's records to positions where ledger b's log looks for its own.
+  bool spares = false;
+  for (const auto& f : segments_in(folder)) {
+    const auto name = f.filename().string();
+    spares = spares || name.starts_with("spare-");
+    if (name.ends_with(".log") && !name.starts_with("spare-"))
+      std::filesystem::remove(f);
+  }
+  REQUIRE(spares);
+  auto other = options_in(dir);
+  other.ledger_id = "ledger-b";
+  auto log = open_log(other);
+  CHECK(db::ack_log::ledger_id_in(folder).value() == "ledger-b");
+  for (const auto& f : segments_in(folder))
+    CHECK_FALSE(f.filename().string().starts_with("spare-"));
+  for (int i = 0; i < 12; ++i)
+    REQUIRE(append_wait(*log, {event_of(200 + i, 7000)}).empty());
+  log.reset();
+  auto again = open_log(other);
+  const auto back = read_all(*again, 0);
+  REQUIRE(back.size() == 12);
+  CHECK(same_event(back.front(), event_of(200, 7000)));
+}
+
+TEST_CASE("ack log: a folder written before logs named their ledger is named at open and keeps its records",
+          "[ack_log][sqlite]") {
+  temp_dir dir;
+  const auto folder = dir.path() / "ledger.db.acklog";
+  {
+    auto log = open_log(options_in(dir)); // no ledger id: as a log of an earlier deliveryd
+    REQUIRE(append_wait(*log, {event_of(1)}).empty());
+    REQUIRE(append_wait(*log, {event_of(2)}).empty());
+  }
+  CHECK(db::ack_log::ledger_id_in(folder).value().empty());
+  auto named = options_in(dir);
+  named.ledger_id = "ledger-a";
+  auto log = open_log(named);
+  CHECK(db::ack_log::ledger_id_in(folder).value() == "ledger-a");
+  CHECK(read_all(*log, 0).size() == 2);
+}
