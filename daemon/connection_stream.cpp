@@ -108,14 +108,37 @@ bool connection_stream::wait_for(short events, std::chrono::milliseconds limit) 
 bool connection_stream::is_readable() const { return has_buffered() || wait_for(POLLIN, timeouts_.read); }
 
 bool connection_stream::is_writable() const {
-  if (!wait_for(POLLOUT, timeouts_.write))
-    return false;
-  // As httplib's own stream: a peer that has closed its side is gone, whatever the send buffer says.
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0)
+  // One look for both: room to write, and whether the peer has closed its side (as httplib's own stream: a peer
+  // that has closed is gone, whatever the send buffer says). Only a full send buffer waits.
+  pollfd p{fd_, POLLOUT | POLLIN, 0};
+  int ready = ::poll(&p, 1, 0);
+  if (ready <= 0 || (p.revents & (POLLOUT | POLLERR | POLLHUP)) == 0) {
+    if (!wait_for(POLLOUT, timeouts_.write))
+      return false;
+    p = {fd_, POLLIN, 0};
+    ready = ::poll(&p, 1, 0);
+  }
+  if (ready <= 0 || (p.revents & (POLLIN | POLLERR | POLLHUP)) == 0)
     return true;
   char byte = 0;
   return ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+ssize_t connection_stream::fill() {
+  if (buffer_.empty())
+    buffer_.resize(buffer_size);
+  if (has_buffered())
+    return static_cast<ssize_t>(end_ - begin_);
+  for (;;) {
+    const auto n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n > 0) {
+      begin_ = 0;
+      end_ = static_cast<std::size_t>(n);
+    }
+    return n;
+  }
 }
 
 ssize_t connection_stream::read(char* ptr, size_t size) {
@@ -128,14 +151,19 @@ ssize_t connection_stream::read(char* ptr, size_t size) {
       begin_ += n;
       return static_cast<ssize_t>(n);
     }
-    if (!wait_for(POLLIN, timeouts_.read))
-      return -1;
+    // The data is usually there already (the rest of a request whose start was read): recv() first, and wait
+    // only when it says there is nothing yet.
     if (buffer_.empty())
       buffer_.resize(buffer_size);
     const bool direct = size >= buffer_.size();
     const auto n = ::recv(fd_, direct ? ptr : buffer_.data(), direct ? size : buffer_.size(), MSG_DONTWAIT);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+    if (n < 0 && errno == EINTR)
       continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_for(POLLIN, timeouts_.read))
+        return -1;
+      continue;
+    }
     if (n <= 0 || direct)
       return n;
     begin_ = 0;
@@ -148,11 +176,15 @@ ssize_t connection_stream::write(const char* ptr, size_t size) {
     look_at_head(ptr, size);
   std::size_t done = 0;
   while (done < size) {
-    if (!wait_for(POLLOUT, timeouts_.write))
-      break;
+    // send() first: it waits only when the send buffer is full.
     const auto n = ::send(fd_, ptr + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+    if (n < 0 && errno == EINTR)
       continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_for(POLLOUT, timeouts_.write))
+        break;
+      continue;
+    }
     if (n <= 0)
       break;
     done += static_cast<std::size_t>(n);

@@ -72,6 +72,9 @@ public:
 
   /// Bytes read from the socket that no request has taken yet (the start of the next request).
   bool has_buffered() const { return begin_ < end_; }
+  /// Reads what the socket holds now into the buffer, without waiting: recv()'s result (the bytes now buffered, 0
+  /// when the peer has closed, -1 with errno EAGAIN when nothing has come). What is buffered already is kept.
+  ssize_t fill();
   /// Gives the read buffer's memory back while nothing is buffered (an idle connection keeps none); the next read
   /// takes it again.
   void release_buffer();

@@ -114,9 +114,13 @@ std::optional<bool> http_server::wait_for_request(connection& c) const {
     const int ready = ::poll(fds.data(), fds.size(), wait);
     if (ready < 0 && errno == EINTR)
       continue;
-    const auto state = look_at(c.fd);
-    if (state != connection_state::quiet)
-      return state == connection_state::request;
+    // Read at once what came (it is the start of the next request), instead of peeking and reading it again.
+    const auto n = c.stream.fill();
+    if (n > 0)
+      return true;
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+      return false; // gone
+    // Quiet.
     if (ready < 0 || stop_.raised() || steady_clock::now() >= idle_deadline)
       return false; // quiet, and stopping or idle too long: closed (a FIN: nothing is unread)
     if (ready == 0)
