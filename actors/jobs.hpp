@@ -24,6 +24,12 @@ enum class ledger_failure {
   overloaded,      ///< the ledger's backlog is full (actors/backlog.hpp): nothing was handed to it
 };
 
+/// The sentence of a request refused because the ledger cannot commit (`why`): intake's, and the webhooks' while
+/// the ack log takes nothing the ledger could not apply.
+inline std::string commit_refusal(const std::string& why) {
+  return "the ledger could not commit (" + why + "); nothing was stored, retry later";
+}
+
 /// A ledger answer: the outcome, or a failure with a sentence for a person.
 template <class T>
 struct ledger_result {

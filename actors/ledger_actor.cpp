@@ -311,8 +311,7 @@ void abandon_transaction(ledger_state& st, const std::string& why) {
     st.deps.log->ledger_failing(why);
   if (st.deps.stats)
     bump(st.deps.stats->ledger.commit_failures);
-  fail_all(st.batch, ledger_failure::storage_failing,
-           "the ledger could not commit (" + st.failing + "); nothing was stored, retry later");
+  fail_all(st.batch, ledger_failure::storage_failing, commit_refusal(st.failing));
   st.batch.clear();
   st.answers.clear();
 }

@@ -112,8 +112,7 @@ void log_events(db::ack_log& log, backlog* gate, core::vendor vendor, std::vecto
     case db::ack_log::admission::ledger_failing:
       // Acknowledged now, the events could neither be applied nor seen by queries until the ledger commits
       // again; refused, the vendor retries them then.
-      done({webhook_result::kind::storage_failing,
-            "the ledger cannot commit (" + log.ledger_failing() + "); nothing was stored, retry later", {}});
+      done({webhook_result::kind::storage_failing, commit_refusal(log.ledger_failing()), {}});
       return;
     case db::ack_log::admission::failing:
       done({webhook_result::kind::storage_failing,

@@ -9,6 +9,7 @@
 #include <map>
 #include <tuple>
 
+#include "../db/ledger_fixture.hpp"
 #include "vendor_harness.hpp"
 
 using namespace deliveryd;
@@ -258,4 +259,29 @@ TEST_CASE("twilio: a resent callback is acknowledged and counted as a duplicate"
   CHECK(stats.events_received.load() == 2);
   CHECK(stats.events_stored.load() == 1);
   CHECK(stats.duplicates.load() == 1);
+}
+
+/// With an ack log in front of the ledger, a callback is refused by the log while the ledger cannot commit, in
+/// the same words as intake's refusal (actors::commit_refusal), and nothing is appended.
+TEST_CASE("twilio: while the ledger cannot commit, the ack log refuses the callback in intake's words",
+          "[actors][vendors]") {
+  temp_dir dir;
+  db::ack_log_options lo;
+  lo.dir = dir.path() / "ledger.db.acklog";
+  auto log = db::ack_log::open(lo, 0);
+  REQUIRE(log);
+  (*log)->ledger_failing("the disk is full");
+  vendor_harness h;
+  auto actor = h.keep(actors::spawn_twilio(
+    h.sys, {std::string{twilio_auth_token}, std::nullopt, h.ledger, &h.stats, nullptr, log->get()}));
+  const auto body = twilio_fixture("delivered");
+  const auto refused = h.deliver(actor, twilio_callback(body, sha1_signature(body)));
+  CHECK(refused.what == kind::storage_failing);
+  CHECK(refused.detail == "the ledger could not commit (the disk is full); nothing was stored, retry later");
+  CHECK((*log)->acknowledged() == 0);
+  CHECK(h.log->jobs().empty());
+  // Once the ledger commits again, the resent callback is appended and acknowledged.
+  (*log)->ledger_failing("");
+  CHECK(h.deliver(actor, twilio_callback(body, sha1_signature(body))).what == kind::stored);
+  CHECK((*log)->acknowledged() > 0);
 }
