@@ -116,6 +116,25 @@ bool write_exact(int fd, const char* data, std::size_t n, std::uint64_t at) {
   return true;
 }
 
+/// Creates `path` whole or not at all: written by `fill` under `<path>.tmp`, synced, then renamed into place (the
+/// folder's sync is the caller's). `what` names the file in errors.
+result<void> create_whole(const fs::path& path, const std::string& what, const std::function<bool(int)>& fill) {
+  const auto tmp = fs::path{path.string() + ".tmp"};
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return io_error("cannot create " + what + " " + tmp.string(), errno);
+  if (!fill(fd) || ::fsync(fd) != 0) {
+    const int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return io_error("cannot write " + what + " " + path.string(), e);
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return io_error("cannot name " + what + " " + path.string(), errno);
+  return {};
+}
+
 // The payload: a format byte, the count, then each event's fields in a fixed order; integers little-endian,
 // strings as a 32-bit length and the bytes.
 constexpr std::uint8_t payload_format = 1;
@@ -380,21 +399,11 @@ result<void> ack_log::claim() {
                                                 dir.string() + ": " + ec.message()};
   }
   // Named before anything is written, through a synced rename: a crash leaves the old name or the new one.
-  const auto path = dir / ledger_id_file;
-  const auto tmp = dir / (std::string{ledger_id_file} + ".tmp");
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return io_error("cannot create " + tmp.string(), errno);
   const auto text = id + "\n";
-  if (!write_exact(fd, text.data(), text.size(), 0) || ::fsync(fd) != 0) {
-    const int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return io_error("cannot write " + tmp.string(), e);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return io_error("cannot name " + path.string(), errno);
+  if (auto made = create_whole(dir / ledger_id_file, "the ack log's ledger-id file",
+                               [&text](int fd) { return write_exact(fd, text.data(), text.size(), 0); });
+      !made)
+    return made;
   if (!sync_dir(dir))
     return io_error("cannot sync the ack log folder " + dir.string(), errno);
   return {};
@@ -619,19 +628,10 @@ result<void> ack_log::ensure_segment(std::uint64_t index) {
       reused = true;
   }
   if (!reused) {
-    const auto tmp = options_.dir / (segment_name(index) + ".tmp");
-    const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return io_error("cannot create the ack log segment " + tmp.string(), errno);
-    if (::fallocate(fd, 0, 0, static_cast<off_t>(options_.segment_bytes)) != 0 || ::fsync(fd) != 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return io_error("cannot allocate the ack log segment " + path.string(), e);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-      return io_error("cannot name the ack log segment " + path.string(), errno);
+    const auto size = static_cast<off_t>(options_.segment_bytes);
+    if (auto made = create_whole(path, "the ack log segment", [size](int fd) { return ::fallocate(fd, 0, 0, size) == 0; });
+        !made)
+      return made;
   }
   if (!sync_dir(options_.dir))
     return io_error("cannot sync the ack log folder " + options_.dir.string(), errno);

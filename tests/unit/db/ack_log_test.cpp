@@ -29,6 +29,13 @@ db::ack_log_options options_in(const temp_dir& dir, std::uint64_t segment = smal
   return o;
 }
 
+/// The options of a log in `dir` that belongs to ledger `id`.
+db::ack_log_options owned_by(const temp_dir& dir, const std::string& id) {
+  auto o = options_in(dir);
+  o.ledger_id = id;
+  return o;
+}
+
 std::unique_ptr<db::ack_log> open_log(db::ack_log_options o, std::uint64_t applied = 0) {
   auto log = db::ack_log::open(std::move(o), applied);
   REQUIRE(log);
@@ -426,16 +433,14 @@ TEST_CASE("ack log: a folder that names another ledger is refused while it holds
           "[ack_log][sqlite]") {
   temp_dir dir;
   const auto folder = dir.path() / "ledger.db.acklog";
-  auto mine = options_in(dir);
-  mine.ledger_id = "ledger-a";
+  const auto mine = owned_by(dir, "ledger-a");
   {
     auto log = open_log(mine);
     REQUIRE(append_wait(*log, {event_of(1)}).empty());
   }
   CHECK(db::ack_log::ledger_id_in(folder).value() == "ledger-a");
   const auto before = segments_in(folder);
-  auto other = options_in(dir);
-  other.ledger_id = "ledger-b";
+  const auto other = owned_by(dir, "ledger-b");
   auto refused = db::ack_log::open(other, 0);
   REQUIRE_FALSE(refused);
   CHECK(refused.error().cause == db::fault::corrupt);
@@ -452,8 +457,7 @@ TEST_CASE("ack log: a folder of another ledger with no segments left is taken ov
           "[ack_log][sqlite]") {
   temp_dir dir;
   const auto folder = dir.path() / "ledger.db.acklog";
-  auto mine = options_in(dir);
-  mine.ledger_id = "ledger-a";
+  const auto mine = owned_by(dir, "ledger-a");
   {
     auto log = open_log(mine);
     for (int i = 0; i < 30; ++i) // four segments, the first three applied and synced: spares or gone
@@ -471,8 +475,7 @@ TEST_CASE("ack log: a folder of another ledger with no segments left is taken ov
       std::filesystem::remove(f);
   }
   REQUIRE(spares);
-  auto other = options_in(dir);
-  other.ledger_id = "ledger-b";
+  const auto other = owned_by(dir, "ledger-b");
   auto log = open_log(other);
   CHECK(db::ack_log::ledger_id_in(folder).value() == "ledger-b");
   for (const auto& f : segments_in(folder))
@@ -496,9 +499,7 @@ TEST_CASE("ack log: a folder written before logs named their ledger is named at 
     REQUIRE(append_wait(*log, {event_of(2)}).empty());
   }
   CHECK(db::ack_log::ledger_id_in(folder).value().empty());
-  auto named = options_in(dir);
-  named.ledger_id = "ledger-a";
-  auto log = open_log(named);
+  auto log = open_log(owned_by(dir, "ledger-a"));
   CHECK(db::ack_log::ledger_id_in(folder).value() == "ledger-a");
   CHECK(read_all(*log, 0).size() == 2);
 }
