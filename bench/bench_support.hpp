@@ -60,6 +60,9 @@ std::string thread_cpu_text(const std::map<std::string, double>& before, const s
 
 /// Samples the process's VmRSS every 50 ms while alive; `peak` is the highest.
 struct rss_watch {
+  /// A constructor, not aggregate initialisation: list::emplace_back needs one under clang 14, which lacks C++20's
+  /// parenthesised aggregate initialisation.
+  explicit rss_watch(pid_t watched) : pid{watched} {}
   pid_t pid;
   long baseline = rss_kb(pid);
   std::atomic<long> peak{baseline};
