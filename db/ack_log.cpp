@@ -1,7 +1,6 @@
 #include "db/ack_log.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/text.hpp"
 #include "core/thread_name.hpp"
 
 namespace deliveryd::db {
@@ -342,10 +342,7 @@ result<std::string> ack_log::ledger_id_in(const fs::path& dir) {
   text << in.rdbuf();
   if (!in)
     return ledger_error{fault::unavailable, "cannot read " + path.string()};
-  auto id = text.str();
-  while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back())))
-    id.pop_back();
-  return id;
+  return std::string{core::trim(text.str())};
 }
 
 ack_log::ack_log(ack_log_options options) : options_{std::move(options)} {}

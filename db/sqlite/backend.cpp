@@ -88,7 +88,9 @@ public:
     return run([&] { return store_->ledger_id(); });
   }
   result<void> set_ledger_id(const std::string& id) override {
-    return run([&] { store_->set_ledger_id(id); });
+    if (auto set = run([&] { store_->set_ledger_id(id); }); !set)
+      return set;
+    return make_durable(); // a failed sync here is durability_lost, as any commit's
   }
 
 private:

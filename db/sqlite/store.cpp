@@ -326,8 +326,6 @@ void ledger_store::set_ledger_id(const std::string& id) {
                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value"};
   q.bind(1, id);
   q.exec();
-  if (sync_mode() == durability::after_sync)
-    sync_wal();
 }
 
 bool ledger_store::probe() noexcept {

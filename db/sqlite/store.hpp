@@ -75,7 +75,7 @@ public:
   void set_log_position(std::uint64_t position);
   /// The ledger's id (meta row `ledger_id`; "" when absent).
   std::string ledger_id();
-  /// Records the ledger's id in a transaction of its own, and syncs it.
+  /// Records the ledger's id outside the group transaction (it commits at once; the back end makes it durable).
   void set_ledger_id(const std::string& id);
 
   /// The message keys the writer holds in memory (db/sqlite/recent_keys.hpp): what the table holds and served.
