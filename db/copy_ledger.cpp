@@ -207,18 +207,30 @@ private:
 } // namespace
 
 /// An error when the ack log beside the SQLite ledger `from` holds acknowledged webhooks its ledger has not
-/// applied (a daemon that crashed, or still runs): the copy would lack them.
+/// applied (a daemon that crashed, or still runs): the copy would lack them. A folder that names another ledger
+/// holds none of this one's (the daemon refuses to start beside it), and its positions are not this ledger's.
 result<void> unapplied_webhooks(const std::string& from) {
   std::uint64_t applied = 0;
+  std::string id;
   try {
     SQLite::Database db{from, SQLite::OPEN_READONLY};
-    SQLite::Statement q{db, "SELECT value FROM meta WHERE key = 'ack_log_position'"};
-    if (q.executeStep())
-      applied = std::stoull(q.getColumn(0).getString());
+    SQLite::Statement q{db, "SELECT key, value FROM meta WHERE key IN ('ack_log_position', 'ledger_id')"};
+    while (q.executeStep()) {
+      if (q.getColumn(0).getString() == "ledger_id")
+        id = q.getColumn(1).getString();
+      else
+        applied = std::stoull(q.getColumn(1).getString());
+    }
   } catch (const std::exception& e) {
     return ledger_error{fault::unavailable, "cannot read " + from + ": " + e.what()};
   }
-  auto behind = ack_log::unapplied(from + ".acklog", applied);
+  const auto dir = from + ".acklog";
+  auto owner = ack_log::ledger_id_in(dir);
+  if (!owner)
+    return owner.error();
+  if (!id.empty() && !owner->empty() && *owner != id)
+    return {};
+  auto behind = ack_log::unapplied(dir, applied);
   if (!behind)
     return behind.error();
   if (*behind > 0)

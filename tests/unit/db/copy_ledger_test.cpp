@@ -5,10 +5,13 @@
 // [.][postgresql]: they run in ctest's "db_tests on postgresql" entry, or by their tag.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 
 #include "copy_fixture.hpp"
+#include "db/ack_log.hpp"
 
 using namespace deliveryd;
 using namespace deliveryd::testing;
@@ -198,6 +201,40 @@ TEST_CASE("copy-ledger: another source while a copy is unfinished, or a source c
   register_committed(*open_store(sqlite_at(source)), {make_send("written-meanwhile")});
   CHECK_THAT(refused(copy_of(source, key)), Catch::Contains(source + " changed since its copy began"));
   CHECK(dump(key) == before);
+}
+
+TEST_CASE("copy-ledger: webhooks acknowledged in the source's ack log and not applied are refused; another "
+          "ledger's log is not the source's", "[.][postgresql][copy-ledger]") {
+  temp_dir dir;
+  const auto source = (dir.path() / "source.db").string();
+  build_source(source, 2);
+  const auto own_id = sqlite_rows(source, "SELECT value FROM meta WHERE key = 'ledger_id'").at(0).at(0);
+  REQUIRE_FALSE(own_id.empty());
+  const auto folder = std::filesystem::path{source + ".acklog"};
+  {
+    // A daemon killed after it acknowledged a webhook, before its ledger applied it.
+    db::ack_log_options o;
+    o.dir = folder;
+    o.ledger_id = own_id;
+    auto log = db::ack_log::open(o, 0);
+    REQUIRE(log);
+    std::promise<std::string> answered;
+    auto answer = answered.get_future();
+    const std::vector<db::vendor_event> events{make_event("SM-unapplied", core::status::sent, t0, "dk-unapplied")};
+    REQUIRE((*log)->append(events, [&answered](const std::string& why) { answered.set_value(why); })
+            == db::ack_log::admission::queued);
+    REQUIRE(answer.get().empty());
+  }
+  const auto before = bytes_of(source);
+  const auto key = (dir.path() / "target").string();
+  CHECK_THAT(refused(copy_of(source, key)), Catch::Contains("bytes of acknowledged webhooks that " + source +
+                                                            " does not have yet"));
+  CHECK(pg_rows(key, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")[0][0] == "0");
+  CHECK(bytes_of(source) == before);
+  // The same folder naming another ledger: its records are that ledger's, never this one's to lack.
+  { std::ofstream{folder / "ledger-id", std::ios::trunc} << "0123456789abcdef0123456789abcdef\n"; }
+  CHECK(copied(copy_of(source, key)).finished);
+  CHECK(bytes_of(source) == before);
 }
 
 TEST_CASE("copy-ledger: a source that is not a ledger of this version is refused", "[.][postgresql][copy-ledger]") {
