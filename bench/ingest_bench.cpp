@@ -26,8 +26,11 @@
 //
 // After each daemon phase the ledger's group-commit counters (GET /metrics) show where the time went.
 //
+// With --ceilings-only it measures the two ceilings and a third, without the daemon: the durable ceiling served by
+// Boost.Beast on one Asio thread (ingest_event_loop.cpp), which parks no thread per request.
+//
 //   ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]
-//                [--intake-batches N] [--intake-without-ids] [--prepare-only]
+//                [--intake-batches N] [--intake-without-ids] [--prepare-only] [--ceilings-only]
 //                [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]
 
 #include <algorithm>
@@ -85,13 +88,15 @@ struct options {
   std::int64_t sends = 5'000'000;
   std::string daemon = DELIVERYD_BINARY;
   /// The SQLite daemon's ops listener; its webhooks take port + 1, the ceiling server port + 2, the PostgreSQL
-  /// daemon k (0, 1) port + 3 + 2k (ops) and port + 4 + 2k (webhooks), and the durable ceiling server port + 7.
+  /// daemon k (0, 1) port + 3 + 2k (ops) and port + 4 + 2k (webhooks), the durable ceiling server port + 7, and
+  /// the event-loop one port + 8.
   int port = 18491;
   std::size_t requests = 400'000;
   std::size_t batches = 3'000;
   std::size_t intake_batches = 400;
   bool intake_ids = true; ///< intake sends carry their vendor message id (random, like Twilio's SIDs)
   bool prepare_only = false;
+  bool ceilings_only = false; ///< --ceilings-only: the ceilings with the event-loop one, no daemon
   bool postgresql = false; ///< --backend postgresql: the PostgreSQL runs after the SQLite one
   std::string ab;          ///< --ab: another deliveryd build, run in turn with `daemon` (run_ab)
   std::size_t rounds = 3;  ///< --rounds: runs of each build with --ab
@@ -154,23 +159,28 @@ std::optional<phase_result> run_ceiling(const options& opt, const std::vector<st
 
 /// Phase 1b: the durable ceiling server (this program, as a helper process) loaded with `requests`. Its file is
 /// next to the SQLite ledger, on the file system the daemon's ledger syncs to, and is removed afterwards.
-std::optional<durable_ceiling> run_durable_ceiling(const options& opt, const std::vector<std::string>& requests) {
+/// With `event_loop`, the event-loop durable ceiling instead (--ceilings-only): Beast on one Asio thread.
+std::optional<durable_ceiling> run_durable_ceiling(const options& opt, const std::vector<std::string>& requests,
+                                                   bool event_loop = false) {
   const auto dir = fs::absolute(opt.ledger).parent_path();
   const auto self = fs::read_symlink("/proc/self/exe").string();
-  const int port = opt.port + 7;
-  const auto file = dir / "ingest-bench-durable-ceiling.data";
+  const int port = opt.port + (event_loop ? 8 : 7);
+  const std::string name = event_loop ? "event-loop-ceiling" : "durable-ceiling";
+  const auto file = dir / ("ingest-bench-" + name + ".data");
   std::error_code ec;
   durable_ceiling d;
   {
-    auto server = bench::start_process({self, "--durable-ceiling-server", std::to_string(port), file.string()},
-                                       (dir / "ingest-bench-durable-ceiling.log").string(), port,
-                                       "durable ceiling server");
+    auto server = bench::start_process({self, "--" + name + "-server", std::to_string(port), file.string()},
+                                       (dir / ("ingest-bench-" + name + ".log")).string(), port,
+                                       event_loop ? "event-loop ceiling server" : "durable ceiling server");
     if (!server) {
       fs::remove(file, ec);
       return std::nullopt;
     }
-    d.phase = bench::run_phase("durable ceiling (httplib, append + group fdatasync, Twilio)", {port}, requests,
-                               twilio_connections, {bench::process_account("server threads", server->pid)});
+    d.phase = bench::run_phase(event_loop ? "durable ceiling, event loop (Beast, append + group fdatasync, Twilio)"
+                                          : "durable ceiling (httplib, append + group fdatasync, Twilio)",
+                               {port}, requests, twilio_connections,
+                               {bench::process_account("server threads", server->pid)});
     httplib::Client client{"127.0.0.1", port};
     client.set_read_timeout(10s);
     if (auto res = client.Get("/stats"); res && res->status == 200) {
@@ -550,6 +560,39 @@ int run_ab(const options& opt) {
   return ok ? 0 : 2;
 }
 
+/// --ceilings-only: the plain and durable ceilings and the event-loop durable ceiling, twice (in the order plain,
+/// durable, event loop, then back), without the daemon: what a webhook listener that parks no thread per request
+/// could reach against the ceilings the daemon is measured by.
+int run_ceilings_only(const options& opt, const prepared& state) {
+  const auto tw = twilio_requests(state, opt, opt.port + 1);
+  std::array<double, 2> plain{}, durable{}, loop{};
+  for (int k = 0; k < 2; ++k) {
+    auto p = [&] {
+      auto r = run_ceiling(opt, tw.requests);
+      return r ? (plain[k] = r->rate(), true) : false;
+    };
+    auto d = [&] {
+      auto r = run_durable_ceiling(opt, tw.requests);
+      return r ? (durable[k] = r->phase.rate(), true) : false;
+    };
+    auto e = [&] {
+      auto r = run_durable_ceiling(opt, tw.requests, true);
+      return r ? (loop[k] = r->phase.rate(), true) : false;
+    };
+    if (!(k == 0 ? p() && d() && e() : e() && d() && p()))
+      return 2;
+  }
+  const double p = (plain[0] + plain[1]) / 2, d = (durable[0] + durable[1]) / 2, e = (loop[0] + loop[1]) / 2;
+  std::printf("\nceilings, %zu Twilio callbacks, %d connections (first / second run, mean):\n", tw.requests.size(),
+              twilio_connections);
+  std::printf("  plain (httplib)                %8.0f / %8.0f, mean %8.0f req/s\n", plain[0], plain[1], p);
+  std::printf("  durable (httplib)              %8.0f / %8.0f, mean %8.0f req/s, %.2f x plain\n", durable[0],
+              durable[1], d, d / p);
+  std::printf("  durable, event loop (Beast)    %8.0f / %8.0f, mean %8.0f req/s, %.2f x plain, %.2f x durable\n",
+              loop[0], loop[1], e, e / p, e / d);
+  return 0;
+}
+
 int run(const options& opt) {
   if (!opt.ab.empty())
     return run_ab(opt);
@@ -569,6 +612,8 @@ int run(const options& opt) {
   }
   if (opt.prepare_only)
     return 0;
+  if (opt.ceilings_only)
+    return run_ceilings_only(opt, *state);
 
   std::optional<run_result> on_sqlite;
   ceilings bounds;
@@ -609,7 +654,7 @@ int run(const options& opt) {
 void usage() {
   std::fputs(
     "usage: ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]\n"
-    "                    [--intake-batches N] [--intake-without-ids] [--prepare-only]\n"
+    "                    [--intake-batches N] [--intake-without-ids] [--prepare-only] [--ceilings-only]\n"
     "                    [--backend sqlite|postgresql] [--pg-dir DIR] [--pg-database NAME]\n"
     "                    [--ab PATH [--rounds N]]\n"
     "  --ledger PATH         the SQLite bench ledger (default build/bench/ingest-ledger.db); prepared once and\n"
@@ -623,6 +668,8 @@ void usage() {
     "  --intake-batches N    intake batches of 1000 sends (default 400)\n"
     "  --intake-without-ids  intake sends without vendor message ids (registered before the vendor call)\n"
     "  --prepare-only        prepare the ledgers and stop\n"
+    "  --ceilings-only       the plain and durable ceilings and the event-loop durable ceiling (Beast), twice,\n"
+    "                        without the daemon\n"
     "  --backend postgresql  after the SQLite run, the Twilio and intake phases on a PostgreSQL ledger of N sends\n"
     "                        with 1 daemon, then 2 daemons, printed beside the SQLite figures\n"
     "  --pg-dir DIR          the benchmarks' kept PostgreSQL cluster (default build/bench/pg)\n"
@@ -647,6 +694,10 @@ int main(int argc, char** argv) {
       const int port = std::stoi(value());
       return durable_ceiling_server(port, value()); // the bench's own helper process (phase 1b)
     }
+    if (arg == "--event-loop-ceiling-server") {
+      const int port = std::stoi(value());
+      return event_loop_ceiling_server(port, value()); // the bench's own helper process (--ceilings-only)
+    }
     if (arg == "--ledger") opt.ledger = value();
     else if (arg == "--sends") opt.sends = std::stoll(value());
     else if (arg == "--daemon") opt.daemon = value();
@@ -656,6 +707,7 @@ int main(int argc, char** argv) {
     else if (arg == "--intake-batches") opt.intake_batches = std::stoull(value());
     else if (arg == "--intake-without-ids") opt.intake_ids = false;
     else if (arg == "--prepare-only") opt.prepare_only = true;
+    else if (arg == "--ceilings-only") opt.ceilings_only = true;
     else if (arg == "--backend") {
       const auto b = value();
       if (b != "sqlite" && b != "postgresql") {

@@ -19,5 +19,9 @@ int ceiling_server(int port);
 /// `{"appends":N,"syncs":N,"refused":N}`; the same figures go to stderr at the stop. Serves 127.0.0.1:`port` until
 /// SIGTERM or SIGINT; returns the process's exit code.
 int durable_ceiling_server(int port, const std::string& path);
+/// The event-loop durable ceiling: as durable_ceiling_server, but Boost.Beast on one Asio thread reads and answers
+/// every connection, and the sync thread hands the answers it covered back to that thread, so no thread is parked
+/// per request (ingest_event_loop.cpp). What a listener built that way could reach, measured before it is built.
+int event_loop_ceiling_server(int port, const std::string& path);
 
 } // namespace deliveryd::bench::ingest
