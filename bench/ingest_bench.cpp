@@ -27,7 +27,8 @@
 // After each daemon phase the ledger's group-commit counters (GET /metrics) show where the time went.
 //
 // With --ceilings-only it measures the two ceilings and a third, without the daemon: the durable ceiling served by
-// Boost.Beast on one Asio thread (ingest_event_loop.cpp), which parks no thread per request.
+// Boost.Beast on one Asio thread (ingest_event_loop.cpp), which parks no thread per request, without and with the
+// daemon's check of each callback's signature.
 //
 //   ingest_bench [--ledger PATH] [--sends N] [--daemon PATH] [--port P] [--requests N] [--batches N]
 //                [--intake-batches N] [--intake-without-ids] [--prepare-only] [--ceilings-only]
@@ -159,27 +160,35 @@ std::optional<phase_result> run_ceiling(const options& opt, const std::vector<st
 
 /// Phase 1b: the durable ceiling server (this program, as a helper process) loaded with `requests`. Its file is
 /// next to the SQLite ledger, on the file system the daemon's ledger syncs to, and is removed afterwards.
-/// With `event_loop`, the event-loop durable ceiling instead (--ceilings-only): Beast on one Asio thread.
+/// The kinds of durable ceiling: httplib's (the bench's normal run), and Beast's on one Asio thread without and
+/// with the daemon's signature check (--ceilings-only).
+enum class durable_kind { httplib, event_loop, event_loop_signed };
+
 std::optional<durable_ceiling> run_durable_ceiling(const options& opt, const std::vector<std::string>& requests,
-                                                   bool event_loop = false) {
+                                                   durable_kind kind = durable_kind::httplib) {
   const auto dir = fs::absolute(opt.ledger).parent_path();
   const auto self = fs::read_symlink("/proc/self/exe").string();
+  const bool event_loop = kind != durable_kind::httplib;
   const int port = opt.port + (event_loop ? 8 : 7);
   const std::string name = event_loop ? "event-loop-ceiling" : "durable-ceiling";
   const auto file = dir / ("ingest-bench-" + name + ".data");
   std::error_code ec;
   durable_ceiling d;
   {
-    auto server = bench::start_process({self, "--" + name + "-server", std::to_string(port), file.string()},
-                                       (dir / ("ingest-bench-" + name + ".log")).string(), port,
+    std::vector<std::string> command{self, "--" + name + "-server", std::to_string(port), file.string()};
+    if (kind == durable_kind::event_loop_signed) // the address the requests were signed for (twilio_requests)
+      command.push_back("http://127.0.0.1:" + std::to_string(opt.port + 1) + "/webhooks/twilio");
+    auto server = bench::start_process(command, (dir / ("ingest-bench-" + name + ".log")).string(), port,
                                        event_loop ? "event-loop ceiling server" : "durable ceiling server");
     if (!server) {
       fs::remove(file, ec);
       return std::nullopt;
     }
-    d.phase = bench::run_phase(event_loop ? "durable ceiling, event loop (Beast, append + group fdatasync, Twilio)"
-                                          : "durable ceiling (httplib, append + group fdatasync, Twilio)",
-                               {port}, requests, twilio_connections,
+    const char* what = kind == durable_kind::httplib ? "durable ceiling (httplib, append + group fdatasync, Twilio)"
+                       : kind == durable_kind::event_loop
+                         ? "durable ceiling, event loop (Beast, append + group fdatasync, Twilio)"
+                         : "durable ceiling, event loop, signatures checked (Beast, Twilio)";
+    d.phase = bench::run_phase(what, {port}, requests, twilio_connections,
                                {bench::process_account("server threads", server->pid)});
     httplib::Client client{"127.0.0.1", port};
     client.set_read_timeout(10s);
@@ -560,12 +569,12 @@ int run_ab(const options& opt) {
   return ok ? 0 : 2;
 }
 
-/// --ceilings-only: the plain and durable ceilings and the event-loop durable ceiling, twice (in the order plain,
-/// durable, event loop, then back), without the daemon: what a webhook listener that parks no thread per request
-/// could reach against the ceilings the daemon is measured by.
+/// --ceilings-only: the plain and durable ceilings and the event-loop durable ceiling, without and with the daemon's
+/// signature check, twice (in that order, then back), without the daemon: what a webhook listener that parks no
+/// thread per request could reach against the ceilings the daemon is measured by.
 int run_ceilings_only(const options& opt, const prepared& state) {
   const auto tw = twilio_requests(state, opt, opt.port + 1);
-  std::array<double, 2> plain{}, durable{}, loop{};
+  std::array<double, 2> plain{}, durable{}, loop{}, checked{};
   for (int k = 0; k < 2; ++k) {
     auto p = [&] {
       auto r = run_ceiling(opt, tw.requests);
@@ -576,13 +585,22 @@ int run_ceilings_only(const options& opt, const prepared& state) {
       return r ? (durable[k] = r->phase.rate(), true) : false;
     };
     auto e = [&] {
-      auto r = run_durable_ceiling(opt, tw.requests, true);
+      auto r = run_durable_ceiling(opt, tw.requests, durable_kind::event_loop);
       return r ? (loop[k] = r->phase.rate(), true) : false;
     };
-    if (!(k == 0 ? p() && d() && e() : e() && d() && p()))
+    auto s = [&] {
+      auto r = run_durable_ceiling(opt, tw.requests, durable_kind::event_loop_signed);
+      // A signature the check refuses is answered 403: the rate would not be that of checked callbacks.
+      if (r && (r->phase.non2xx > 0 || r->phase.unanswered > 0))
+        std::printf("the event-loop ceiling refused %zu signed callbacks (403) and left %zu unanswered\n",
+                    r->phase.non2xx, r->phase.unanswered);
+      return r && r->phase.non2xx == 0 && r->phase.unanswered == 0 ? (checked[k] = r->phase.rate(), true) : false;
+    };
+    if (!(k == 0 ? p() && d() && e() && s() : s() && e() && d() && p()))
       return 2;
   }
   const double p = (plain[0] + plain[1]) / 2, d = (durable[0] + durable[1]) / 2, e = (loop[0] + loop[1]) / 2;
+  const double c = (checked[0] + checked[1]) / 2;
   std::printf("\nceilings, %zu Twilio callbacks, %d connections (first / second run, mean):\n", tw.requests.size(),
               twilio_connections);
   std::printf("  plain (httplib)                %8.0f / %8.0f, mean %8.0f req/s\n", plain[0], plain[1], p);
@@ -590,6 +608,8 @@ int run_ceilings_only(const options& opt, const prepared& state) {
               durable[1], d, d / p);
   std::printf("  durable, event loop (Beast)    %8.0f / %8.0f, mean %8.0f req/s, %.2f x plain, %.2f x durable\n",
               loop[0], loop[1], e, e / p, e / d);
+  std::printf("  the same, signatures checked   %8.0f / %8.0f, mean %8.0f req/s, %.2f x plain, %.2f x durable\n",
+              checked[0], checked[1], c, c / p, c / d);
   return 0;
 }
 
@@ -668,8 +688,8 @@ void usage() {
     "  --intake-batches N    intake batches of 1000 sends (default 400)\n"
     "  --intake-without-ids  intake sends without vendor message ids (registered before the vendor call)\n"
     "  --prepare-only        prepare the ledgers and stop\n"
-    "  --ceilings-only       the plain and durable ceilings and the event-loop durable ceiling (Beast), twice,\n"
-    "                        without the daemon\n"
+    "  --ceilings-only       the plain and durable ceilings and the event-loop durable ceiling (Beast), without\n"
+    "                        and with signature checks, twice each, without the daemon\n"
     "  --backend postgresql  after the SQLite run, the Twilio and intake phases on a PostgreSQL ledger of N sends\n"
     "                        with 1 daemon, then 2 daemons, printed beside the SQLite figures\n"
     "  --pg-dir DIR          the benchmarks' kept PostgreSQL cluster (default build/bench/pg)\n"
@@ -696,7 +716,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--event-loop-ceiling-server") {
       const int port = std::stoi(value());
-      return event_loop_ceiling_server(port, value()); // the bench's own helper process (--ceilings-only)
+      const auto path = value();
+      // The bench's own helper process (--ceilings-only); a third argument is the URL the callbacks were signed for.
+      const auto signed_url = args.next();
+      return event_loop_ceiling_server(port, path, signed_url ? std::string{*signed_url} : std::string{});
     }
     if (arg == "--ledger") opt.ledger = value();
     else if (arg == "--sends") opt.sends = std::stoll(value());

@@ -22,6 +22,8 @@ int durable_ceiling_server(int port, const std::string& path);
 /// The event-loop durable ceiling: as durable_ceiling_server, but Boost.Beast on one Asio thread reads and answers
 /// every connection, and the sync thread hands the answers it covered back to that thread, so no thread is parked
 /// per request (ingest_event_loop.cpp). What a listener built that way could reach, measured before it is built.
-int event_loop_ceiling_server(int port, const std::string& path);
+/// With a `signed_url`, each callback is first checked as the daemon checks it (the form parsed, X-Twilio-Signature
+/// verified for that URL with the bench's auth token) and answered 403 when it does not match.
+int event_loop_ceiling_server(int port, const std::string& path, const std::string& signed_url = "");
 
 } // namespace deliveryd::bench::ingest

@@ -29,6 +29,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include "adapters/form.hpp"
+#include "adapters/twilio/twilio.hpp"
+#include "ingest_requests.hpp"
+
 namespace deliveryd::bench::ingest {
 
 namespace {
@@ -134,7 +138,8 @@ private:
 /// One connection: read a request, answer it (a Twilio callback once durable), read the next.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket socket, async_synced_file& file) : socket_{std::move(socket)}, file_{file} {}
+  session(tcp::socket socket, async_synced_file& file, const std::string& signed_url)
+    : socket_{std::move(socket)}, file_{file}, signed_url_{signed_url} {}
 
   void read() {
     request_ = {};
@@ -148,6 +153,10 @@ private:
       return close();
     const auto target = request_.target();
     if (request_.method() == http::verb::post && target == "/webhooks/twilio") {
+      if (!signed_url_.empty() && !authentic()) {
+        answer(http::status::forbidden, R"({"error":"forbidden"})");
+        return;
+      }
       file_.append(request_.body(), [self = shared_from_this()](bool durable) {
         self->answer(durable ? http::status::ok : http::status::service_unavailable,
                      durable ? R"({"status":"ok"})" : R"({"error":"not durable"})");
@@ -159,6 +168,15 @@ private:
     } else {
       answer(http::status::not_found, R"({"error":"not_found"})");
     }
+  }
+
+  /// The daemon's check of a Twilio callback (actors/twilio_actor.cpp): the form parsed, and X-Twilio-Signature
+  /// against HMAC-SHA1 of the URL it was signed for and the sorted parameters.
+  bool authentic() const {
+    const auto params = adapters::parse_form(request_.body());
+    const auto signature = request_["X-Twilio-Signature"];
+    return params && adapters::twilio::verify_signature(auth_token, signed_url_, *params,
+                                                        std::string_view{signature.data(), signature.size()});
   }
 
   void answer(http::status status, std::string body) {
@@ -184,24 +202,26 @@ private:
 
   tcp::socket socket_;
   async_synced_file& file_;
+  const std::string& signed_url_; ///< "" : no signature check
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
 };
 
-void accept(tcp::acceptor& acceptor, async_synced_file& file) {
-  acceptor.async_accept([&acceptor, &file](beast::error_code ec, tcp::socket socket) {
+void accept(tcp::acceptor& acceptor, async_synced_file& file, const std::string& signed_url) {
+  acceptor.async_accept([&acceptor, &file, &signed_url](beast::error_code ec, tcp::socket socket) {
     if (ec)
       return; // the acceptor was closed: stopping
     socket.set_option(tcp::no_delay{true});
-    std::make_shared<session>(std::move(socket), file)->read();
-    accept(acceptor, file);
+    std::make_shared<session>(std::move(socket), file, signed_url)->read();
+    accept(acceptor, file, signed_url);
   });
 }
 
 } // namespace
 
-int event_loop_ceiling_server(int port, const std::string& path) {
+int event_loop_ceiling_server(int port, const std::string& path, const std::string& signed_url) {
+  pthread_setname_np(pthread_self(), "event-loop");
   asio::io_context io{1};
   std::unique_ptr<async_synced_file> file;
   try {
@@ -225,7 +245,7 @@ int event_loop_ceiling_server(int port, const std::string& path) {
                  ec.message().c_str());
     return 1;
   }
-  accept(acceptor, *file);
+  accept(acceptor, *file, signed_url);
   asio::signal_set stop{io, SIGTERM, SIGINT};
   stop.async_wait([&](beast::error_code, int) {
     acceptor.close();
