@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "../db/ack_log_fixture.hpp"
 #include "ledger_harness.hpp"
 
 using namespace deliveryd;
@@ -241,11 +242,7 @@ namespace {
 /// Appends one record of `events` (admitted to `gate` first, as the webhook actors do) and waits for the log.
 void append_to(db::ack_log& log, actors::backlog& gate, const std::vector<db::vendor_event>& events) {
   REQUIRE(gate.try_admit(events.size()));
-  std::promise<std::string> done;
-  auto answered = done.get_future();
-  REQUIRE(log.append(events, [&done](const std::string& why) { done.set_value(why); }) ==
-          db::ack_log::admission::queued);
-  REQUIRE(answered.get().empty());
+  REQUIRE(append_wait(log, events).empty());
 }
 
 /// Waits until the ledger has committed everything the log acknowledged.

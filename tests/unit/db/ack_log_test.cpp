@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "ack_log_fixture.hpp"
 #include "db/ack_log.hpp"
 #include "ledger_fixture.hpp"
 
@@ -50,20 +51,6 @@ db::vendor_event event_of(int i, std::size_t raw_bytes = 100) {
   e.event.vendor_code = "30003";
   e.raw = std::string(raw_bytes, static_cast<char>('a' + i % 26));
   return e;
-}
-
-/// Appends one record holding `events` and waits until it is durable; the error, "" when acknowledged.
-std::string append_wait(db::ack_log& log, std::vector<db::vendor_event> events) {
-  std::promise<std::string> answered;
-  auto answer = answered.get_future();
-  const auto admitted = log.append(events, [&answered](const std::string& why) { answered.set_value(why); });
-  if (admitted != db::ack_log::admission::queued)
-    switch (admitted) {
-      case db::ack_log::admission::full: return "full";
-      case db::ack_log::admission::ledger_failing: return "ledger failing";
-      default: return "failing";
-    }
-  return answer.get();
 }
 
 /// Every event acknowledged from `from` on, read in steps of at most `step` events.

@@ -7,11 +7,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iterator>
 
 #include "copy_fixture.hpp"
-#include "db/ack_log.hpp"
+#include "ack_log_fixture.hpp"
 
 using namespace deliveryd;
 using namespace deliveryd::testing;
@@ -218,12 +217,7 @@ TEST_CASE("copy-ledger: webhooks acknowledged in the source's ack log and not ap
     o.ledger_id = own_id;
     auto log = db::ack_log::open(o, 0);
     REQUIRE(log);
-    std::promise<std::string> answered;
-    auto answer = answered.get_future();
-    const std::vector<db::vendor_event> events{make_event("SM-unapplied", core::status::sent, t0, "dk-unapplied")};
-    REQUIRE((*log)->append(events, [&answered](const std::string& why) { answered.set_value(why); })
-            == db::ack_log::admission::queued);
-    REQUIRE(answer.get().empty());
+    REQUIRE(append_wait(**log, {make_event("SM-unapplied", core::status::sent, t0, "dk-unapplied")}).empty());
   }
   const auto before = bytes_of(source);
   const auto key = (dir.path() / "target").string();
