@@ -580,22 +580,22 @@ int run_ceilings_only(const options& opt, const prepared& state) {
       auto r = run_ceiling(opt, tw.requests);
       return r ? (plain[k] = r->rate(), true) : false;
     };
-    auto d = [&] {
-      auto r = run_durable_ceiling(opt, tw.requests);
-      return r ? (durable[k] = r->phase.rate(), true) : false;
-    };
-    auto e = [&] {
-      auto r = run_durable_ceiling(opt, tw.requests, durable_kind::event_loop);
-      return r ? (loop[k] = r->phase.rate(), true) : false;
-    };
-    auto s = [&] {
-      auto r = run_durable_ceiling(opt, tw.requests, durable_kind::event_loop_signed);
+    auto durable_of = [&](durable_kind kind, std::array<double, 2>& into) {
+      auto r = run_durable_ceiling(opt, tw.requests, kind);
+      if (!r)
+        return false;
       // A signature the check refuses is answered 403: the rate would not be that of checked callbacks.
-      if (r && (r->phase.non2xx > 0 || r->phase.unanswered > 0))
+      if (kind == durable_kind::event_loop_signed && (r->phase.non2xx > 0 || r->phase.unanswered > 0)) {
         std::printf("the event-loop ceiling refused %zu signed callbacks (403) and left %zu unanswered\n",
                     r->phase.non2xx, r->phase.unanswered);
-      return r && r->phase.non2xx == 0 && r->phase.unanswered == 0 ? (checked[k] = r->phase.rate(), true) : false;
+        return false;
+      }
+      into[k] = r->phase.rate();
+      return true;
     };
+    auto d = [&] { return durable_of(durable_kind::httplib, durable); };
+    auto e = [&] { return durable_of(durable_kind::event_loop, loop); };
+    auto s = [&] { return durable_of(durable_kind::event_loop_signed, checked); };
     if (!(k == 0 ? p() && d() && e() && s() : s() && e() && d() && p()))
       return 2;
   }

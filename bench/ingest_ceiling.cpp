@@ -63,6 +63,36 @@ int serve_until_signal(http_server& server, const sigset_t& signals, int port, c
   return 0;
 }
 
+} // namespace
+
+bool append_line(int fd, std::string_view record, const char* who) {
+  char newline = '\n';
+  iovec parts[2] = {{const_cast<char*>(record.data()), record.size()}, {&newline, 1}};
+  std::size_t left = record.size() + 1;
+  int first = 0;
+  while (left > 0) {
+    const auto n = ::writev(fd, parts + first, 2 - first);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      std::fprintf(stderr, "%s: write failed: %s\n", who, n < 0 ? std::strerror(errno) : "wrote nothing");
+      return false;
+    }
+    // A short write (a full disk, a signal) leaves the rest to write: skip what was written.
+    auto written = static_cast<std::size_t>(n);
+    left -= written;
+    while (first < 2 && written >= parts[first].iov_len)
+      written -= parts[first++].iov_len;
+    if (first < 2) {
+      parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + written;
+      parts[first].iov_len -= written;
+    }
+  }
+  return true;
+}
+
+namespace {
+
 /// An append-only file whose appends are made durable in groups by one sync thread, as a ledger's group commit
 /// makes its jobs durable: an append waits until an fdatasync that began after it has completed, and one
 /// fdatasync covers every append made before it began.
@@ -130,32 +160,8 @@ public:
   }
 
 private:
-  /// Writes `record` and a newline at the end of the file (under the mutex). Prints the error when it fails.
-  bool write_record(std::string_view record) {
-    char newline = '\n';
-    iovec parts[2] = {{const_cast<char*>(record.data()), record.size()}, {&newline, 1}};
-    std::size_t left = record.size() + 1;
-    int first = 0;
-    while (left > 0) {
-      const auto n = ::writev(fd_, parts + first, 2 - first);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        std::fprintf(stderr, "durable ceiling: write failed: %s\n", n < 0 ? std::strerror(errno) : "wrote nothing");
-        return false;
-      }
-      // A short write (a full disk, a signal) leaves the rest to write: skip what was written.
-      auto written = static_cast<std::size_t>(n);
-      left -= written;
-      while (first < 2 && written >= parts[first].iov_len)
-        written -= parts[first++].iov_len;
-      if (first < 2) {
-        parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + written;
-        parts[first].iov_len -= written;
-      }
-    }
-    return true;
-  }
+  /// Writes `record` and a newline at the end of the file (under the mutex).
+  bool write_record(std::string_view record) { return append_line(fd_, record, "durable ceiling"); }
 
   /// The sync thread: waits for appends not yet covered, notes the last one, fdatasyncs, publishes it as durable
   /// and wakes every waiting append. An fdatasync error fails the file for good.

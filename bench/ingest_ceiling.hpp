@@ -5,6 +5,7 @@
 /// against them.
 
 #include <string>
+#include <string_view>
 
 namespace deliveryd::bench::ingest {
 
@@ -25,5 +26,9 @@ int durable_ceiling_server(int port, const std::string& path);
 /// With a `signed_url`, each callback is first checked as the daemon checks it (the form parsed, X-Twilio-Signature
 /// verified for that URL with the bench's auth token) and answered 403 when it does not match.
 int event_loop_ceiling_server(int port, const std::string& path, const std::string& signed_url = "");
+
+/// Writes `record` and a newline at the end of `fd` (opened O_APPEND), going on after a short write or EINTR: the
+/// durable ceilings' append. False when a write failed; the error is printed, after `who`.
+bool append_line(int fd, std::string_view record, const char* who);
 
 } // namespace deliveryd::bench::ingest

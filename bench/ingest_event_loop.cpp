@@ -5,14 +5,13 @@
 #include "ingest_ceiling.hpp"
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <condition_variable>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -20,7 +19,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -69,14 +67,11 @@ public:
   async_synced_file(const async_synced_file&) = delete;
   async_synced_file& operator=(const async_synced_file&) = delete;
 
-  /// Writes `record` and a newline now; `done` runs on the Asio thread once they are durable (or failed).
+  /// Writes `record` and a newline now; `done` runs on the Asio thread once they are durable (or failed). Once a
+  /// write or an fdatasync failed, nothing is written or acknowledged any more (as group_synced_file).
   void append(std::string_view record, done_fn done) {
-    char newline = '\n';
-    iovec parts[2] = {{const_cast<char*>(record.data()), record.size()}, {&newline, 1}};
-    const auto n = ::writev(fd_, parts, 2);
-    const bool written = n == static_cast<ssize_t>(record.size() + 1); // a short write: refused, as a failure
     std::unique_lock lock{mutex_};
-    if (failed_ || !written) {
+    if (failed_ || !append_line(fd_, record, "event-loop ceiling")) {
       failed_ = true;
       ++refused_;
       lock.unlock();
